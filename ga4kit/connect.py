@@ -1,0 +1,320 @@
+"""Credentials and the one factory that builds GA4 clients, for Google's endpoints or the local emulator.
+
+``make_clients()`` returns a :class:`Clients` holding the Admin (v1beta, v1alpha) and Data (v1beta,
+v1alpha) clients. Each is wrapped so that every call gets a retry policy for transient errors and any
+failure comes out as a :class:`ga4kit.errors.ApiError` with a hint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ga4kit.errors import CredentialsError
+
+READONLY_SCOPE = "https://www.googleapis.com/auth/analytics.readonly"
+EDIT_SCOPE = "https://www.googleapis.com/auth/analytics.edit"
+EMULATOR_ENV = "GA4KIT_EMULATOR_HOST"
+
+# Metadata the local emulator reads to know who calls and with which scope (Google ignores neither; we
+# only send them to the emulator).
+PRINCIPAL_HEADER = "x-ga4kit-principal"
+SCOPE_HEADER = "x-ga4kit-scope"
+
+NO_CREDENTIALS = """No Google credentials were found. To give ga4kit access to GA4:
+  1. In Google Cloud, enable the "Google Analytics Admin API" and "Google Analytics Data API" for a project.
+  2. Create a service account there and download a JSON key for it (keep it out of version control).
+  3. In GA4, open Admin > Property access management and add the service account's e-mail (client_email in
+     the key) with the Viewer role (plan, pull, chains) or Editor role (apply).
+  4. Pass the key with --credentials KEY.json or export GOOGLE_APPLICATION_CREDENTIALS=KEY.json.
+     (Or use your own account: gcloud auth application-default login
+     --scopes=https://www.googleapis.com/auth/analytics.edit,https://www.googleapis.com/auth/cloud-platform)
+To try ga4kit without an account, use the local emulator: `ga4kit demo`, or `ga4kit emulator start` and
+--emulator HOST:PORT."""
+
+
+@dataclass(frozen=True)
+class LoadedCredentials:
+    credentials: Any  # google.auth.credentials.Credentials
+    principal: str | None  # service account e-mail, when the key names one
+    source: str  # "file PATH", "GOOGLE_APPLICATION_CREDENTIALS", "application default"
+
+
+def scope_for(write: bool) -> str:
+    return EDIT_SCOPE if write else READONLY_SCOPE
+
+
+def _read_key_file(path: str, origin: str) -> dict:
+    """Parse a credentials file without ever putting its content in an error message."""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(1_000_000)
+    except FileNotFoundError:
+        raise CredentialsError(
+            f"The credentials file {path} ({origin}) does not exist.",
+            "Check the path, or download a service-account key from Google Cloud > IAM > Service accounts > Keys.",
+        ) from None
+    except (IsADirectoryError, PermissionError, OSError) as exc:
+        raise CredentialsError(
+            f"The credentials file {path} ({origin}) cannot be read: {exc.strerror or type(exc).__name__}.",
+            "Check the path and the file's permissions.",
+        ) from None
+    try:
+        info = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise CredentialsError(
+            f"The credentials file {path} ({origin}) is not valid JSON.",
+            "Download the key again from Google Cloud > IAM > Service accounts > Keys (JSON), or create "
+            "authorized-user credentials with `gcloud auth application-default login`.",
+        ) from None
+    if not isinstance(info, dict) or info.get("type") not in ("service_account", "authorized_user",
+                                                                 "external_account", "impersonated_service_account"):
+        raise CredentialsError(
+            f"The credentials file {path} ({origin}) is not a Google credentials file (its \"type\" should be "
+            "\"service_account\" or \"authorized_user\").",
+            "Use the JSON key of a service account, or the file written by "
+            "`gcloud auth application-default login`.",
+        )
+    return info
+
+
+def load_credentials(credentials_file: str | None = None, *, write: bool = False) -> LoadedCredentials:
+    """Credentials from a file, GOOGLE_APPLICATION_CREDENTIALS, or Application Default Credentials.
+
+    Asks for analytics.readonly unless ``write`` (then analytics.edit).
+    """
+    import google.auth
+    from google.auth import exceptions as gauth_exc
+
+    scopes = [scope_for(write)]
+    env_path = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
+    path, origin = (credentials_file, "--credentials") if credentials_file else (
+        (env_path, "GOOGLE_APPLICATION_CREDENTIALS") if env_path else (None, None))
+    if path:
+        info = _read_key_file(path, origin)
+        try:
+            creds, _ = google.auth.load_credentials_from_file(path, scopes=scopes)
+        except (gauth_exc.GoogleAuthError, ValueError, KeyError):
+            raise CredentialsError(
+                f"The credentials file {path} ({origin}) is incomplete or damaged "
+                f"(type {info.get('type')!r}).",
+                "Download a new key from Google Cloud > IAM > Service accounts > Keys.",
+            ) from None
+        return LoadedCredentials(creds, info.get("client_email"), f"file {path}")
+    try:
+        creds, _ = google.auth.default(scopes=scopes)
+    except gauth_exc.DefaultCredentialsError:
+        raise CredentialsError(NO_CREDENTIALS) from None
+    return LoadedCredentials(creds, getattr(creds, "service_account_email", None), "application default")
+
+
+def default_retry(initial: float = 0.5, maximum: float = 16.0, deadline: float = 120.0):
+    """Retry policy for transient errors. Google's clients set none on these methods by default."""
+    from google.api_core import exceptions as gexc
+    from google.api_core.retry import Retry, if_exception_type
+
+    return Retry(
+        predicate=if_exception_type(gexc.ServiceUnavailable, gexc.DeadlineExceeded,
+                                    gexc.InternalServerError, gexc.Aborted),
+        initial=initial, maximum=maximum, multiplier=2.0, timeout=deadline,
+    )
+
+
+class _Api:
+    """A Google client whose calls get retry, timeout and metadata defaults and ga4kit's errors."""
+
+    def __init__(self, client: Any, *, retry: Any, timeout: float, metadata: tuple, log: Callable | None):
+        self._client = client
+        self._retry = retry
+        self._timeout = timeout
+        self._metadata = metadata
+        self._log = log
+
+    @property
+    def raw(self) -> Any:
+        """The underlying Google client, for what the wrapper does not cover."""
+        return self._client
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._client, name)
+        if name.startswith("_") or not callable(attr) or name.endswith("_path") or name.startswith("parse_"):
+            return attr
+        return self._wrap(name, attr)
+
+    def _wrap(self, name: str, fn: Callable) -> Callable:
+        from ga4kit.api_errors import translate
+
+        def call(*args, **kwargs):
+            kwargs.setdefault("retry", self._retry)
+            kwargs.setdefault("timeout", self._timeout)
+            if self._metadata:
+                kwargs["metadata"] = tuple(kwargs.get("metadata") or ()) + self._metadata
+            if self._log:
+                self._log(name)
+            try:
+                result = fn(*args, **kwargs)
+            except Exception as exc:  # every Google client failure becomes an ApiError
+                if _is_google_error(exc):
+                    raise translate(exc, method=name) from None
+                raise
+            if type(result).__name__.endswith("Pager"):
+                return _Pages(result, name)
+            return result
+
+        call.__name__ = name
+        return call
+
+    def close(self) -> None:
+        transport = getattr(self._client, "transport", None)
+        if transport is not None:
+            transport.close()
+
+
+def _is_google_error(exc: BaseException) -> bool:
+    from google.api_core import exceptions as gexc
+
+    return isinstance(exc, (gexc.GoogleAPIError,))
+
+
+class _Pages:
+    """Iterate a list pager, translating errors raised while fetching later pages."""
+
+    def __init__(self, pager: Any, method: str):
+        self._pager = pager
+        self._method = method
+
+    def __iter__(self):
+        from ga4kit.api_errors import translate
+
+        it = iter(self._pager)
+        while True:
+            try:
+                item = next(it)
+            except StopIteration:
+                return
+            except Exception as exc:
+                if _is_google_error(exc):
+                    raise translate(exc, method=self._method) from None
+                raise
+            yield item
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pager, name)
+
+
+@dataclass
+class Clients:
+    """The GA4 clients a ga4kit operation needs. Build with :func:`make_clients`; close when done."""
+
+    admin: Any  # google.analytics.admin_v1beta.AnalyticsAdminServiceClient (wrapped)
+    admin_alpha: Any  # google.analytics.admin_v1alpha.AnalyticsAdminServiceClient (wrapped)
+    data: Any  # google.analytics.data_v1beta.BetaAnalyticsDataClient (wrapped)
+    data_alpha: Any  # google.analytics.data_v1alpha.AlphaAnalyticsDataClient (wrapped)
+    emulator: str | None = None  # HOST:PORT when talking to the local emulator
+    write: bool = False
+    principal: str | None = None
+    calls: list = field(default_factory=list)  # method names called, in order (for --verbose and tests)
+    _channels: list = field(default_factory=list, repr=False)
+
+    def close(self) -> None:
+        for api in (self.admin, self.admin_alpha, self.data, self.data_alpha):
+            try:
+                api.close()
+            except Exception:  # closing must never hide the real outcome
+                pass
+        for ch in self._channels:
+            ch.close()
+
+    def __enter__(self) -> "Clients":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def emulator_host(explicit: str | None = None) -> str | None:
+    host = explicit or os.environ.get(EMULATOR_ENV) or None
+    if host is None:
+        return None
+    host = host.strip()
+    if host.startswith(("http://", "https://")):
+        host = host.split("://", 1)[1]
+    if ":" not in host or not host.rsplit(":", 1)[1].isdigit():
+        raise CredentialsError(
+            f"The emulator address {host!r} is not HOST:PORT.",
+            f"Use the value `ga4kit emulator start` printed, e.g. --emulator 127.0.0.1:50051 or "
+            f"{EMULATOR_ENV}=127.0.0.1:50051.",
+        )
+    return host
+
+
+def make_clients(*, credentials_file: str | None = None, emulator: str | None = None, write: bool = False,
+                 retry: Any = None, timeout: float = 60.0) -> Clients:
+    """Build every client ga4kit uses.
+
+    ``emulator`` (or GA4KIT_EMULATOR_HOST) points them at a local emulator over an insecure channel;
+    otherwise they use Google's endpoints with credentials from :func:`load_credentials`, with the
+    analytics.edit scope only when ``write`` is true.
+    """
+    from google.analytics import admin_v1alpha, admin_v1beta, data_v1alpha, data_v1beta
+
+    retry = retry if retry is not None else default_retry()
+    host = emulator_host(emulator)
+    calls: list = []
+    channels: list = []
+    principal = None
+    if host:
+        import grpc
+        from google.analytics.admin_v1alpha.services.analytics_admin_service.transports import (
+            AnalyticsAdminServiceGrpcTransport as AdminAlphaT,
+        )
+        from google.analytics.admin_v1beta.services.analytics_admin_service.transports import (
+            AnalyticsAdminServiceGrpcTransport as AdminBetaT,
+        )
+        from google.analytics.data_v1alpha.services.alpha_analytics_data.transports import (
+            AlphaAnalyticsDataGrpcTransport as DataAlphaT,
+        )
+        from google.analytics.data_v1beta.services.beta_analytics_data.transports import (
+            BetaAnalyticsDataGrpcTransport as DataBetaT,
+        )
+
+        if credentials_file or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS"):
+            # Only to learn who is calling; the emulator checks property access by this e-mail.
+            path = credentials_file or os.environ["GOOGLE_APPLICATION_CREDENTIALS"]
+            info = _read_key_file(path, "--credentials" if credentials_file else "GOOGLE_APPLICATION_CREDENTIALS")
+            principal = info.get("client_email")
+        # One channel per client so closing one never breaks another; a channel makes the transport
+        # ignore credentials, which is what a local emulator wants.
+        metadata: tuple = ((SCOPE_HEADER, "analytics.edit" if write else "analytics.readonly"),)
+        if principal:
+            metadata += ((PRINCIPAL_HEADER, principal),)
+
+        def build(cls, transport_cls):
+            ch = grpc.insecure_channel(host)
+            channels.append(ch)
+            return _Api(cls(transport=transport_cls(channel=ch)), retry=retry, timeout=timeout,
+                        metadata=metadata, log=calls.append)
+
+        return Clients(
+            admin=build(admin_v1beta.AnalyticsAdminServiceClient, AdminBetaT),
+            admin_alpha=build(admin_v1alpha.AnalyticsAdminServiceClient, AdminAlphaT),
+            data=build(data_v1beta.BetaAnalyticsDataClient, DataBetaT),
+            data_alpha=build(data_v1alpha.AlphaAnalyticsDataClient, DataAlphaT),
+            emulator=host, write=write, principal=principal, calls=calls, _channels=channels,
+        )
+
+    loaded = load_credentials(credentials_file, write=write)
+
+    def wrap(client):
+        return _Api(client, retry=retry, timeout=timeout, metadata=(), log=calls.append)
+
+    creds = loaded.credentials
+    return Clients(
+        admin=wrap(admin_v1beta.AnalyticsAdminServiceClient(credentials=creds)),
+        admin_alpha=wrap(admin_v1alpha.AnalyticsAdminServiceClient(credentials=creds)),
+        data=wrap(data_v1beta.BetaAnalyticsDataClient(credentials=creds)),
+        data_alpha=wrap(data_v1alpha.AlphaAnalyticsDataClient(credentials=creds)),
+        emulator=None, write=write, principal=loaded.principal, calls=calls,
+    )
