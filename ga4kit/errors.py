@@ -55,8 +55,10 @@ class Problem:
         text = f"{where}: {self.severity}: {self.path}: {self.message}" if self.path else (
             f"{where}: {self.severity}: {self.message}"
         )
+        if text and text[-1] not in ".!?":
+            text += "."
         if self.fix:
-            text += f" Fix: {self.fix}"
+            text += f" Fix: {self.fix}" + ("" if self.fix[-1] in ".!?" else ".")
         return text
 
 

@@ -1,0 +1,101 @@
+"""`ga4kit validate` and `ga4kit schema`: commands on goals files that never call GA4."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ga4kit.cli.common import echo_json
+
+
+@click.command("validate")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True))
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--strict", is_flag=True, help="Treat warnings as errors (exit 1).")
+def validate(files: tuple[str, ...], as_json: bool, strict: bool) -> None:
+    """Check goals FILES without calling GA4.
+
+    Prints every problem with its file and line and what to write instead. Exit code 0 when all files
+    are valid (warnings are shown but allowed, unless --strict), 1 when any is not.
+    """
+    from ga4kit.config import load
+    from ga4kit.errors import ConfigError
+
+    results = []
+    failed = False
+    for path in files:
+        try:
+            cfg = load(path)
+        except ConfigError as exc:
+            failed = True
+            results.append({"file": path, "valid": False, "errors": [_problem(p) for p in exc.problems],
+                            "warnings": [_problem(w) for w in exc.warnings]})
+            continue
+        if strict and cfg.warnings:
+            failed = True
+        results.append({
+            "file": path, "valid": not (strict and cfg.warnings), "errors": [],
+            "warnings": [_problem(w) for w in cfg.warnings],
+            "goals": len(cfg.goals), "macro": len(cfg.macro_goals), "micro": len(cfg.micro_goals),
+            "chains": len(cfg.chains), "properties": [p.id for p in cfg.properties],
+        })
+    if as_json:
+        echo_json(results)
+    else:
+        for r in results:
+            for w in r["warnings"]:
+                click.echo(w["text"], err=True)
+            for e in r["errors"]:
+                click.echo(e["text"], err=True)
+            if r["errors"]:
+                n = len(r["errors"])
+                click.echo(f"{r['file']}: invalid ({n} problem{'s' if n != 1 else ''})")
+            else:
+                click.echo(f"{r['file']}: OK ({r['goals']} goals: {r['macro']} macro, {r['micro']} micro; "
+                           f"{r['chains']} chain{'s' if r['chains'] != 1 else ''}"
+                           f"{'; ' + str(len(r['warnings'])) + ' warning(s)' if r['warnings'] else ''})")
+    sys.exit(1 if failed else 0)
+
+
+def _problem(p) -> dict:
+    return {"file": p.file, "line": p.line, "path": p.path, "message": p.message, "fix": p.fix,
+            "severity": p.severity, "text": str(p)}
+
+
+@click.command("schema")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to a file instead of stdout.")
+def schema(output: str | None) -> None:
+    """Print the JSON Schema of the goals file.
+
+    Point your editor at it, e.g. with the YAML language server add a first line
+    `# yaml-language-server: $schema=goals.schema.json`.
+    """
+    import json
+
+    from ga4kit.cli.common import handle_errors
+    from ga4kit.config.schema import goals_schema
+
+    text = json.dumps(goals_schema(), indent=2) + "\n"
+    if output:
+        handle_errors(_write_atomic)(output, text)
+        click.echo(f"Wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+def _write_atomic(path: str, text: str) -> None:
+    import os
+    import tempfile
+
+    from ga4kit.errors import OutputError
+
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".ga4kit-", dir=directory)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputError(f"Cannot write {path}: {exc.strerror}.", "Check that the folder exists and is writable.") \
+            from None
