@@ -80,6 +80,26 @@ def _read_key_file(path: str, origin: str) -> dict:
     return info
 
 
+def _credentials_from_info(info: dict, path: str, scopes: list[str]):
+    """Credentials of the key's own type; the generic loader is kept for the rarer federated types."""
+    if info["type"] == "service_account":
+        from google.oauth2 import service_account
+
+        return service_account.Credentials.from_service_account_info(info, scopes=scopes)
+    if info["type"] == "authorized_user":
+        from google.oauth2 import credentials as user_credentials
+
+        return user_credentials.Credentials.from_authorized_user_info(info, scopes=scopes)
+    import warnings
+
+    import google.auth
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # we checked the file's type ourselves above
+        creds, _ = google.auth.load_credentials_from_file(path, scopes=scopes)
+    return creds
+
+
 def load_credentials(credentials_file: str | None = None, *, write: bool = False) -> LoadedCredentials:
     """Credentials from a file, GOOGLE_APPLICATION_CREDENTIALS, or Application Default Credentials.
 
@@ -95,8 +115,8 @@ def load_credentials(credentials_file: str | None = None, *, write: bool = False
     if path:
         info = _read_key_file(path, origin)
         try:
-            creds, _ = google.auth.load_credentials_from_file(path, scopes=scopes)
-        except (gauth_exc.GoogleAuthError, ValueError, KeyError):
+            creds = _credentials_from_info(info, path, scopes)
+        except (gauth_exc.GoogleAuthError, ValueError, KeyError, TypeError):
             raise CredentialsError(
                 f"The credentials file {path} ({origin}) is incomplete or damaged "
                 f"(type {info.get('type')!r}).",

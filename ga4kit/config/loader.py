@@ -126,9 +126,11 @@ def _parse_yaml(text: str, source: str) -> tuple[Any, dict[tuple, int]]:
         if isinstance(node, yaml.SequenceNode):
             inner = active | {id(node)}
             return [build(item, path + (i,), depth + 1, inner) for i, item in enumerate(node.value)]
+        if node.tag == "tag:yaml.org,2002:timestamp":
+            return node.value  # dates stay text: GA4 takes YYYY-MM-DD, and a bad date is reported later
         try:
             return constructor.construct_object(node)
-        except yaml.YAMLError as exc:
+        except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
             raise ConfigError([Problem(source, node.start_mark.line + 1, _fmt_path(path),
                                        f"this value cannot be read: {exc}", None)]) from None
 
@@ -584,7 +586,9 @@ def _chains(value: Any, goals: dict[str, model.Goal], declared: dict[str, Any], 
             elif goals[step].kind == model.SECONDARY:
                 c.warn(spath, f"{step!r} is a secondary action, not a milestone on the path",
                        "chains usually hold milestones; keep secondary actions in the goal summary")
-        if ok and steps[-1] in goals and goals[steps[-1]].type != model.MACRO:
+        last = steps[-1]
+        if isinstance(last, str) and last in declared and declared[last] in (model.MICRO, model.MACRO) \
+                and declared[last] != model.MACRO:
             c.error(path + ("steps", len(steps) - 1), f"the chain ends with {steps[-1]!r}, a micro goal; a chain "
                     "ends with a macro goal", "end the steps with a macro goal (type: macro), e.g. purchase")
             ok = False
