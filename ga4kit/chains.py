@@ -1,0 +1,513 @@
+"""Micro-to-macro chains, goal summaries and data-quality flags: pure pandas, no I/O, no Google imports.
+
+Input frames are the tidy frames the reporting pull produces:
+
+``events``    property, period, period_start, period_end, <segment columns>, event, goal_type, goal_kind,
+              event_count, users, value, key_events
+``baseline``  property, period, period_start, period_end, <segment columns>, users, sessions
+
+Rows pulled without the segment dimension hold ``"(all)"`` in every segment column; they are treated as one
+more segment value, never computed by summing segments (``users`` is not additive across segments or
+periods). A declared goal with no row at all counts as zero.
+
+Counts are *open*: users of a step need not have done the previous steps first, so a step can have more
+users than the one before it (``flags`` reports that). ``exact_steps`` places a closed funnel beside them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+ALL = "(all)"
+MICRO = "micro"
+MACRO = "macro"
+
+EVENT_COLUMNS = ("property", "period", "period_start", "period_end", "event", "goal_type", "goal_kind",
+                 "event_count", "users", "value", "key_events")
+BASELINE_COLUMNS = ("property", "period", "period_start", "period_end", "users", "sessions")
+
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+# --------------------------------------------------------------------------------------------- helpers
+
+def _f(x) -> np.ndarray:
+    """A float64 numpy array from a Series/array/scalar, NA as NaN (nullable dtypes included)."""
+    if isinstance(x, (pd.Series, pd.Index)):
+        return x.to_numpy(dtype="float64", na_value=np.nan)
+    if isinstance(x, pd.api.extensions.ExtensionArray):
+        return x.to_numpy(dtype="float64", na_value=np.nan)
+    return np.asarray(x, dtype="float64")
+
+
+def _div(num, den) -> np.ndarray:
+    """num / den as float64, NaN wherever den is 0 or missing (never inf)."""
+    num, den = _f(num), _f(den)
+    out = np.full(np.broadcast(num, den).shape, np.nan)
+    np.divide(num, den, out=out, where=(den != 0) & ~np.isnan(den))
+    return out
+
+
+def _normalise(frame: pd.DataFrame | None, segments: Sequence[str], required: Sequence[str],
+               name: str) -> pd.DataFrame:
+    """A copy with the expected columns and dtypes; an empty or ``None`` frame becomes an empty one."""
+    cols = [*required[:4], *segments, *required[4:]]
+    if frame is None or (len(frame) == 0 and not set(cols) <= set(frame.columns)):
+        frame = pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+    missing = [c for c in cols if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{name} frame lacks column(s) {', '.join(missing)}; "
+                         f"expected {', '.join(cols)}")
+    out = frame.loc[:, cols].copy()
+    out["property"] = out["property"].astype(str).str.removeprefix("properties/")
+    out["period"] = out["period"].astype(str)
+    for c in ("period_start", "period_end"):
+        out[c] = pd.to_datetime(out[c]).astype("datetime64[ns]")
+    for c in segments:
+        out[c] = out[c].fillna(ALL).astype(str)
+    for c in ("event_count", "users", "sessions"):
+        if c in out:
+            out[c] = pd.to_numeric(out[c]).fillna(0).astype("int64")
+    for c in ("value", "key_events"):
+        if c in out:
+            out[c] = pd.to_numeric(out[c]).fillna(0.0).astype("float64")
+    if "event" in out:
+        out["event"] = out["event"].astype(str)
+    return out
+
+
+def _frames(pair: Any, what: str) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """(events, baseline) from a tuple/list, a mapping with those keys, or a bare events frame."""
+    if pair is None:
+        return None, None
+    if isinstance(pair, pd.DataFrame):
+        return pair, None
+    if isinstance(pair, Mapping):
+        return pair.get("events"), pair.get("baseline")
+    if isinstance(pair, Sequence) and len(pair) == 2:
+        return pair[0], pair[1]
+    raise TypeError(f"{what} must be (events, baseline), {{'events': ..., 'baseline': ...}} or an events "
+                    f"DataFrame, not {type(pair).__name__}")
+
+
+def _grid(events: pd.DataFrame, baseline: pd.DataFrame, segments: Sequence[str]) -> pd.DataFrame:
+    """Every property × period × segment seen in either frame, sorted (the output order follows it)."""
+    keys = ["property", "period", "period_start", "period_end", *segments]
+    grid = pd.concat([baseline[keys], events[keys]], ignore_index=True)
+    grid = grid.drop_duplicates(["property", "period", *segments])
+    return grid.sort_values(["property", *segments, "period_start", "period"], kind="stable",
+                            ignore_index=True)
+
+
+def _goal_info(config) -> dict[str, tuple[str | None, str | None]]:
+    return {g.event: (g.type, g.kind) for g in config.goals}
+
+
+def _merge_m1(left: pd.DataFrame, right: pd.DataFrame, on: list[str], what: str) -> pd.DataFrame:
+    """Left merge that keeps left order and refuses duplicate keys on the right (users can't be summed)."""
+    try:
+        return left.merge(right, on=on, how="left", validate="m:1", sort=False)
+    except pd.errors.MergeError as exc:
+        dup = int(right.duplicated(on).sum())
+        raise ValueError(f"{what} has {dup} duplicate row(s) for the same {'/'.join(on)}; users are not "
+                         "additive, so duplicates cannot be combined: pull each key once") from exc
+
+
+def _period_ordinal(frame: pd.DataFrame) -> pd.Series:
+    """1 for a property's earliest period, 2 for the next...: aligns a period with the previous one."""
+    return frame.groupby("property")["period_start"].rank(method="dense").astype("int64")
+
+
+def _attach_previous(cur: pd.DataFrame, prev: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """users_prev / change_abs / change_pct, matching periods by their position within the property."""
+    cur = cur.copy()
+    cur["_ord"] = _period_ordinal(cur) if len(cur) else pd.Series(dtype="int64")
+    prev = prev.copy()
+    prev["_ord"] = _period_ordinal(prev) if len(prev) else pd.Series(dtype="int64")
+    right = prev[[*keys, "_ord", "users"]].rename(columns={"users": "users_prev"})
+    out = _merge_m1(cur, right, [*keys, "_ord"], "previous")
+    # A segment or goal absent from a previous period that was pulled had zero users there;
+    # a property/period with no previous data at all stays unknown (NA).
+    known = pd.MultiIndex.from_frame(prev[["property", "_ord"]].drop_duplicates())
+    has_prev = pd.MultiIndex.from_frame(out[["property", "_ord"]]).isin(known)
+    users_prev = out["users_prev"].astype("Float64")
+    users_prev = users_prev.mask(users_prev.isna() & has_prev, 0)
+    out["users_prev"] = users_prev.astype("Int64")
+    out["change_abs"] = (out["users"].astype("Int64") - out["users_prev"]).astype("Int64")
+    out["change_pct"] = _div(out["change_abs"], out["users_prev"])
+    return out.drop(columns="_ord")
+
+
+# --------------------------------------------------------------------------------------------- chains
+
+def chain_columns(segments: Sequence[str], *, previous: bool = False) -> list[str]:
+    """The columns of :func:`compute_chains`, in order."""
+    cols = ["property", "chain", *segments, "period", "period_start", "period_end", "step_index", "step",
+            "goal_type", "goal_kind", "users", "events", "rate_from_previous", "rate_from_first", "drop_off",
+            "drop_off_rate", "all_users", "rate_over_all_users", "micro_to_macro"]
+    if previous:
+        cols += ["users_prev", "change_abs", "change_pct"]
+    return cols
+
+
+def compute_chains(events: pd.DataFrame, baseline: pd.DataFrame, config, segments: Sequence[str], *,
+                   previous: Any = None) -> pd.DataFrame:
+    """One row per property × chain × segment values × period × step.
+
+    ``users``/``events`` are the step's users and event count in that property/period/segment (0 when the
+    goal has no row); ``rate_from_previous`` = users / previous step's users (NaN for step 1),
+    ``rate_from_first`` = users / step 1 users, ``drop_off`` = previous users − users and ``drop_off_rate``
+    = drop_off / previous users, ``all_users`` = baseline users of the same property/period/segment and
+    ``rate_over_all_users`` = users / all_users, ``micro_to_macro`` = users of the chain's last (macro) step
+    / this step's users, for micro steps only. Every division by zero gives NaN.
+
+    ``previous``: the frames of the previous period of the same length, as ``(events, baseline)`` or
+    ``{"events": ..., "baseline": ...}``; adds ``users_prev``, ``change_abs``, ``change_pct``. Periods are
+    matched by position within each property (1st with 1st, ...), so day grain compares day by day.
+    """
+    segments = list(segments)
+    ev = _normalise(events, segments, EVENT_COLUMNS, "events")
+    bl = _normalise(baseline, segments, BASELINE_COLUMNS, "baseline")
+    info = _goal_info(config)
+    grid = _grid(ev, bl, segments)
+    keys = ["property", "period", *segments]
+    counts = ev[[*keys, "event", "event_count", "users"]].rename(
+        columns={"event": "step", "event_count": "events"})
+    base = bl[[*keys, "users"]].rename(columns={"users": "all_users"})
+
+    parts = []
+    for chain in config.chains:
+        steps = list(chain.steps)
+        n = len(steps)
+        if n == 0:
+            continue
+        # Cross product built with numpy so each chain occupies n consecutive rows per grid row; the
+        # step arithmetic below is then a reshape instead of a groupby.
+        frame = grid.loc[np.repeat(grid.index.to_numpy(), n)].reset_index(drop=True)
+        frame.insert(1, "chain", chain.name)
+        frame["step_index"] = np.tile(np.arange(1, n + 1, dtype="int64"), len(grid))
+        frame["step"] = np.tile(np.array(steps, dtype=object), len(grid))
+        frame["step"] = frame["step"].astype(str)
+        types = np.array([info.get(s, (None, None))[0] for s in steps], dtype=object)
+        kinds = np.array([info.get(s, (None, None))[1] for s in steps], dtype=object)
+        frame["goal_type"] = np.tile(types, len(grid))
+        frame["goal_kind"] = np.tile(kinds, len(grid))
+        frame = _merge_m1(frame, counts, [*keys, "step"], "events")
+        frame["users"] = frame["users"].fillna(0).astype("int64")
+        frame["events"] = frame["events"].fillna(0).astype("int64")
+
+        u = frame["users"].to_numpy(dtype="float64").reshape(-1, n)
+        prev = np.full_like(u, np.nan)
+        prev[:, 1:] = u[:, :-1]
+        first = np.repeat(u[:, :1], n, axis=1)
+        macro = np.repeat(u[:, -1:], n, axis=1)
+        drop = prev - u
+        frame["rate_from_previous"] = _div(u, prev).ravel()
+        frame["rate_from_first"] = _div(u, first).ravel()
+        frame["drop_off"] = drop.ravel()
+        frame["drop_off_rate"] = _div(drop, prev).ravel()
+        is_micro = np.tile(types == MICRO, len(grid))
+        frame["micro_to_macro"] = np.where(is_micro, _div(macro, u).ravel(), np.nan)
+        parts.append(frame)
+
+    if parts:
+        out = pd.concat(parts, ignore_index=True)
+        out = _merge_m1(out, base, keys, "baseline")
+        out["all_users"] = out["all_users"].astype("Int64")
+        out["rate_over_all_users"] = _div(out["users"], out["all_users"])
+    else:
+        out = pd.DataFrame({c: pd.Series(dtype="object") for c in chain_columns(segments)})
+
+    if previous is not None:
+        pev, pbl = _frames(previous, "previous")
+        prev_chains = compute_chains(pev, pbl, config, segments)
+        out = _attach_previous(out, prev_chains, ["property", "chain", *segments, "step_index"])
+    return out.loc[:, chain_columns(segments, previous=previous is not None)].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------- goals
+
+def goal_columns(segments: Sequence[str], *, previous: bool = False) -> list[str]:
+    """The columns of :func:`goal_summary`, in order."""
+    cols = ["property", *segments, "period", "period_start", "period_end", "event", "goal_type", "goal_kind",
+            "users", "events", "value", "key_events", "all_users", "rate_over_all_users"]
+    if previous:
+        cols += ["users_prev", "change_abs", "change_pct"]
+    return cols
+
+
+def goal_summary(events: pd.DataFrame, baseline: pd.DataFrame, config, segments: Sequence[str],
+                 previous: Any = None) -> pd.DataFrame:
+    """Every declared goal per property × segment × period, including goals that never fired (zeros).
+
+    Columns: see :func:`goal_columns`. ``rate_over_all_users`` = users / baseline users (NaN on zero);
+    with ``previous`` (as in :func:`compute_chains`) also ``users_prev``, ``change_abs``, ``change_pct``.
+    """
+    segments = list(segments)
+    ev = _normalise(events, segments, EVENT_COLUMNS, "events")
+    bl = _normalise(baseline, segments, BASELINE_COLUMNS, "baseline")
+    grid = _grid(ev, bl, segments)
+    keys = ["property", "period", *segments]
+    goals = list(config.goals)
+    n = len(goals)
+    frame = grid.loc[np.repeat(grid.index.to_numpy(), n)].reset_index(drop=True)
+    frame["event"] = np.tile(np.array([g.event for g in goals], dtype=object), len(grid)).astype(str) \
+        if n else pd.Series(dtype="str")
+    frame["goal_type"] = np.tile(np.array([g.type for g in goals], dtype=object), len(grid))
+    frame["goal_kind"] = np.tile(np.array([g.kind for g in goals], dtype=object), len(grid))
+    counts = ev[[*keys, "event", "users", "event_count", "value", "key_events"]].rename(
+        columns={"event_count": "events"})
+    frame = _merge_m1(frame, counts, [*keys, "event"], "events")
+    for c, dtype in (("users", "int64"), ("events", "int64"), ("value", "float64"), ("key_events", "float64")):
+        frame[c] = frame[c].fillna(0).astype(dtype)
+    base = bl[[*keys, "users"]].rename(columns={"users": "all_users"})
+    frame = _merge_m1(frame, base, keys, "baseline")
+    frame["all_users"] = frame["all_users"].astype("Int64")
+    frame["rate_over_all_users"] = _div(frame["users"], frame["all_users"])
+    if previous is not None:
+        pev, pbl = _frames(previous, "previous")
+        prev = goal_summary(pev, pbl, config, segments)
+        frame = _attach_previous(frame, prev, ["property", *segments, "event"])
+    return frame.loc[:, goal_columns(segments, previous=previous is not None)].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------- exact
+
+def exact_steps(chains: pd.DataFrame, funnel: pd.DataFrame, segments: Sequence[str]) -> pd.DataFrame:
+    """``chains`` with ``users_exact`` and ``rate_exact`` from a closed (in-order) funnel beside the open counts.
+
+    ``funnel``: property, chain, [period], [segment columns], step_index, step, users_exact — e.g. from
+    runFunnelReport. Segment columns it lacks are taken as ``"(all)"``; without a ``period`` column its
+    numbers apply to every period of the chain frame. ``rate_exact`` = users_exact / users_exact of the
+    previous step (NaN for step 1 and on zero), the closed counterpart of ``rate_from_previous``.
+    Raises ValueError when a funnel step names a different event than the chain step at that index.
+    """
+    segments = list(segments)
+    f = funnel.copy()
+    for c in ("property", "chain", "step_index", "step", "users_exact"):
+        if c not in f.columns:
+            raise ValueError(f"funnel frame lacks column {c}")
+    f["property"] = f["property"].astype(str).str.removeprefix("properties/")
+    for c in segments:
+        f[c] = f[c].fillna(ALL).astype(str) if c in f.columns else ALL
+    f["step_index"] = f["step_index"].astype("int64")
+    keys = ["property", "chain", *(["period"] if "period" in f.columns else []), *segments]
+    f = f.sort_values([*keys, "step_index"], kind="stable")
+    prev = f.groupby(keys, sort=False)["users_exact"].shift(1)
+    f["rate_exact"] = _div(f["users_exact"], prev)
+    f.loc[f["step_index"] == 1, "rate_exact"] = np.nan
+    right = f[[*keys, "step_index", "step", "users_exact", "rate_exact"]].rename(columns={"step": "_fstep"})
+    out = _merge_m1(chains.drop(columns=[c for c in ("users_exact", "rate_exact") if c in chains]),
+                    right, [*keys, "step_index"], "funnel")
+    bad = out["_fstep"].notna() & (out["_fstep"].astype(str) != out["step"].astype(str))
+    if bad.any():
+        row = out[bad].iloc[0]
+        raise ValueError(f"funnel step {row['step_index']} of chain {row['chain']} is {row['_fstep']!r}, "
+                         f"but the chain has {row['step']!r} there")
+    out["users_exact"] = out["users_exact"].astype("Int64")
+    return out.drop(columns="_fstep")
+
+
+# --------------------------------------------------------------------------------------------- flags
+
+def flag_columns(segments: Sequence[str]) -> list[str]:
+    return ["property", "period", *segments, "event", "flag", "severity", "message"]
+
+
+def flags(events: pd.DataFrame, baseline: pd.DataFrame, config, segments: Sequence[str], *,
+          history: Any = None, metadata: Mapping | None = None, min_history: int = 3,
+          min_fire_share: float = 0.5, min_expected: float = 5.0) -> pd.DataFrame:
+    """Where the data looks broken. Columns: property, period, <segments>, event, flag, severity, message.
+
+    ``broken_tracking`` (error): a goal with zero events over a run of periods with traffic, although
+    before the run it fired in at least ``min_fire_share`` of at least ``min_history`` periods with traffic,
+    at a daily rate that predicts at least ``min_expected`` events for the run's first period. The
+    reference is the history *before the run starts*, so a goal that stops from some date on is flagged
+    for the whole outage, reported once per run (period = first period of the run). History comes from
+    the frame itself (day/week grain) and from ``history`` (an events frame, or (events, baseline)); for
+    history periods without a baseline row, traffic means any event was recorded there. Only runs reaching
+    into the current frame's dates are reported.
+
+    ``out_of_sequence`` (warning): a chain step with more users than the step before it.
+
+    ``thresholded`` / ``sampled`` / ``other_row`` (warning): from ``metadata``, a mapping property id ->
+    dict (or list of dicts) with subject_to_thresholding, sampling_metadatas, data_loss_from_other_row.
+    """
+    segments = list(segments)
+    ev = _normalise(events, segments, EVENT_COLUMNS, "events")
+    bl = _normalise(baseline, segments, BASELINE_COLUMNS, "baseline")
+    parts = [
+        _broken_tracking(ev, bl, config, segments, history, min_history=min_history,
+                         min_fire_share=min_fire_share, min_expected=min_expected),
+        _out_of_sequence(ev, bl, config, segments),
+        _metadata_flags(metadata, segments),
+    ]
+    parts = [p for p in parts if len(p)]
+    cols = flag_columns(segments)
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype="str" if c != "event" else "object") for c in cols})
+    out = pd.concat(parts, ignore_index=True)[cols]
+    out["_sev"] = out["severity"].map(SEVERITY_ORDER).fillna(9)
+    out = out.sort_values(["_sev", "property", "flag", *segments, "period", "event"], kind="stable",
+                          na_position="first")
+    return out.drop(columns="_sev").reset_index(drop=True)
+
+
+def _broken_tracking(ev: pd.DataFrame, bl: pd.DataFrame, config, segments: list[str], history: Any, *,
+                     min_history: int, min_fire_share: float, min_expected: float) -> pd.DataFrame:
+    goals = [g.event for g in config.goals]
+    if not goals:
+        return pd.DataFrame()
+    hev, hbl = _frames(history, "history")
+    hev = _normalise(hev, segments, EVENT_COLUMNS, "history events")
+    hbl = _normalise(hbl, segments, BASELINE_COLUMNS, "history baseline")
+    pkeys = ["property", *segments, "period_start", "period_end"]
+    # Current rows win over history rows for the same period.
+    all_ev = pd.concat([ev, hev], ignore_index=True).drop_duplicates([*pkeys, "event"])
+    all_bl = pd.concat([bl, hbl], ignore_index=True).drop_duplicates(pkeys)
+    periods = pd.concat([all_bl[[*pkeys, "period"]], all_ev[[*pkeys, "period"]]],
+                        ignore_index=True).drop_duplicates(pkeys)
+    if periods.empty:
+        return pd.DataFrame()
+    # Traffic: baseline users when a baseline row exists, else "anything at all was recorded".
+    any_ev = all_ev.groupby(pkeys, sort=False)["event_count"].sum().rename("_any").reset_index()
+    periods = periods.merge(all_bl[[*pkeys, "users"]].rename(columns={"users": "_base"}), on=pkeys, how="left")
+    periods = periods.merge(any_ev, on=pkeys, how="left")
+    periods["_traffic"] = np.where(periods["_base"].notna(), periods["_base"].fillna(0) > 0,
+                                   periods["_any"].fillna(0) > 0)
+
+    n = len(goals)
+    s = periods.loc[np.repeat(periods.index.to_numpy(), n), [*pkeys, "period", "_traffic"]]
+    s = s.reset_index(drop=True)
+    s["event"] = np.tile(np.array(goals, dtype=object), len(periods)).astype(str)
+    s = s.merge(all_ev[[*pkeys, "event", "event_count"]], on=[*pkeys, "event"], how="left")
+    s["event_count"] = s["event_count"].fillna(0).astype("int64")
+    s["_days"] = ((s["period_end"] - s["period_start"]).dt.days + 1).fillna(1).clip(lower=1)
+    skeys = ["property", *segments, "event"]
+    s = s.sort_values([*skeys, "period_start", "period_end"], kind="stable", ignore_index=True)
+    s["_gid"] = s.groupby(skeys, sort=False).ngroup()
+
+    # Runs of consecutive zero periods: a block starts at every non-zero period and at every new series;
+    # the zero rows of a block form one run, whose reference point is its first period's start.
+    zero = s["event_count"].eq(0)
+    new_series = s["_gid"].ne(s["_gid"].shift())
+    s["_blk"] = (~zero | new_series).cumsum()
+    s["_run_start"] = s["period_start"].where(zero).groupby(s["_blk"]).transform("min")
+
+    # Cumulative history per series, ordered by period end, counting only periods with traffic.
+    t = s["_traffic"].to_numpy()
+    r = s[["_gid", "period_end"]].copy()
+    r["_c_periods"] = t.astype("int64")
+    r["_c_fired"] = (t & ~zero.to_numpy()).astype("int64")
+    r["_c_events"] = np.where(t, s["event_count"], 0)
+    r["_c_days"] = np.where(t, s["_days"], 0)
+    r = r.sort_values(["_gid", "period_end"], kind="stable")
+    for c in ("_c_periods", "_c_fired", "_c_events", "_c_days"):
+        r[c] = r.groupby("_gid", sort=False)[c].cumsum()
+    r = r.drop_duplicates(["_gid", "period_end"], keep="last").sort_values("period_end", kind="stable")
+
+    cand = s[zero & s["_traffic"]].copy()
+    if cand.empty:
+        return pd.DataFrame()
+    cand = cand.sort_values("_run_start", kind="stable")
+    cand = pd.merge_asof(cand, r.rename(columns={"period_end": "_ref_end"}), left_on="_run_start",
+                         right_on="_ref_end", by="_gid", allow_exact_matches=False, direction="backward")
+    periods_before = cand["_c_periods"].fillna(0)
+    share = _div(cand["_c_fired"].fillna(0).to_numpy(), periods_before.to_numpy())
+    rate = _div(cand["_c_events"].fillna(0).to_numpy(), cand["_c_days"].fillna(0).to_numpy())
+    cand["_share"], cand["_rate"] = share, rate
+    cand["_expected"] = rate * cand["_days"].to_numpy()
+    hit = (periods_before.to_numpy() >= min_history) & (np.nan_to_num(share) >= min_fire_share)
+    hit &= np.nan_to_num(cand["_expected"].to_numpy()) >= min_expected
+    cand = cand[hit]
+    # Report only outages that reach into the current frame's dates.
+    if len(ev) or len(bl):
+        cur_start = pd.concat([ev[["property", "period_start"]], bl[["property", "period_start"]]]) \
+            .groupby("property")["period_start"].min()
+        cand = cand[cand["period_end"] >= cand["property"].map(cur_start)]
+    if cand.empty:
+        return pd.DataFrame()
+    cand = cand.sort_values([*skeys, "period_start"], kind="stable")
+    runs = cand.groupby(["_gid", "_blk"], sort=False).agg(
+        **{c: (c, "first") for c in [*skeys, "period"]},
+        start=("period_start", "min"), end=("period_end", "max"), n=("period", "size"),
+        fired=("_c_fired", "first"), before=("_c_periods", "first"), rate=("_rate", "first"),
+        expected=("_expected", "sum")).reset_index(drop=True)
+    runs["flag"] = "broken_tracking"
+    runs["severity"] = "error"
+    # Few rows by now: formatting the sentences in Python is fine.
+    runs["message"] = [
+        f"{e}: no events from {a:%Y-%m-%d} to {b:%Y-%m-%d} ({k} period{'s' if k != 1 else ''}) although the "
+        f"property had traffic; before that it fired in {int(f)} of {int(p)} periods, about {rt:.1f} a day "
+        f"(about {x:.0f} expected). Check the tag or trigger for {e} and whether it is still sent."
+        for e, a, b, k, f, p, rt, x in zip(runs["event"], runs["start"], runs["end"], runs["n"], runs["fired"],
+                                           runs["before"], runs["rate"], runs["expected"])]
+    return runs[flag_columns(segments)]
+
+
+def _out_of_sequence(ev: pd.DataFrame, bl: pd.DataFrame, config, segments: list[str]) -> pd.DataFrame:
+    if not config.chains:
+        return pd.DataFrame()
+    ch = compute_chains(ev, bl, config, segments)
+    prev_users = ch["users"] + ch["drop_off"]  # drop_off = previous − users
+    bad = ch[(ch["step_index"] > 1) & (ch["drop_off"] < 0)].copy()
+    if bad.empty:
+        return bad
+    prev_step = {(c.name, i + 2): s for c in config.chains for i, s in enumerate(c.steps[:-1])}
+    bad["_prev_users"] = prev_users[bad.index].astype("int64")
+    bad["event"] = bad["step"]
+    bad["flag"] = "out_of_sequence"
+    bad["severity"] = "warning"
+    bad["message"] = [
+        f"chain {c}: {s} has {u} users, more than {prev_step[(c, i)]} ({pu}) before it. Counts are open "
+        f"(users need not do the steps in order), so this can be real, but it often means "
+        f"{prev_step[(c, i)]} is under-tracked or the chain's order is wrong."
+        for c, i, s, u, pu in zip(bad["chain"], bad["step_index"], bad["step"], bad["users"], bad["_prev_users"])]
+    return bad[flag_columns(segments)]
+
+
+def _get(item: Any, key: str, default=None):
+    if isinstance(item, Mapping):
+        return item.get(key, default)
+    return getattr(item, key, default)
+
+
+def _metadata_flags(metadata: Mapping | None, segments: list[str]) -> pd.DataFrame:
+    if not metadata:
+        return pd.DataFrame()
+    known = ("subject_to_thresholding", "sampling_metadatas", "data_loss_from_other_row")
+    # A bare metadata dict (not keyed by property) applies to every property.
+    items = {"*": metadata} if any(k in metadata for k in known) else metadata
+    rows = []
+    for prop, md in items.items():
+        prop = str(prop).removeprefix("properties/")
+        mds = md if isinstance(md, (list, tuple)) else [md]
+        thresholded = any(bool(_get(m, "subject_to_thresholding", False)) for m in mds)
+        other_row = any(bool(_get(m, "data_loss_from_other_row", False)) for m in mds)
+        samples = [s for m in mds for s in (_get(m, "sampling_metadatas") or [])]
+        if thresholded:
+            rows.append((prop, "thresholded", "GA4 applied thresholding: rows with few users were withheld, so "
+                         "small segments and rare goals are undercounted. Widen the date range, drop the "
+                         "segment dimension, or use the device-based reporting identity to reduce it."))
+        if samples:
+            read = sum(float(_get(s, "samples_read_count", 0) or 0) for s in samples)
+            space = sum(float(_get(s, "sampling_space_size", 0) or 0) for s in samples)
+            pct = f" ({read / space:.1%} of events read)" if space else ""
+            rows.append((prop, "sampled", f"GA4 sampled this report{pct}: numbers are estimates. Shorten the "
+                         "date range or pull day by day to avoid sampling."))
+        if other_row:
+            rows.append((prop, "other_row", "GA4 grouped some rows into \"(other)\" because of cardinality "
+                         "limits: segment totals are incomplete. Use fewer or coarser segment dimensions."))
+    if not rows:
+        return pd.DataFrame()
+    out = pd.DataFrame(rows, columns=["property", "flag", "message"])
+    out["period"] = ALL
+    for c in segments:
+        out[c] = ALL
+    out["event"] = None
+    out["severity"] = "warning"
+    return out[flag_columns(segments)]
