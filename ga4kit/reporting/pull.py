@@ -1,0 +1,329 @@
+"""Pull goal event counts and users from the GA4 Data API into tidy DataFrames.
+
+Per property: one Admin GetProperty (time zone and currency, to resolve relative dates as GA4 does) and
+one batchRunReports holding four reports: goal events by segment, goal events over all traffic ("(all)"),
+and all users/sessions by segment and over all traffic. Users are requested at the grain they are
+reported at (per period, per segment, per event) and never summed: GA4's user counts are not additive.
+Weeks and months are sent as date ranges (at most 4 per report, so longer spans take more reports in
+the same batch calls); days use the ``date`` dimension. A report whose rows do not fit in one page is
+fetched again with runReport in pages of 250,000 rows ordered by every dimension, and ``row_count`` must
+not move between pages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ga4kit import ids
+from ga4kit.config.model import GoalsConfig
+from ga4kit.errors import ApiError, Ga4kitError
+from ga4kit.reporting import periods as P
+
+PAGE = 250_000
+MAX_RANGES = 4  # date ranges per report
+MAX_BATCH = 5  # reports per batchRunReports
+ALL = "(all)"
+EVENT_METRICS = ("eventCount", "totalUsers", "eventValue", "keyEvents")
+BASE_METRICS = ("totalUsers", "sessions")
+EVENT_COLUMNS = ("event_count", "users", "value", "key_events")
+BASE_COLUMNS = ("users", "sessions")
+
+
+@dataclass
+class PropertyMeta:
+    property: str
+    time_zone: str | None = None
+    currency: str | None = None
+    subject_to_thresholding: bool = False
+    sampled: bool = False
+    data_loss_from_other_row: bool = False
+    quota: dict = field(default_factory=dict)  # name -> {"consumed": n, "remaining": n}
+    api_calls: int = 0
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class PullResult:
+    """Tidy frames for every property that answered, and the error of every property that did not.
+
+    ``events``: property, period, period_start, period_end, <segments>, event, goal_type, goal_kind,
+    event_count, users, value, key_events. ``baseline``: property, period, period_start, period_end,
+    <segments>, users, sessions. Rows over all traffic hold "(all)" in every segment column. With
+    ``compare_previous``, ``previous_events``/``previous_baseline`` hold the previous period(s) of the
+    same length in the same shape.
+    """
+
+    events: Any
+    baseline: Any
+    segments: tuple[str, ...]
+    grain: str
+    start: dt.date | None
+    end: dt.date | None
+    metadata: dict[str, PropertyMeta] = field(default_factory=dict)
+    errors: dict[str, Ga4kitError] = field(default_factory=dict)
+    previous_events: Any = None
+    previous_baseline: Any = None
+
+
+def pull(config: GoalsConfig, clients, *, properties: list[str] | None = None, start: str | None = None,
+         end: str | None = None, segments: list[str] | tuple[str, ...] | None = None, grain: str | None = None,
+         compare_previous: bool = False, today: dt.date | None = None,
+         progress: Callable[[str], None] | None = None) -> PullResult:
+    """Pull every declared goal's events and the baseline for each property (see module docstring)."""
+    import pandas as pd
+
+    pids = [ids.property_id(p) for p in properties] if properties else [p.id for p in config.properties]
+    if not pids:
+        raise Ga4kitError("No property to pull.", "List properties in the goals file or pass -p PROPERTY_ID.")
+    segments = tuple(config.report.segments if segments is None else segments)
+    if len(segments) > 7:
+        raise Ga4kitError(f"{len(segments)} segment dimensions; at most 7 fit beside the event and the date.",
+                          "Pass fewer --segment options.")
+    grain = grain or config.report.grain
+    start_s, end_s = start or config.report.start, end or config.report.end
+
+    frames_e, frames_b, prev_e, prev_b = [], [], [], []
+    result = PullResult(None, None, segments, grain, None, None)
+    for pid in pids:
+        try:
+            meta, cur, prev = _pull_property(config, clients, pid, segments, grain, start_s, end_s,
+                                             compare_previous, today, result)
+        except Ga4kitError as exc:
+            result.errors[pid] = exc
+        else:
+            result.metadata[pid] = meta
+            frames_e.append(cur[0])
+            frames_b.append(cur[1])
+            if prev is not None:
+                prev_e.append(prev[0])
+                prev_b.append(prev[1])
+        if progress:
+            progress(pid)
+    result.events = _concat(pd, frames_e, _event_columns(segments))
+    result.baseline = _concat(pd, frames_b, _base_columns(segments))
+    if compare_previous:
+        result.previous_events = _concat(pd, prev_e, _event_columns(segments))
+        result.previous_baseline = _concat(pd, prev_b, _base_columns(segments))
+    return result
+
+
+def _event_columns(segments) -> list[str]:
+    return ["property", "period", "period_start", "period_end", *segments, "event", "goal_type", "goal_kind",
+            *EVENT_COLUMNS]
+
+
+def _base_columns(segments) -> list[str]:
+    return ["property", "period", "period_start", "period_end", *segments, *BASE_COLUMNS]
+
+
+def _concat(pd, frames, columns):
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return _typed(pd, pd.DataFrame({c: [] for c in columns}))
+    return pd.concat(frames, ignore_index=True)[columns]
+
+
+def _typed(pd, df):
+    for col in ("event_count", "users", "sessions"):
+        if col in df:
+            df[col] = pd.to_numeric(df[col], errors="coerce").fillna(0).astype("int64")
+    for col in ("value", "key_events"):
+        if col in df:
+            df[col] = pd.to_numeric(df[col], errors="coerce").fillna(0.0).astype("float64")
+    for col in ("period_start", "period_end"):
+        if col in df:
+            df[col] = pd.to_datetime(df[col])
+    return df
+
+
+def _pull_property(config, clients, pid, segments, grain, start_s, end_s, compare_previous, today, result):
+    from google.analytics.admin_v1beta import types as at
+
+    name = ids.property_name(pid)
+    calls_before = len(clients.calls)
+    try:
+        prop = clients.admin.get_property(request=at.GetPropertyRequest(name=name))
+    except ApiError as exc:
+        exc.resource = name
+        raise
+    meta = PropertyMeta(property=pid, time_zone=prop.time_zone or None, currency=prop.currency_code or None)
+    day0 = today or P.today_in(meta.time_zone)
+    start, end = P.resolve(start_s, day0), P.resolve(end_s, day0)
+    if result.start is None:
+        result.start, result.end = start, end
+    current = P.split(start, end, grain)
+    wanted = list(current)
+    previous: list[P.Period] = []
+    if compare_previous:
+        ps, pe = P.previous(start, end)
+        previous = P.split(ps, pe, grain)
+        wanted += previous
+    events, base = _fetch(config, clients, name, pid, segments, grain, wanted, meta)
+    meta.api_calls = len(clients.calls) - calls_before
+    cur_labels = {p.label for p in current}
+    if not compare_previous:
+        return meta, (events, base), None
+    in_cur_e = events["period"].isin(cur_labels)
+    in_cur_b = base["period"].isin(cur_labels)
+    return (meta, (events[in_cur_e].reset_index(drop=True), base[in_cur_b].reset_index(drop=True)),
+            (events[~in_cur_e].reset_index(drop=True), base[~in_cur_b].reset_index(drop=True)))
+
+
+def _fetch(config, clients, name, pid, segments, grain, wanted, meta):
+    """Build every report this property needs, send them in batches of five, and tidy the rows."""
+    import pandas as pd
+    from google.analytics.data_v1beta import types as dt_
+
+    goal_names = [g.event for g in config.goals]
+    event_filter = dt_.FilterExpression(filter=dt_.Filter(
+        field_name="eventName", in_list_filter=dt_.Filter.InListFilter(values=goal_names, case_sensitive=True)))
+
+    # (kind, segmented, date_ranges, periods-by-range-name) per report
+    specs = []
+    if grain == "day":
+        span = [dt_.DateRange(start_date=str(min(p.start for p in wanted)),
+                              end_date=str(max(p.end for p in wanted)), name="r0")]
+        chunks = [(span, None)]
+    else:
+        chunks = []
+        for i in range(0, len(wanted), MAX_RANGES):
+            group = wanted[i:i + MAX_RANGES]
+            ranges = [dt_.DateRange(start_date=str(p.start), end_date=str(p.end), name=f"r{i + j}")
+                      for j, p in enumerate(group)]
+            chunks.append((ranges, {f"r{i + j}": p for j, p in enumerate(group)}))
+    for ranges, by_name in chunks:
+        for kind in ("events", "baseline"):
+            for segmented in ((True, False) if segments else (False,)):
+                dims = (["date"] if grain == "day" else []) + (list(segments) if segmented else [])
+                if kind == "events":
+                    dims.append("eventName")
+                metrics = EVENT_METRICS if kind == "events" else BASE_METRICS
+                req = dt_.RunReportRequest(
+                    property=name, date_ranges=ranges,
+                    dimensions=[dt_.Dimension(name=d) for d in dims],
+                    metrics=[dt_.Metric(name=m) for m in metrics],
+                    dimension_filter=event_filter if kind == "events" else None,
+                    order_bys=[dt_.OrderBy(dimension=dt_.OrderBy.DimensionOrderBy(dimension_name=d)) for d in dims],
+                    limit=PAGE, return_property_quota=True,
+                )
+                specs.append((kind, segmented, req, by_name))
+
+    responses = []
+    for i in range(0, len(specs), MAX_BATCH):
+        group = specs[i:i + MAX_BATCH]
+        batch = dt_.BatchRunReportsRequest(property=name, requests=[s[2] for s in group])
+        try:
+            answer = clients.data.batch_run_reports(request=batch)
+        except ApiError as exc:
+            exc.resource = name
+            raise
+        for spec, rep in zip(group, answer.reports):
+            rows = list(rep.rows)
+            if rep.row_count > len(rows):
+                rows = _paged_rows(clients, spec[2], name)
+            responses.append((spec, rep, rows))
+
+    goal_info = {g.event: (g.type, g.kind) for g in config.goals}
+    e_frames, b_frames = [], []
+    for (kind, segmented, req, by_name), rep, rows in responses:
+        _note_metadata(meta, rep)
+        df = _rows_frame(pd, rep, rows)
+        if len(df) == 0:
+            continue
+        if grain == "day":
+            df["period_start"] = pd.to_datetime(df["date"], format="%Y%m%d")
+            df["period_end"] = df["period_start"]
+            df["period"] = df["period_start"].dt.strftime("%Y-%m-%d")
+            df = df.drop(columns=["date"])
+        else:
+            col = "dateRange" if "dateRange" in df else None
+            names = df[col] if col else pd.Series([next(iter(by_name))] * len(df), index=df.index)
+            df["period"] = names.map({k: p.label for k, p in by_name.items()})
+            df["period_start"] = pd.to_datetime(names.map({k: str(p.start) for k, p in by_name.items()}))
+            df["period_end"] = pd.to_datetime(names.map({k: str(p.end) for k, p in by_name.items()}))
+            if col:
+                df = df.drop(columns=[col])
+        df["property"] = pid
+        for s in segments:
+            if not segmented:
+                df[s] = ALL
+        if kind == "events":
+            df = df.rename(columns={"eventName": "event", "eventCount": "event_count", "totalUsers": "users",
+                                    "eventValue": "value", "keyEvents": "key_events"})
+            df["goal_type"] = df["event"].map(lambda e: goal_info.get(e, (None, None))[0])
+            df["goal_kind"] = df["event"].map(lambda e: goal_info.get(e, (None, None))[1])
+            e_frames.append(_typed(pd, df))
+        else:
+            df = df.rename(columns={"totalUsers": "users"})
+            b_frames.append(_typed(pd, df))
+    events = _concat(pd, e_frames, _event_columns(segments))
+    base = _concat(pd, b_frames, _base_columns(segments))
+    if grain == "day":
+        # Only days inside a wanted period (the span may include none outside, but be strict).
+        labels = {p.label for p in wanted}
+        events = events[events["period"].isin(labels)].reset_index(drop=True)
+        base = base[base["period"].isin(labels)].reset_index(drop=True)
+    return events, base
+
+
+def _rows_frame(pd, rep, rows):
+    dims = [h.name for h in rep.dimension_headers]
+    mets = [h.name for h in rep.metric_headers]
+    data = {d: [r.dimension_values[i].value for r in rows] for i, d in enumerate(dims)}
+    for i, m in enumerate(mets):
+        data[m] = [r.metric_values[i].value for r in rows]
+    return pd.DataFrame(data)
+
+
+def _paged_rows(clients, req, name):
+    """Fetch a report in pages ordered by every dimension; restart once if row_count moves mid-way."""
+    for attempt in range(2):
+        rows: list = []
+        total = None
+        offset = 0
+        moved = False
+        while True:
+            page_req = type(req)(req)
+            page_req.offset = offset
+            page_req.limit = PAGE
+            try:
+                rep = clients.data.run_report(request=page_req)
+            except ApiError as exc:
+                exc.resource = name
+                raise
+            if total is None:
+                total = rep.row_count
+            elif rep.row_count != total:
+                moved = True
+                break
+            rows.extend(rep.rows)
+            offset += len(rep.rows)
+            if not rep.rows or offset >= total:
+                break
+        if not moved:
+            return rows
+    raise Ga4kitError(
+        f"GA4 changed the data for {name} while ga4kit was paging through it (row_count moved twice).",
+        "Run the pull again; recent days settle within 72 hours, or pull a range that ends earlier.")
+
+
+def _note_metadata(meta: PropertyMeta, rep) -> None:
+    md = rep.metadata
+    meta.subject_to_thresholding |= bool(getattr(md, "subject_to_thresholding", False))
+    meta.sampled |= bool(len(getattr(md, "sampling_metadatas", []) or []))
+    meta.data_loss_from_other_row |= bool(getattr(md, "data_loss_from_other_row", False))
+    if getattr(md, "currency_code", ""):
+        meta.currency = md.currency_code
+    if getattr(md, "time_zone", ""):
+        meta.time_zone = md.time_zone
+    q = rep.property_quota
+    if q is not None:
+        for key in ("tokens_per_day", "tokens_per_hour", "concurrent_requests", "server_errors_per_project_per_hour",
+                    "potentially_thresholded_requests_per_hour", "tokens_per_project_per_hour"):
+            status = getattr(q, key, None)
+            if status is not None and (status.consumed or status.remaining):
+                meta.quota[key] = {"consumed": int(status.consumed), "remaining": int(status.remaining)}
