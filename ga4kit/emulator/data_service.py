@@ -1,0 +1,132 @@
+"""DataService: the Data API methods the server calls (runReport, batchRunReports, runFunnelReport).
+
+Each call: resolve the property (NOT_FOUND comes from AdminState), check its quotas, hold a
+concurrency slot, run the engine on the property's events (with derived events from its
+create-event rules), charge tokens, and attach ``property_quota`` when asked for.
+Access and scope checks are the server's job.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import date, datetime
+from typing import Callable
+from zoneinfo import ZoneInfo
+
+from google.analytics import data_v1alpha, data_v1beta
+
+from .errors import invalid
+from .events import EventStore
+from .funnel import FunnelEngine
+from .quota import QuotaLedger, funnel_cost, report_cost
+from .reports import ReportEngine
+
+MAX_BATCH = 5
+_PROPERTY = re.compile(r"^properties/(\d+)$")
+
+
+def property_id_of(name: str) -> str:
+    m = _PROPERTY.match(name or "")
+    if not m:
+        raise invalid(f"Invalid property name '{name}': expected properties/{{numeric property id}}, "
+                      "e.g. properties/123456789.")
+    return m.group(1)
+
+
+class DataService:
+    """``today(property_id) -> date`` overrides the property's current date (tests, demos).
+    ``processing_delay_ms`` simulates GA4's processing time inside the concurrency slot, so a test
+    can hold many requests in flight at once."""
+
+    def __init__(self, admin, store: EventStore, quota: QuotaLedger | None = None,
+                 today: Callable[[str], date] | None = None):
+        self.admin = admin
+        self.store = store
+        self.quota = quota or QuotaLedger()
+        self.today_fn = today
+        self.reports = ReportEngine()
+        self.funnels = FunnelEngine()
+        self.processing_delay_ms = 0
+
+    # ---- helpers -------------------------------------------------------------------------
+    def _today(self, info) -> date:
+        if self.today_fn is not None:
+            return self.today_fn(info.property_id)
+        return datetime.now(ZoneInfo(info.time_zone)).date()
+
+    def _view(self, info):
+        return self.store.view(info.property_id, info.rules)
+
+    def _delay(self) -> None:
+        if self.processing_delay_ms:
+            time.sleep(self.processing_delay_ms / 1000)
+
+    def _report(self, req_pb, info, today: date):
+        """One report (raw pb in, raw pb out) and its token cost."""
+        resp, scanned = self.reports.run(
+            req_pb, self._view(info), time_zone=info.time_zone, currency=info.currency,
+            key_events=dict(info.key_events), today=today, response_type=data_v1beta.RunReportResponse)
+        cost = report_cost(scanned, len(resp.rows), len(req_pb.dimensions), len(req_pb.metrics))
+        return resp, cost
+
+    def _attach_quota(self, resp_pb, module, info, cost: int) -> None:
+        pq = self.quota.property_quota(module, info.property_id, info.service_level, consumed=cost)
+        resp_pb.property_quota.CopyFrom(type(pq).pb(pq))
+
+    # ---- methods -------------------------------------------------------------------------
+    def run_report(self, request: data_v1beta.RunReportRequest) -> data_v1beta.RunReportResponse:
+        req = data_v1beta.RunReportRequest.pb(request)
+        info = self.admin.property_info(property_id_of(req.property))
+        self.quota.check(info.property_id, info.service_level)
+        with self.quota.acquire(info.property_id, info.service_level):
+            self._delay()
+            resp, cost = self._report(req, info, self._today(info))
+            self.quota.charge(info.property_id, cost)
+        if req.return_property_quota:
+            self._attach_quota(resp, data_v1beta, info, cost)
+        return data_v1beta.RunReportResponse.wrap(resp)
+
+    def batch_run_reports(self, request: data_v1beta.BatchRunReportsRequest) -> data_v1beta.BatchRunReportsResponse:
+        batch = data_v1beta.BatchRunReportsRequest.pb(request)
+        pid = property_id_of(batch.property)
+        if not len(batch.requests):
+            raise invalid("A batch needs at least one request.")
+        if len(batch.requests) > MAX_BATCH:
+            raise invalid(f"Batch requests are limited to {MAX_BATCH} requests; this batch has "
+                          f"{len(batch.requests)}.")
+        for r in batch.requests:
+            if r.property and r.property != batch.property:
+                raise invalid(f"Every request in a batch must be for the batch's property {batch.property}; "
+                              f"found {r.property}.")
+        info = self.admin.property_info(pid)
+        self.quota.check(info.property_id, info.service_level)
+        out = data_v1beta.BatchRunReportsResponse.pb()()
+        out.kind = "analyticsData#batchRunReports"
+        today = self._today(info)
+        with self.quota.acquire(info.property_id, info.service_level):
+            self._delay()
+            # All reports are validated and run before any is charged: one bad request fails the batch.
+            results = [self._report(r, info, today) for r in batch.requests]
+            for _, cost in results:
+                self.quota.charge(info.property_id, cost)
+        for r, (resp, cost) in zip(batch.requests, results):
+            if r.return_property_quota:
+                self._attach_quota(resp, data_v1beta, info, cost)
+            out.reports.append(resp)
+        return data_v1beta.BatchRunReportsResponse.wrap(out)
+
+    def run_funnel_report(self, request: data_v1alpha.RunFunnelReportRequest) -> data_v1alpha.RunFunnelReportResponse:
+        req = data_v1alpha.RunFunnelReportRequest.pb(request)
+        info = self.admin.property_info(property_id_of(req.property))
+        self.quota.check(info.property_id, info.service_level)
+        with self.quota.acquire(info.property_id, info.service_level):
+            self._delay()
+            prep = self.reports.prepare(self._view(info), info.time_zone)
+            resp, scanned = self.funnels.run(req, prep, time_zone=info.time_zone, today=self._today(info),
+                                             types=data_v1alpha)
+            cost = funnel_cost(scanned, len(req.funnel.steps))
+            self.quota.charge(info.property_id, cost)
+        if req.return_property_quota:
+            self._attach_quota(resp, data_v1alpha, info, cost)
+        return data_v1alpha.RunFunnelReportResponse.wrap(resp)
