@@ -94,13 +94,64 @@ def _frames(pair: Any, what: str) -> tuple[pd.DataFrame | None, pd.DataFrame | N
                     f"DataFrame, not {type(pair).__name__}")
 
 
-def _grid(events: pd.DataFrame, baseline: pd.DataFrame, segments: Sequence[str]) -> pd.DataFrame:
-    """Every property × period × segment seen in either frame, sorted (the output order follows it)."""
-    keys = ["property", "period", "period_start", "period_end", *segments]
-    grid = pd.concat([baseline[keys], events[keys]], ignore_index=True)
-    grid = grid.drop_duplicates(["property", "period", *segments])
-    return grid.sort_values(["property", *segments, "period_start", "period"], kind="stable",
-                            ignore_index=True)
+class _Index:
+    """Integer ids for the property × segment × period grid and for event names.
+
+    Every row of ``events`` and ``baseline`` gets the id of its grid row (ids follow the output order:
+    property, segments, period_start, period), and the measures land in dense arrays indexed by
+    [grid id, event code]. Steps and goals are then looked up by position instead of merged on several
+    string keys, which is what makes a million-row frame take well under a second.
+    """
+
+    def __init__(self, ev: pd.DataFrame, bl: pd.DataFrame, segments: list[str], names: Sequence[str]):
+        keys = ["property", *segments, "period_start", "period"]
+        both = pd.concat([bl[[*keys, "period_end"]], ev[[*keys, "period_end"]]], ignore_index=True)
+        gid = both.groupby(keys, sort=True, dropna=False).ngroup().to_numpy()
+        n = int(gid.max()) + 1 if len(gid) else 0
+        first = np.empty(n, dtype="int64")
+        first[gid[::-1]] = np.arange(len(gid) - 1, -1, -1)  # the last write wins: first occurrence
+        self.grid = both.iloc[first][["property", "period", "period_start", "period_end", *segments]] \
+            .reset_index(drop=True)
+        self.n = len(self.grid)
+        self.bl_gid = gid[: len(bl)]
+        self.names = list(dict.fromkeys(names))
+        self.code = {name: i for i, name in enumerate(self.names)}
+        ev_code = pd.Categorical(ev["event"], categories=self.names).codes
+        relevant = ev_code >= 0  # events that are no goal or step are not needed
+        self.ev_rows = np.flatnonzero(relevant)
+        self.ev_gid = gid[len(bl):][relevant]
+        self.ev_code = ev_code[relevant].astype("int64")
+        k = max(len(self.names), 1)
+        if len(self.ev_gid) and np.bincount(self.ev_gid * k + self.ev_code).max() > 1:
+            raise ValueError("events has duplicate rows for the same property/period/segment/event; users "
+                             "are not additive, so duplicates cannot be combined: pull each key once")
+        if len(self.bl_gid) and np.bincount(self.bl_gid).max() > 1:
+            raise ValueError("baseline has duplicate rows for the same property/period/segment; users are "
+                             "not additive, so duplicates cannot be combined: pull each key once")
+        self._ev = ev
+
+    def matrix(self, column: str, dtype: str = "int64") -> np.ndarray:
+        """[grid id, event code] -> events[column]; 0 where a goal has no row (missing counts as zero)."""
+        m = np.zeros((self.n, max(len(self.names), 1)), dtype=dtype)
+        m[self.ev_gid, self.ev_code] = self._ev[column].to_numpy()[self.ev_rows]
+        return m
+
+    def baseline_users(self, bl: pd.DataFrame) -> pd.Series:
+        """Baseline users per grid row as nullable Int64 (NA where no baseline row was pulled)."""
+        vals = np.zeros(self.n, dtype="int64")
+        mask = np.ones(self.n, dtype=bool)
+        vals[self.bl_gid] = bl["users"].to_numpy()
+        mask[self.bl_gid] = False
+        return pd.Series(pd.arrays.IntegerArray(vals, mask))
+
+    def labels(self, values: Sequence, positions: np.ndarray) -> pd.Series:
+        """values[positions] as a column; taking from a tiny array is far cheaper than converting objects."""
+        small = pd.Series(list(values), dtype="str" if all(isinstance(v, str) for v in values) else "object")
+        return small.take(positions).reset_index(drop=True)
+
+    def repeat(self, k: int) -> pd.DataFrame:
+        """The grid with each row repeated k times in a row."""
+        return self.grid.loc[np.repeat(np.arange(self.n), k)].reset_index(drop=True)
 
 
 def _goal_info(config) -> dict[str, tuple[str | None, str | None]]:
@@ -173,11 +224,9 @@ def compute_chains(events: pd.DataFrame, baseline: pd.DataFrame, config, segment
     ev = _normalise(events, segments, EVENT_COLUMNS, "events")
     bl = _normalise(baseline, segments, BASELINE_COLUMNS, "baseline")
     info = _goal_info(config)
-    grid = _grid(ev, bl, segments)
-    keys = ["property", "period", *segments]
-    counts = ev[[*keys, "event", "event_count", "users"]].rename(
-        columns={"event": "step", "event_count": "events"})
-    base = bl[[*keys, "users"]].rename(columns={"users": "all_users"})
+    idx = _Index(ev, bl, segments, [s for c in config.chains for s in c.steps])
+    users_m, events_m = idx.matrix("users"), idx.matrix("event_count")
+    all_users = idx.baseline_users(bl)
 
     parts = []
     for chain in config.chains:
@@ -185,22 +234,20 @@ def compute_chains(events: pd.DataFrame, baseline: pd.DataFrame, config, segment
         n = len(steps)
         if n == 0:
             continue
-        # Cross product built with numpy so each chain occupies n consecutive rows per grid row; the
-        # step arithmetic below is then a reshape instead of a groupby.
-        frame = grid.loc[np.repeat(grid.index.to_numpy(), n)].reset_index(drop=True)
-        frame.insert(1, "chain", chain.name)
-        frame["step_index"] = np.tile(np.arange(1, n + 1, dtype="int64"), len(grid))
-        frame["step"] = np.tile(np.array(steps, dtype=object), len(grid))
-        frame["step"] = frame["step"].astype(str)
+        codes = [idx.code[s] for s in steps]
+        # Each grid row's steps sit in n consecutive rows, so the step arithmetic is a reshape.
+        frame = idx.repeat(n)
+        pos = np.tile(np.arange(n), idx.n)
+        frame.insert(1, "chain", idx.labels([chain.name], np.zeros(len(pos), dtype="int64")))
+        frame["step_index"] = pos + 1
+        frame["step"] = idx.labels(steps, pos)
         types = np.array([info.get(s, (None, None))[0] for s in steps], dtype=object)
-        kinds = np.array([info.get(s, (None, None))[1] for s in steps], dtype=object)
-        frame["goal_type"] = np.tile(types, len(grid))
-        frame["goal_kind"] = np.tile(kinds, len(grid))
-        frame = _merge_m1(frame, counts, [*keys, "step"], "events")
-        frame["users"] = frame["users"].fillna(0).astype("int64")
-        frame["events"] = frame["events"].fillna(0).astype("int64")
+        frame["goal_type"] = idx.labels(list(types), pos)
+        frame["goal_kind"] = idx.labels([info.get(s, (None, None))[1] for s in steps], pos)
+        frame["users"] = users_m[:, codes].ravel()
+        frame["events"] = events_m[:, codes].ravel()
 
-        u = frame["users"].to_numpy(dtype="float64").reshape(-1, n)
+        u = users_m[:, codes].astype("float64")
         prev = np.full_like(u, np.nan)
         prev[:, 1:] = u[:, :-1]
         first = np.repeat(u[:, :1], n, axis=1)
@@ -210,15 +257,15 @@ def compute_chains(events: pd.DataFrame, baseline: pd.DataFrame, config, segment
         frame["rate_from_first"] = _div(u, first).ravel()
         frame["drop_off"] = drop.ravel()
         frame["drop_off_rate"] = _div(drop, prev).ravel()
-        is_micro = np.tile(types == MICRO, len(grid))
+        is_micro = np.tile(types == MICRO, idx.n)
         frame["micro_to_macro"] = np.where(is_micro, _div(macro, u).ravel(), np.nan)
+        base = pd.array(np.repeat(all_users.to_numpy(dtype="float64", na_value=np.nan), n))
+        frame["all_users"] = pd.Series(base).astype("Int64")
+        frame["rate_over_all_users"] = _div(frame["users"], frame["all_users"])
         parts.append(frame)
 
     if parts:
         out = pd.concat(parts, ignore_index=True)
-        out = _merge_m1(out, base, keys, "baseline")
-        out["all_users"] = out["all_users"].astype("Int64")
-        out["rate_over_all_users"] = _div(out["users"], out["all_users"])
     else:
         out = pd.DataFrame({c: pd.Series(dtype="object") for c in chain_columns(segments)})
 
@@ -250,23 +297,20 @@ def goal_summary(events: pd.DataFrame, baseline: pd.DataFrame, config, segments:
     segments = list(segments)
     ev = _normalise(events, segments, EVENT_COLUMNS, "events")
     bl = _normalise(baseline, segments, BASELINE_COLUMNS, "baseline")
-    grid = _grid(ev, bl, segments)
-    keys = ["property", "period", *segments]
     goals = list(config.goals)
     n = len(goals)
-    frame = grid.loc[np.repeat(grid.index.to_numpy(), n)].reset_index(drop=True)
-    frame["event"] = np.tile(np.array([g.event for g in goals], dtype=object), len(grid)).astype(str) \
-        if n else pd.Series(dtype="str")
-    frame["goal_type"] = np.tile(np.array([g.type for g in goals], dtype=object), len(grid))
-    frame["goal_kind"] = np.tile(np.array([g.kind for g in goals], dtype=object), len(grid))
-    counts = ev[[*keys, "event", "users", "event_count", "value", "key_events"]].rename(
-        columns={"event_count": "events"})
-    frame = _merge_m1(frame, counts, [*keys, "event"], "events")
-    for c, dtype in (("users", "int64"), ("events", "int64"), ("value", "float64"), ("key_events", "float64")):
-        frame[c] = frame[c].fillna(0).astype(dtype)
-    base = bl[[*keys, "users"]].rename(columns={"users": "all_users"})
-    frame = _merge_m1(frame, base, keys, "baseline")
-    frame["all_users"] = frame["all_users"].astype("Int64")
+    idx = _Index(ev, bl, segments, [g.event for g in goals])
+    frame = idx.repeat(n)
+    pos = np.tile(np.arange(n), idx.n)
+    frame["event"] = idx.labels([g.event for g in goals], pos)
+    frame["goal_type"] = idx.labels([g.type for g in goals], pos)
+    frame["goal_kind"] = idx.labels([g.kind for g in goals], pos)
+    for src, dst, dtype in (("users", "users", "int64"), ("event_count", "events", "int64"),
+                            ("value", "value", "float64"), ("key_events", "key_events", "float64")):
+        frame[dst] = idx.matrix(src, dtype)[:, [idx.code[g.event] for g in goals]].ravel()
+    all_users = idx.baseline_users(bl)
+    frame["all_users"] = pd.Series(np.repeat(all_users.to_numpy(dtype="float64", na_value=np.nan), n)) \
+        .astype("Int64")
     frame["rate_over_all_users"] = _div(frame["users"], frame["all_users"])
     if previous is not None:
         pev, pbl = _frames(previous, "previous")
