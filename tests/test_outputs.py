@@ -1,0 +1,282 @@
+"""ga4kit.outputs: every format written and read back with the same values, atomic writes, merge mode."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+
+from ga4kit import outputs as O
+from ga4kit.errors import OutputError
+
+
+def chains_frame() -> pd.DataFrame:
+    return pd.DataFrame({
+        "property": ["123456789", "123456789", "123456789"],
+        "chain": ["checkout"] * 3,
+        "sessionDefaultChannelGroup": ["Organic Search", "Organic Search", "(all)"],
+        "period": ["2026-11"] * 3,
+        "period_start": pd.to_datetime(["2026-11-01"] * 3),
+        "step_index": np.array([1, 2, 1], dtype="int64"),
+        "step": ["view_item", "purchase", "view_item"],
+        "users": np.array([100, 7, 140], dtype="int64"),
+        "rate_from_previous": [np.nan, 0.07, np.nan],
+        "all_users": pd.array([1000, 1000, pd.NA], dtype="Int64"),
+        "label": ["Grüße, \"quoted\"", "line\nbreak", "plain"],
+    })
+
+
+def goals_frame() -> pd.DataFrame:
+    return pd.DataFrame({"property": ["123456789"], "event": ["purchase"], "users": [7],
+                         "rate_over_all_users": [0.007], "period_start": pd.to_datetime(["2026-11-01"])})
+
+
+def check_chains(df: pd.DataFrame) -> None:
+    """Values equal to chains_frame() after a round trip through a file."""
+    assert list(df["property"].astype(str)) == ["123456789"] * 3
+    assert list(df["users"].astype(int)) == [100, 7, 140]
+    assert list(df["step_index"].astype(int)) == [1, 2, 1]
+    r = pd.to_numeric(df["rate_from_previous"])
+    assert math.isnan(r[0]) and r[1] == pytest.approx(0.07) and math.isnan(r[2])
+    au = pd.to_numeric(df["all_users"])
+    assert au[0] == 1000 and pd.isna(au[2])
+    assert list(pd.to_datetime(df["period_start"]).dt.strftime("%Y-%m-%d")) == ["2026-11-01"] * 3
+    assert list(df["label"]) == ["Grüße, \"quoted\"", "line\nbreak", "plain"]
+
+
+def test_csv_round_trip(tmp_path):
+    written = O.write_frames(tmp_path / "r.csv", {"chains": chains_frame(), "goals": goals_frame()})
+    assert written == [tmp_path / "r.chains.csv", tmp_path / "r.goals.csv"]
+    check_chains(pd.read_csv(tmp_path / "r.chains.csv", dtype={"property": str}))
+    text = (tmp_path / "r.chains.csv").read_text()
+    assert text.splitlines()[1].startswith("123456789,checkout,Organic Search,2026-11,2026-11-01,1,")
+    g = pd.read_csv(tmp_path / "r.goals.csv", dtype={"property": str})
+    assert g.loc[0, "rate_over_all_users"] == pytest.approx(0.007)
+    # One frame goes to the path itself.
+    assert O.write_frames(tmp_path / "one.csv", chains_frame()) == [tmp_path / "one.csv"]
+    check_chains(pd.read_csv(tmp_path / "one.csv", dtype={"property": str}))
+
+
+def test_xlsx_round_trip_one_sheet_per_frame(tmp_path):
+    path = tmp_path / "r.xlsx"
+    O.write_frames(path, {"chains": chains_frame(), "goals": goals_frame()})
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["chains", "goals"]
+    ws = wb["chains"]
+    assert [c.value for c in ws[1]][:3] == ["property", "chain", "sessionDefaultChannelGroup"]
+    assert ws["A2"].value == "123456789" and ws["A2"].data_type == "s"  # ids stay text
+    assert ws["H2"].value == 100
+    check_chains(pd.read_excel(path, sheet_name="chains", dtype={"property": str}))
+
+
+def test_json_round_trip_records_iso_dates(tmp_path):
+    path = tmp_path / "r.json"
+    O.write_frames(path, {"chains": chains_frame(), "goals": goals_frame()})
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert set(data) == {"chains", "goals"}
+    first = data["chains"][0]
+    assert first["period_start"] == "2026-11-01" and first["rate_from_previous"] is None
+    assert first["users"] == 100 and first["property"] == "123456789"
+    check_chains(pd.DataFrame.from_records(data["chains"]))
+    O.write_frames(tmp_path / "one.json", goals_frame())
+    assert json.loads((tmp_path / "one.json").read_text())[0]["event"] == "purchase"
+
+
+def test_parquet_round_trip(tmp_path):
+    O.write_frames(tmp_path / "r.parquet", {"chains": chains_frame()})
+    back = pd.read_parquet(tmp_path / "r.parquet")
+    check_chains(back)
+    assert back["period_start"].dtype.kind == "M"
+
+
+def test_parquet_without_pyarrow_says_how_to_install(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # makes "import pyarrow" raise ImportError
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    with pytest.raises(OutputError, match="pyarrow") as exc:
+        O.write_frames(tmp_path / "r.parquet", chains_frame())
+    assert "pip install" in str(exc.value)
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("ext", ["csv", "json"])
+def test_rerun_is_byte_identical(tmp_path, ext):
+    path = tmp_path / f"r.{ext}"
+    O.write_frames(path, chains_frame())
+    first = path.read_bytes()
+    O.write_frames(path, chains_frame())
+    assert path.read_bytes() == first
+
+
+def test_unknown_extension_and_unwritable_paths(tmp_path):
+    with pytest.raises(OutputError, match="unknown output type") as exc:
+        O.write_frames(tmp_path / "r.txt", chains_frame())
+    assert ".csv" in exc.value.hint
+    with pytest.raises(OutputError, match="does not exist") as exc:
+        O.write_frames(tmp_path / "missing" / "r.csv", chains_frame())
+    assert "mkdir" in exc.value.hint
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(OutputError):
+        O.write_frames(tmp_path / "afile" / "r.csv", chains_frame())
+    (tmp_path / "d.csv").mkdir()
+    with pytest.raises(OutputError, match="is a directory"):
+        O.write_frames(tmp_path / "d.csv", chains_frame())
+
+
+def test_os_error_when_moving_into_place(tmp_path, monkeypatch):
+    path = tmp_path / "r.csv"
+    O.write_frames(path, goals_frame())
+    before = path.read_bytes()
+
+    def deny(src, dst):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(O.os, "replace", deny)
+    with pytest.raises(OutputError, match="Permission denied") as exc:
+        O.write_frames(path, chains_frame())
+    assert "unchanged" in exc.value.hint
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["r.csv"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write to read-only directories")
+def test_read_only_directory(tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        with pytest.raises(OutputError, match="permission"):
+            O.write_frames(ro / "r.csv", chains_frame())
+    finally:
+        ro.chmod(0o700)
+
+
+class Explodes:
+    """A cell value whose serialization fails, so a write breaks off in the middle."""
+
+    def __str__(self):
+        raise RuntimeError("boom")
+
+    __repr__ = __str__
+
+
+def bad_frame() -> pd.DataFrame:
+    return pd.DataFrame({"property": ["1", "2", "3"], "x": pd.Series(["ok", "ok", Explodes()], dtype=object)})
+
+
+@pytest.mark.parametrize("ext", ["csv", "json", "xlsx"])
+def test_failed_write_leaves_old_file_intact(tmp_path, ext):
+    path = tmp_path / f"r.{ext}"
+    O.write_frames(path, {"a": goals_frame()})
+    before = path.read_bytes()
+    # For xlsx the first sheet is written before the second fails.
+    frames = {"a": goals_frame(), "b": bad_frame()} if ext == "xlsx" else {"a": bad_frame()}
+    with pytest.raises(OutputError, match="left unchanged"):
+        O.write_frames(path, frames)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]  # no temp file left behind
+
+
+def test_multi_file_write_is_all_or_nothing(tmp_path):
+    O.write_frames(tmp_path / "r.csv", {"a": goals_frame(), "b": goals_frame()})
+    a_before = (tmp_path / "r.a.csv").read_bytes()
+    with pytest.raises(OutputError):
+        O.write_frames(tmp_path / "r.csv", {"a": chains_frame(), "b": bad_frame()})
+    assert (tmp_path / "r.a.csv").read_bytes() == a_before  # "a" was fine but must not be replaced alone
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.a.csv", "r.b.csv"]
+
+
+# ----------------------------------------------------------------------------------------- merge mode
+
+KEYS = ["property", "period", "sessionDefaultChannelGroup", "event"]
+
+
+def pull(prop: str, days: list[str], users: int, events=("purchase", "view_item")) -> pd.DataFrame:
+    rows = [dict(property=prop, period=d, period_start=pd.Timestamp(d), sessionDefaultChannelGroup="(all)",
+                 event=e, users=users, rate=users / 1000) for d in days for e in events]
+    return pd.DataFrame(rows)
+
+
+def read_back(path, name="events") -> pd.DataFrame:
+    df = O.read_frames(path, [name])[name]
+    df["property"] = df["property"].astype(str)
+    df["users"] = df["users"].astype(int)
+    df["period_start"] = pd.to_datetime(df["period_start"])
+    return df
+
+
+@pytest.mark.parametrize("ext", ["csv", "xlsx", "json", "parquet"])
+def test_merge_replaces_same_keys_and_window_never_duplicates(tmp_path, ext):
+    path = tmp_path / f"sheet.{ext}"
+    days = [f"2026-11-0{i}" for i in range(1, 6)]
+    first = pd.concat([pull("111", days, 10), pull("222", days, 20),
+                       pull("111", ["2026-11-05"], 99, events=("gone_event",))])
+    O.write_frames(path, {"events": first}, merge_on=KEYS)
+    assert len(read_back(path)) == 5 * 2 * 2 + 1
+
+    # The scheduled job re-pulls the last 3 days of property 111 (late GA4 data), plus one new day.
+    again = pull("111", ["2026-11-03", "2026-11-04", "2026-11-05", "2026-11-06"], 11)
+    for _ in range(2):  # a re-run of the same job changes nothing
+        O.write_frames(path, {"events": again}, merge_on=KEYS, replace_window=("2026-11-03", "2026-11-06"))
+        df = read_back(path)
+        assert not df.duplicated(KEYS).any()
+        p1 = df[df["property"] == "111"].set_index(["period", "event"])["users"]
+        assert p1.loc[("2026-11-01", "purchase")] == 10  # before the window: kept
+        assert p1.loc[("2026-11-04", "purchase")] == 11  # in the window: replaced
+        assert p1.loc[("2026-11-06", "view_item")] == 11  # new day: added
+        assert ("2026-11-05", "gone_event") not in p1.index  # stale row of the window: dropped
+        assert (df[df["property"] == "222"]["users"] == 20).all()  # other property untouched
+        assert len(df[df["property"] == "222"]) == 10
+        assert len(df) == 2 * 2 + 4 * 2 + 10  # 111: days 1-2 kept, 3-6 re-pulled; 222: all
+
+
+@pytest.mark.parametrize("ext", ["csv", "json"])
+def test_merge_rerun_is_byte_identical(tmp_path, ext):
+    path = tmp_path / f"sheet.{ext}"
+    O.write_frames(path, pull("111", ["2026-11-01", "2026-11-02"], 10), merge_on=KEYS)
+    O.write_frames(path, pull("111", ["2026-11-02", "2026-11-03"], 12), merge_on=KEYS,
+                   replace_window=("2026-11-02", "2026-11-03"))
+    once = path.read_bytes()
+    O.write_frames(path, pull("111", ["2026-11-02", "2026-11-03"], 12), merge_on=KEYS,
+                   replace_window=("2026-11-02", "2026-11-03"))
+    assert path.read_bytes() == once
+    df = read_back(path, "data")
+    assert sorted(df["period"].unique()) == ["2026-11-01", "2026-11-02", "2026-11-03"]
+    assert df.set_index(["period", "event"])["users"].loc[("2026-11-02", "purchase")] == 12
+
+
+def test_merge_without_window_keeps_other_rows(tmp_path):
+    path = tmp_path / "s.csv"
+    O.write_frames(path, pull("111", ["2026-11-01", "2026-11-02"], 10), merge_on=KEYS)
+    O.write_frames(path, pull("111", ["2026-11-02"], 30, events=("purchase",)), merge_on=KEYS)
+    df = read_back(path, "data").set_index(["period", "event"])["users"]
+    assert df.to_dict() == {("2026-11-01", "purchase"): 10, ("2026-11-01", "view_item"): 10,
+                            ("2026-11-02", "purchase"): 30, ("2026-11-02", "view_item"): 10}
+
+
+def test_merge_needs_key_columns(tmp_path):
+    with pytest.raises(OutputError, match="merge_on"):
+        O.write_frames(tmp_path / "s.csv", goals_frame(), merge_on=["nope"])
+    with pytest.raises(OutputError, match="merge_on"):
+        O.write_frames(tmp_path / "s.csv", goals_frame(), replace_window=("2026-11-01", "2026-11-02"))
+
+
+def test_writer_dying_halfway_leaves_old_file(tmp_path, monkeypatch):
+    path = tmp_path / "r.csv"
+    O.write_frames(path, goals_frame())
+    before = path.read_bytes()
+
+    def half(tmp, frame):  # the disk fills up after part of the file was written
+        tmp.write_bytes(b"property,event\n123,purch")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(O, "_write_csv", half)
+    with pytest.raises(OutputError, match="No space left"):
+        O.write_frames(path, chains_frame())
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["r.csv"]
