@@ -17,6 +17,7 @@ from ga4kit import __version__
 COMMANDS = {
     "validate": "ga4kit.cli.config_cmds:validate",
     "schema": "ga4kit.cli.config_cmds:schema",
+    "emulator": "ga4kit.cli.emulator_cmd:emulator",
 }
 
 

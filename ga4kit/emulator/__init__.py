@@ -1,0 +1,18 @@
+"""A local GA4: the Admin and Data APIs over gRPC, for the real Google client libraries.
+
+It imports nothing from the rest of ga4kit, so it can catch ga4kit's mistakes instead of sharing them.
+
+    from ga4kit.emulator import Emulator
+    with Emulator(demo=True, days=30, users=500) as emu:
+        print(emu.address)          # 127.0.0.1:PORT, for make_clients(emulator=...) / GA4KIT_EMULATOR_HOST
+
+See docs/emulator-contract.md for how the parts fit together.
+"""
+
+from ga4kit.emulator.admin_state import AdminState, PropertyInfo, RuleInfo
+from ga4kit.emulator.errors import EmulatorError
+from ga4kit.emulator.faults import Faults, parse_fault
+from ga4kit.emulator.server import SERVICES, CallRecord, Emulator
+
+__all__ = ["Emulator", "CallRecord", "Faults", "parse_fault", "AdminState", "PropertyInfo", "RuleInfo",
+           "EmulatorError", "SERVICES"]

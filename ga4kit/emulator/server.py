@@ -1,0 +1,413 @@
+"""The emulator's gRPC server: GA4's Admin (v1beta, v1alpha) and Data (v1beta, v1alpha) services on one port.
+
+    with Emulator(demo=False) as emu:          # port 0 = a free port
+        clients = make_clients(emulator=emu.address, write=True)
+
+Every call goes through one gate: read the caller from the metadata (``x-ga4kit-principal``,
+``x-ga4kit-scope``), inject latency and faults, refuse writes with the read-only scope, answer NOT_FOUND
+for an unknown property and PERMISSION_DENIED for one the caller may not access, run the handler, and
+record the outcome in the call log. The Data methods are served by ``data_service.DataService`` when that
+module is available (otherwise UNIMPLEMENTED).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+import time
+from concurrent import futures
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import Any, Callable
+from urllib.parse import parse_qsl
+
+import grpc
+from google.analytics import admin_v1alpha, admin_v1beta, data_v1alpha, data_v1beta
+
+from ga4kit.emulator.admin_service import Method, admin_methods, is_write, serialize
+from ga4kit.emulator.admin_state import DEFAULT_PRINCIPAL, AdminState
+from ga4kit.emulator.errors import EmulatorError, denied, not_found
+from ga4kit.emulator.faults import Faults
+
+log = logging.getLogger("ga4kit.emulator")
+
+ADMIN_BETA = "google.analytics.admin.v1beta.AnalyticsAdminService"
+ADMIN_ALPHA = "google.analytics.admin.v1alpha.AnalyticsAdminService"
+DATA_BETA = "google.analytics.data.v1beta.BetaAnalyticsData"
+DATA_ALPHA = "google.analytics.data.v1alpha.AlphaAnalyticsData"
+SERVICES = (ADMIN_BETA, ADMIN_ALPHA, DATA_BETA, DATA_ALPHA)
+
+PRINCIPAL_HEADER = "x-ga4kit-principal"
+SCOPE_HEADER = "x-ga4kit-scope"
+ROUTING_HEADER = "x-goog-request-params"
+EDIT_SCOPE = "analytics.edit"
+READONLY_SCOPE = "analytics.readonly"
+SCOPE_MESSAGE = "Request had insufficient authentication scopes."
+ACCESS_MESSAGE = ("User does not have sufficient permissions for this property. To learn more about Property ID, "
+                  "see https://developers.google.com/analytics/devguides/reporting/data/v1/property-id.")
+
+# Data RPC -> (request class, DataService method name).
+DATA_METHODS = {
+    DATA_BETA: {
+        "RunReport": (data_v1beta.RunReportRequest, "run_report"),
+        "BatchRunReports": (data_v1beta.BatchRunReportsRequest, "batch_run_reports"),
+        "RunPivotReport": (data_v1beta.RunPivotReportRequest, "run_pivot_report"),
+        "BatchRunPivotReports": (data_v1beta.BatchRunPivotReportsRequest, "batch_run_pivot_reports"),
+        "GetMetadata": (data_v1beta.GetMetadataRequest, "get_metadata"),
+        "RunRealtimeReport": (data_v1beta.RunRealtimeReportRequest, "run_realtime_report"),
+        "CheckCompatibility": (data_v1beta.CheckCompatibilityRequest, "check_compatibility"),
+    },
+    DATA_ALPHA: {
+        "RunFunnelReport": (data_v1alpha.RunFunnelReportRequest, "run_funnel_report"),
+        "RunReport": (data_v1alpha.RunReportRequest, "run_report_alpha"),
+    },
+}
+
+_PROPERTY_IN = re.compile(r"^properties/(\d+)(?:/|$)")
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One call the emulator answered. ``code`` is the gRPC status name ("OK", "NOT_FOUND", ...)."""
+
+    service: str
+    method: str
+    property: str | None
+    code: str
+    principal: str = DEFAULT_PRINCIPAL
+    scope: str = EDIT_SCOPE
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """What a handler may know about its caller."""
+
+    principal: str
+    scope: str
+    service: str
+    method: str
+    property: str | None
+
+
+def _repeated(fd: Any) -> bool:
+    flag = getattr(fd, "is_repeated", None)  # newer protobuf
+    if flag is not None:
+        return bool(flag)
+    return fd.label == fd.LABEL_REPEATED
+
+
+def resource_of(request: Any) -> str:
+    """The resource a request is about: its name/parent/property field, or the name of its main message."""
+    pb = type(request).pb(request)
+    fields = pb.ListFields()
+    for fd, value in fields:
+        if fd.name in ("name", "parent", "property") and isinstance(value, str):
+            return value
+    for fd, value in fields:
+        if fd.message_type is not None and not _repeated(fd):
+            name = getattr(value, "name", None)
+            if isinstance(name, str) and name.startswith("properties/"):
+                return name
+    return ""
+
+
+def property_of(request: Any, metadata: dict[str, str]) -> str | None:
+    m = _PROPERTY_IN.match(resource_of(request))
+    if m:
+        return m.group(1)
+    for _, value in parse_qsl(metadata.get(ROUTING_HEADER, "")):
+        m = _PROPERTY_IN.match(value)
+        if m:
+            return m.group(1)
+    return None
+
+
+def _scope_allows(scope: str, write: bool) -> bool:
+    scope = scope.rsplit("/", 1)[-1].strip()
+    if scope == EDIT_SCOPE:
+        return True
+    return scope == READONLY_SCOPE and not write
+
+
+def _as_date(value: date | str | None) -> date | None:
+    if value is None or isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, datetime):
+        return value.date()
+    return date.fromisoformat(str(value))
+
+
+class Emulator:
+    """A local GA4 over gRPC that Google's client libraries talk to. See the module docstring."""
+
+    def __init__(self, *, state_dir: str | os.PathLike | None = None, host: str = "127.0.0.1", port: int = 0,
+                 seed: int = 42, demo: bool = True, days: int = 90, users: int = 5000, properties: int = 1,
+                 events_file: str | os.PathLike | None = None, latency: float | None = None,
+                 faults: Faults | None = None, today: date | str | None = None,
+                 broken: dict | None = None, quota: Any = None, max_workers: int = 32):
+        self.host = host
+        self._requested_port = int(port)
+        self.port: int | None = None
+        self.seed = seed
+        self.today = _as_date(today)
+        self.state_dir = os.fspath(state_dir) if state_dir is not None else None
+        self.faults = faults if faults is not None else Faults(seed)
+        if latency:
+            self.faults.set("*", latency_ms=latency)
+        self._calls: list[CallRecord] = []
+        self._calls_lock = threading.Lock()
+        self._server: grpc.Server | None = None
+        self._max_workers = max_workers
+        self.data_unavailable: str | None = None  # why Data methods answer UNIMPLEMENTED, if they do
+
+        if self.state_dir:
+            os.makedirs(self.state_dir, exist_ok=True)
+        self.admin = AdminState(self.state_dir, clock=self._clock)
+        self.store = self._make_store()
+        self.quota = quota if quota is not None else self._make_quota()
+        self.demo_property_ids: list[str] = []
+        if not self.admin.loaded and demo:
+            self._populate_demo(days=days, users=users, properties=properties, broken=broken)
+        if events_file is not None:
+            self._import_events(os.fspath(events_file))
+        self.admin.save()
+        self.data = self._make_data_service()
+
+        self._admin = {ADMIN_BETA: admin_methods(self.admin, admin_v1beta),
+                       ADMIN_ALPHA: admin_methods(self.admin, admin_v1alpha)}
+
+    # ----------------------------------------------------------------- world time
+    def _clock(self) -> datetime:
+        now = datetime.now(timezone.utc)
+        if self.today is None:
+            return now
+        return datetime.combine(self.today, now.timetz())
+
+    def today_for(self, property_id: str) -> date:
+        """'Today' in the property's time zone (or the fixed --today)."""
+        if self.today is not None:
+            return self.today
+        from zoneinfo import ZoneInfo
+
+        try:
+            tz = self.admin.property_info(property_id).time_zone
+        except EmulatorError:
+            tz = "UTC"
+        return datetime.now(ZoneInfo(tz)).date()
+
+    # ----------------------------------------------------------------- data side (optional modules)
+    def _make_store(self) -> Any:
+        try:
+            from ga4kit.emulator.events import EventStore
+        except Exception as exc:  # the Data side is optional: Admin works without it
+            self.data_unavailable = f"event store unavailable ({type(exc).__name__}: {exc})"
+            return None
+        return EventStore(self.state_dir)
+
+    def _make_quota(self) -> Any:
+        try:
+            from ga4kit.emulator.quota import QuotaLedger
+        except Exception as exc:
+            self.data_unavailable = self.data_unavailable or f"quota unavailable ({type(exc).__name__}: {exc})"
+            return None
+        return QuotaLedger()
+
+    def _make_data_service(self) -> Any:
+        if self.store is None or self.quota is None:
+            return None
+        try:
+            from ga4kit.emulator.data_service import DataService
+        except Exception as exc:
+            self.data_unavailable = f"data service unavailable ({type(exc).__name__}: {exc})"
+            return None
+        return DataService(self.admin, self.store, self.quota, self.today_for)
+
+    def _populate_demo(self, *, days: int, users: int, properties: int, broken: dict | None) -> None:
+        populate = None
+        if self.store is not None:
+            try:
+                from ga4kit.emulator.generator import populate_demo as populate
+            except Exception as exc:
+                log.warning("demo generator unavailable (%s); serving an empty demo account", exc)
+        with self.admin.batch():
+            if populate is not None:
+                self.demo_property_ids = list(populate(self.admin, self.store, seed=self.seed, days=days,
+                                                       users=users, properties=properties, today=self.today,
+                                                       broken=broken) or [])
+            else:
+                account = self.admin.create_account("Demo Account")
+                pid = self.admin.create_property(account, "Demo Shop", time_zone="Europe/Berlin", currency="EUR")
+                self.admin.create_web_stream(pid, "Demo Shop web", "https://shop.example.com")
+                self.demo_property_ids = [pid]
+        if self.store is not None and self.state_dir and hasattr(self.store, "save"):
+            self.store.save()
+
+    def _import_events(self, path: str) -> None:
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"events file {path} does not exist")
+        try:
+            from ga4kit.emulator import importer
+        except Exception as exc:
+            raise RuntimeError(f"importing events is not available ({exc})") from None
+        if self.store is None:
+            raise RuntimeError("importing events needs the event store")
+        fn = getattr(importer, "import_file", None) or getattr(importer, "import_events", None)
+        if fn is None:
+            raise RuntimeError("ga4kit.emulator.importer has no import_file function")
+        fn(self.admin, self.store, path)
+        if self.state_dir and hasattr(self.store, "save"):
+            self.store.save()
+
+    # ----------------------------------------------------------------- call log
+    @property
+    def calls(self) -> list[CallRecord]:
+        with self._calls_lock:
+            return list(self._calls)
+
+    def reset_calls(self) -> None:
+        with self._calls_lock:
+            self._calls.clear()
+
+    def _record(self, rec: CallRecord) -> None:
+        with self._calls_lock:
+            self._calls.append(rec)
+
+    # ----------------------------------------------------------------- the gate
+    def _serve(self, service: str, method: str, handler: Callable[[Any, CallContext], Any], *,
+               write: bool, data: bool) -> Callable:
+        def behaviour(request: Any, context: grpc.ServicerContext) -> Any:
+            metadata = {k: v for k, v in context.invocation_metadata() if isinstance(v, str)}
+            principal = metadata.get(PRINCIPAL_HEADER) or DEFAULT_PRINCIPAL
+            scope = metadata.get(SCOPE_HEADER) or EDIT_SCOPE
+            try:
+                prop = property_of(request, metadata)
+            except Exception:  # never let an odd request break the gate; the handler validates names
+                prop = None
+            code = "OK"
+            try:
+                decision = self.faults.decide(method)
+                if decision.latency_s:
+                    time.sleep(decision.latency_s)
+                if decision.code is not None:
+                    raise EmulatorError(decision.code, decision.message)
+                if not _scope_allows(scope, write):
+                    raise denied(SCOPE_MESSAGE)
+                if prop is not None and not (data and prop == "0"):
+                    if not self.admin.has_property(prop):
+                        raise not_found(f"Property properties/{prop} was not found.")
+                    if not self.admin.can_access(prop, principal):
+                        raise denied(ACCESS_MESSAGE)
+                    if data and self.admin.is_deleted(prop):
+                        raise not_found(f"Property properties/{prop} is in the trash.")
+                ctx = CallContext(principal, scope, service, method, prop)
+                return handler(request, ctx)
+            except EmulatorError as exc:
+                code = exc.code.name
+                context.abort(exc.code, exc.message)
+            except Exception:
+                code = "INTERNAL"
+                log.exception("emulator: %s/%s failed", service, method)
+                context.abort(grpc.StatusCode.INTERNAL, "Internal error encountered.")
+            finally:
+                self._record(CallRecord(service, method, prop, code, principal, scope))
+
+        return behaviour
+
+    def _unimplemented(self, service: str, method: str, reason: str | None) -> Callable:
+        def handler(request: Any, ctx: CallContext) -> Any:
+            detail = f" ({reason})" if reason else ""
+            raise EmulatorError(grpc.StatusCode.UNIMPLEMENTED,
+                                f"Method {service}.{method} is not implemented by the ga4kit emulator{detail}.")
+        return handler
+
+    def _handlers(self) -> list:
+        generic = []
+        for service, methods in self._admin.items():
+            table = {}
+            for rpc, meth in methods.items():
+                table[rpc] = grpc.unary_unary_rpc_method_handler(
+                    self._serve(service, rpc, meth.handler, write=meth.write, data=False),
+                    request_deserializer=meth.request.deserialize, response_serializer=serialize)
+            generic.append(grpc.method_handlers_generic_handler(service, table))
+        for service, methods in DATA_METHODS.items():
+            table = {}
+            for rpc, (request_cls, attr) in methods.items():
+                fn = getattr(self.data, attr, None) if self.data is not None else None
+                if fn is not None:
+                    handler = (lambda f: lambda request, ctx: f(request))(fn)
+                else:
+                    handler = self._unimplemented(service, rpc, self.data_unavailable)
+                table[rpc] = grpc.unary_unary_rpc_method_handler(
+                    self._serve(service, rpc, handler, write=False, data=True),
+                    request_deserializer=request_cls.deserialize, response_serializer=serialize)
+            generic.append(grpc.method_handlers_generic_handler(service, table))
+        generic.append(_Fallback(self))
+        return generic
+
+    # ----------------------------------------------------------------- lifecycle
+    @property
+    def address(self) -> str:
+        if self.port is None:
+            raise RuntimeError("the emulator is not started")
+        return f"{self.host}:{self.port}"
+
+    def start(self) -> "Emulator":
+        if self._server is not None:
+            return self
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=self._max_workers,
+                                                        thread_name_prefix="ga4kit-emulator"),
+                             handlers=self._handlers())
+        try:
+            port = server.add_insecure_port(f"{self.host}:{self._requested_port}")
+        except RuntimeError:
+            port = 0
+        if not port:
+            raise OSError(f"cannot listen on {self.host}:{self._requested_port} (port in use or host invalid)")
+        server.start()
+        self._server = server
+        self.port = port
+        return self
+
+    def stop(self, grace: float | None = 0.5) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop(grace).wait()
+        self.admin.save()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the server stops (or ``timeout``)."""
+        if self._server is None:
+            return True
+        return self._server.wait_for_termination(timeout)
+
+    def __enter__(self) -> "Emulator":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+class _Fallback(grpc.GenericRpcHandler):
+    """Methods the emulator does not implement: UNIMPLEMENTED, and still recorded in the call log."""
+
+    def __init__(self, emulator: Emulator):
+        self._emulator = emulator
+
+    def service(self, handler_call_details: grpc.HandlerCallDetails):
+        full = handler_call_details.method or ""
+        service, _, method = full.lstrip("/").rpartition("/")
+        if service not in SERVICES:
+            return None
+        emulator = self._emulator
+
+        def behaviour(request: bytes, context: grpc.ServicerContext) -> bytes:
+            emulator._record(CallRecord(service, method, None, "UNIMPLEMENTED"))
+            context.abort(grpc.StatusCode.UNIMPLEMENTED,
+                          f"Method {service}.{method} is not implemented by the ga4kit emulator.")
+
+        return grpc.unary_unary_rpc_method_handler(behaviour)
+
+
+__all__ = ["Emulator", "CallRecord", "CallContext", "Faults", "SERVICES", "is_write", "Method"]
