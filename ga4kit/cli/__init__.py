@@ -18,6 +18,7 @@ COMMANDS = {
     "validate": "ga4kit.cli.config_cmds:validate",
     "schema": "ga4kit.cli.config_cmds:schema",
     "emulator": "ga4kit.cli.emulator_cmd:emulator",
+    "plan": "ga4kit.cli.admin_cmds:plan_cmd", "apply": "ga4kit.cli.admin_cmds:apply_cmd",
 }
 
 

@@ -1,0 +1,210 @@
+"""Compare a goals file with GA4 properties: what apply would create, update, delete or leave alone.
+
+Read-only: it calls get_property, list_key_events, list_data_streams and list_event_create_rules. A
+property that cannot be read (permission denied, not found) or whose plan cannot be applied (the key
+event cap, an ambiguous web stream) gets an ``error`` in its :class:`PropertyPlan`; the others are
+planned as usual.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+from ga4kit.admin import rules as R
+from ga4kit.admin.types import (
+    CREATE, DELETE, KEEP, KEY_EVENT, PREMIUM_CAP, RULE, STANDARD_CAP, UNCHANGED, UPDATE, Action, CapCheck,
+    ErrorInfo, KeyEventSpec, Plan, PropertyPlan, RuleSpec,
+)
+from ga4kit.config.model import GoalsConfig, PropertyRef
+from ga4kit.errors import Ga4kitError, PlanError
+from ga4kit.ids import property_id, stream_id
+
+PAGE_SIZE = 200  # the most GA4 returns per page
+
+NOT_DELETABLE = "not in the goals file; kept (GA4 marks it not deletable, so --prune never deletes it)"
+UNDECLARED = "not in the goals file; kept (apply --prune deletes it)"
+UNDECLARED_RULE = "not in the goals file; rules are never deleted by ga4kit"
+
+
+def select_properties(config: GoalsConfig, ids: Iterable[Any] | None = None) -> list[PropertyRef]:
+    """The properties to work on: ``ids`` (any accepted form, G-... refused) or else the file's.
+
+    An id that is also in the file keeps the file's label and stream.
+    """
+    if not ids:
+        return list(config.properties)
+    known = {p.id: p for p in config.properties}
+    out: list[PropertyRef] = []
+    seen: set[str] = set()
+    for raw in ids:
+        if isinstance(raw, PropertyRef):
+            ref = raw
+        else:
+            pid = property_id(raw)
+            ref = known.get(pid, PropertyRef(id=pid))
+        if ref.id not in seen:
+            seen.add(ref.id)
+            out.append(ref)
+    return out
+
+
+def desired_state(config: GoalsConfig) -> tuple[list[KeyEventSpec], list[RuleSpec]]:
+    """Key events and rules as the goals file declares them; raises PlanError before any GA4 call."""
+    currency = config.defaults.currency if config.defaults else None
+    key_events = [R.key_event_spec(g, currency) for g in config.goals]
+    rule_specs = [R.rule_spec(g) for g in config.goals if g.derive is not None]
+    return key_events, rule_specs
+
+
+def plan(config: GoalsConfig, clients: Any, *, properties: Iterable[Any] | None = None, prune: bool = False,
+         on_property: Callable[[PropertyPlan], None] | None = None) -> Plan:
+    """The plan for every property of ``config`` (or ``properties``, which override the file's).
+
+    ``prune`` plans deleting key events the property has but the file does not declare (never one GA4
+    marks not deletable). ``on_property`` is called after each property is planned (for progress).
+    """
+    refs = select_properties(config, properties)
+    key_events, rule_specs = desired_state(config)
+    out = Plan(properties=[], prune=prune, source=config.source)
+    for ref in refs:
+        try:
+            pp = plan_property(ref, key_events, rule_specs, clients, prune=prune)
+        except Ga4kitError as exc:
+            pp = PropertyPlan(property=ref, error=ErrorInfo.from_exception(exc))
+        out.properties.append(pp)
+        if on_property is not None:
+            on_property(pp)
+    return out
+
+
+def service_level_cap(service_level: str) -> int:
+    return PREMIUM_CAP if service_level == "GOOGLE_ANALYTICS_360" else STANDARD_CAP
+
+
+def read_property(ref: PropertyRef, clients: Any) -> tuple[str, list[Any]]:
+    """The property's service level and its key events (raises ApiError)."""
+    prop = clients.admin.get_property(name=ref.name)
+    level = R._enum_name(prop.service_level)
+    kes = list(clients.admin.list_key_events(request={"parent": ref.name, "page_size": PAGE_SIZE}))
+    return level, kes
+
+
+def plan_property(ref: PropertyRef, key_events: list[KeyEventSpec], rule_specs: list[RuleSpec], clients: Any, *,
+                  prune: bool = False) -> PropertyPlan:
+    level, existing = read_property(ref, clients)
+    pp = PropertyPlan(property=ref)
+    pp.actions.extend(plan_key_events(key_events, existing, prune=prune))
+    if rule_specs:
+        stream = choose_stream(ref, clients)
+        pp.stream = stream_id(stream)
+        request = {"parent": stream, "page_size": PAGE_SIZE}
+        current = list(clients.admin_alpha.list_event_create_rules(request=request))
+        pp.actions.extend(plan_rules(rule_specs, current, pp.stream))
+    pp.cap = cap_check(level, existing, pp.actions)
+    if pp.cap.exceeded:
+        pp.error = ErrorInfo("CAP_EXCEEDED", pp.cap.message(ref.display), CapCheck.HINT)
+    return pp
+
+
+def cap_check(level: str, existing: list[Any], actions: list[Action]) -> CapCheck:
+    return CapCheck(
+        service_level=level,
+        cap=service_level_cap(level),
+        existing=sum(1 for ke in existing if ke.custom),
+        adding=sum(1 for a in actions if a.kind == KEY_EVENT and a.op == CREATE and a.custom),
+        removing=sum(1 for a in actions if a.kind == KEY_EVENT and a.op == DELETE and a.custom),
+    )
+
+
+def plan_key_events(desired: list[KeyEventSpec], existing: list[Any], *, prune: bool) -> list[Action]:
+    by_event = {ke.event_name: ke for ke in existing}
+    declared = {d.event for d in desired}
+    actions: list[Action] = []
+    for spec in desired:
+        ke = by_event.get(spec.event)
+        if ke is None:
+            actions.append(Action(KEY_EVENT, CREATE, spec.event, desired=spec,
+                                  custom=spec.event not in R.DEFAULT_KEY_EVENTS))
+            continue
+        current = R.key_event_from_proto(ke)
+        changes = R.key_event_changes(current, spec)
+        actions.append(Action(KEY_EVENT, UPDATE if changes else UNCHANGED, spec.event, desired=spec,
+                              current=current, resource=ke.name, changes=changes, custom=bool(ke.custom),
+                              deletable=bool(ke.deletable)))
+    for ke in sorted(existing, key=lambda k: k.event_name):
+        if ke.event_name in declared:
+            continue
+        current = R.key_event_from_proto(ke)
+        if prune and ke.deletable:
+            op, note = DELETE, None
+        else:
+            op, note = KEEP, (UNDECLARED if ke.deletable else NOT_DELETABLE)
+        actions.append(Action(KEY_EVENT, op, ke.event_name, current=current, resource=ke.name, note=note,
+                              custom=bool(ke.custom), deletable=bool(ke.deletable)))
+    return actions
+
+
+def plan_rules(desired: list[RuleSpec], current: list[Any], stream: str) -> list[Action]:
+    by_dest: dict[str, list[Any]] = {}
+    for r in sorted(current, key=lambda r: r.name):
+        by_dest.setdefault(r.destination_event, []).append(r)
+    actions: list[Action] = []
+    for spec in desired:
+        found = by_dest.pop(spec.destination_event, [])
+        if not found:
+            actions.append(Action(RULE, CREATE, spec.destination_event, desired=spec, stream=stream))
+            continue
+        first, dups = found[0], found[1:]
+        cur = R.rule_from_proto(first)
+        changes = R.rule_changes(cur, spec)
+        actions.append(Action(RULE, UPDATE if changes else UNCHANGED, spec.destination_event, desired=spec,
+                              current=cur, resource=first.name, changes=changes, stream=stream))
+        for d in dups:
+            actions.append(Action(RULE, KEEP, d.destination_event, current=R.rule_from_proto(d), resource=d.name,
+                                  stream=stream, note=f"a second rule for {d.destination_event}; left alone "
+                                                      "(delete it in GA4 if it duplicates the first)"))
+    for dest in sorted(by_dest):
+        for r in by_dest[dest]:
+            actions.append(Action(RULE, KEEP, dest, current=R.rule_from_proto(r), resource=r.name, stream=stream,
+                                  note=UNDECLARED_RULE))
+    return actions
+
+
+def choose_stream(ref: PropertyRef, clients: Any) -> str:
+    """The web data stream (resource name) that holds the property's create-event rules."""
+    streams = list(clients.admin.list_data_streams(request={"parent": ref.name, "page_size": PAGE_SIZE}))
+    web = [s for s in streams if R._enum_name(s.type_) == "WEB_DATA_STREAM"]
+    if ref.stream:
+        wanted = stream_id(ref.stream)
+        for s in streams:
+            if stream_id(s.name) == wanted:
+                if s not in web:
+                    raise PlanError(
+                        f"Property {ref.display}: data stream {wanted} is not a web stream; create-event rules for "
+                        "derived goals need a web stream.", _stream_hint(ref, web))
+                return s.name
+        raise PlanError(f"Property {ref.display} has no data stream {wanted}.", _stream_hint(ref, web))
+    if len(web) == 1:
+        return web[0].name
+    if not web:
+        raise PlanError(
+            f"Property {ref.display} has no web data stream; the goals file derives goals from other events, "
+            "which needs a create-event rule on a web stream.",
+            "Add a web stream in GA4 (Admin > Data streams), or remove the `derive:` goals for this property.")
+    raise PlanError(
+        f"Property {ref.display} has {len(web)} web data streams "
+        f"({', '.join(_describe_stream(s) for s in web)}); ga4kit does not guess which one gets the create-event "
+        "rules.", _stream_hint(ref, web))
+
+
+def _describe_stream(s: Any) -> str:
+    uri = getattr(getattr(s, "web_stream_data", None), "default_uri", "") or ""
+    label = s.display_name or uri
+    return f"{stream_id(s.name)} {label!r}" if label else stream_id(s.name)
+
+
+def _stream_hint(ref: PropertyRef, web: list[Any]) -> str:
+    example = stream_id(web[0].name) if web else "STREAM_ID"
+    return (f"Set the stream in the goals file under the property: `- id: \"{ref.id}\"` then `stream: "
+            f"\"{example}\"` (web streams: {', '.join(stream_id(s.name) for s in web) or 'none'}).")
+
