@@ -44,6 +44,7 @@ _STAGE = {
     "video_complete": 4, "file_download": 5, "newsletter_signup": 6, "share": 6,
 }
 _STAGE_SECONDS = 90
+_REPEATS = {"view_item": 0.7, "add_to_cart": 0.35}  # mean extra events per session reaching the step
 
 
 @dataclass
@@ -212,8 +213,8 @@ def generate_events(*, seed: int = 42, days: int = 90, users: int = 5000, today:
     parts.append((pv_s, "page_view", _STAGE["page_view"], pv_paths))
     for j, (event, _, path) in enumerate(prof.milestones):
         sess = all_s[depth > j]
-        if event == "view_item":  # product pages get looked at more than once
-            sess = np.repeat(sess, 1 + rng.poisson(0.7, len(sess)))
+        if event in _REPEATS:  # several products viewed / added in one session
+            sess = np.repeat(sess, 1 + rng.poisson(_REPEATS[event], len(sess)))
         stage = 7 + j
         paths = _expand(path, rng, len(sess))
         parts.append((sess, event, stage, paths))
