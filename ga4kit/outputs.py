@@ -246,6 +246,15 @@ def _atomic_many(jobs: list[tuple[Path, Callable[[Path], None]]]) -> list[Path]:
     return [t for t, _ in jobs]
 
 
+def write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write UTF-8 text atomically (e.g. an HTML report); OutputError when the path cannot be written."""
+    path = Path(path)
+    _check_target(path)
+    data = text.encode("utf-8")
+    _atomic_many([(path, lambda tmp: tmp.write_bytes(data))])
+    return path
+
+
 # ----------------------------------------------------------------------------------------- reading
 
 def read_frames(path: str | os.PathLike, names: Sequence[str] | None = None) -> dict[str, pd.DataFrame]:

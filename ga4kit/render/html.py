@@ -1,0 +1,355 @@
+"""One self-contained HTML report: funnel charts, goal table, trends, flags and data notes.
+
+Everything is inline (CSS in a <style> block, charts as inline SVG drawn here in Python): no JavaScript,
+no web fonts, no external URL, so the page opens offline, can be mailed as an attachment and archived.
+Every piece of text from data or configuration goes through ``html.escape``.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ga4kit.outputs import write_text
+from ga4kit.render.text import MISSING, format_value, view
+
+ALL = "(all)"
+BASE_COLUMNS = {"property", "chain", "period", "period_start", "period_end", "step_index", "step", "goal_type",
+                "goal_kind", "users", "events", "rate_from_previous", "rate_from_first", "drop_off",
+                "drop_off_rate", "all_users", "rate_over_all_users", "micro_to_macro", "users_prev", "change_abs",
+                "change_pct", "users_exact", "rate_exact", "event", "value", "key_events", "event_count",
+                "flag", "severity", "message", "sessions"}
+
+CSS = """
+:root{--ink:#1f2933;--muted:#616e7c;--line:#e4e7eb;--bg:#f5f7fa;--card:#fff;--micro:#3e7cb1;--second:#9aa5b1;
+--macro:#2f9e44;--err:#c92a2a;--warn:#e67700;--info:#1971c2}
+*{box-sizing:border-box}
+body{margin:0;font:14px/1.45 -apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:var(--ink);background:var(--bg)}
+header{background:#243b53;color:#fff;padding:22px 32px}
+header h1{margin:0 0 4px;font-size:22px;font-weight:600}
+header p{margin:0;color:#d9e2ec}
+main{max-width:1180px;margin:0 auto;padding:8px 24px 40px}
+h2{font-size:18px;margin:28px 0 10px;border-bottom:2px solid var(--line);padding-bottom:4px}
+h3{font-size:15px;margin:18px 0 8px}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(540px,1fr));gap:14px}
+.card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:12px 14px}
+.card h4{margin:0 0 6px;font-size:14px}
+.card .sub{color:var(--muted);font-size:12px;margin:0 0 6px}
+svg{display:block;max-width:100%;height:auto}
+svg text{font:12px -apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;fill:var(--ink)}
+svg .muted{fill:var(--muted)}
+table{border-collapse:collapse;width:100%;background:var(--card);font-size:13px}
+th,td{padding:5px 8px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
+th{background:#eef2f6;font-weight:600;position:sticky;top:0}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+.badge{display:inline-block;padding:1px 7px;border-radius:10px;color:#fff;font-size:11px;font-weight:600}
+.error{background:var(--err)}.warning{background:var(--warn)}.info{background:var(--info)}
+.up{color:var(--macro)}.down{color:var(--err)}
+dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;background:var(--card);
+border:1px solid var(--line);border-radius:8px;padding:12px 14px}
+dl.meta dt{color:var(--muted)}dl.meta dd{margin:0}
+.legend span{display:inline-block;margin-right:14px;font-size:12px;color:var(--muted)}
+.legend i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px;vertical-align:-1px}
+.ok{color:var(--muted)}
+footer{color:var(--muted);font-size:12px;text-align:center;padding:20px}
+"""
+
+# Plain colours: CSS variables are not reliable inside SVG presentation attributes.
+COLORS = {"micro": "#3e7cb1", "secondary": "#9aa5b1", "macro": "#2f9e44"}
+
+
+def esc(value: Any) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _num(v: Any) -> float:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return math.nan
+    return f
+
+
+def _fmt_int(v: Any) -> str:
+    f = _num(v)
+    return MISSING if math.isnan(f) else f"{int(round(f)):,}"
+
+
+def _fmt_pct(v: Any, signed: bool = False) -> str:
+    f = _num(v)
+    if math.isnan(f):
+        return MISSING
+    return f"{f:+.1%}" if signed else f"{f:.1%}"
+
+
+def _segment_columns(frame: pd.DataFrame, segments: Sequence[str] | None) -> list[str]:
+    if segments is not None:
+        return [s for s in segments if s in frame.columns]
+    return [c for c in frame.columns if c not in BASE_COLUMNS]
+
+
+def _segment_label(values: Sequence[str]) -> str:
+    vals = [str(v) for v in values]
+    if not vals or all(v == ALL for v in vals):
+        return "All users"
+    return " · ".join(v for v in vals if v != ALL)
+
+
+def _latest(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows of each property's latest period (charts show one period; the tables keep them all)."""
+    if frame.empty or "period_start" not in frame:
+        return frame
+    ps = pd.to_datetime(frame["period_start"])
+    last = ps.groupby(frame["property"]).transform("max")
+    return frame[ps == last]
+
+
+# ----------------------------------------------------------------------------------------- charts
+
+def funnel_svg(steps: pd.DataFrame, *, width: int = 540) -> str:
+    """Horizontal bars, one per step, lengths proportional to users; rates and changes as labels."""
+    label_w, value_w, bar_h, gap, top = 150, 170, 24, 10, 6
+    bar_area = width - label_w - value_w
+    steps = steps.sort_values("step_index")
+    top_users = max([_num(u) for u in steps["users"]] + [0.0])
+    height = top + len(steps) * (bar_h + gap)
+    parts = [f'<svg viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
+             f'aria-label="funnel">']
+    for i, r in enumerate(steps.itertuples(index=False)):
+        y = top + i * (bar_h + gap)
+        users = _num(r.users)
+        w = 0.0 if not top_users or math.isnan(users) else max(users / top_users * bar_area, 0.0)
+        kind = "macro" if r.goal_type == "macro" else ("secondary" if getattr(r, "goal_kind", None) == "secondary"
+                                                     else "micro")
+        prev_rate = _num(getattr(r, "rate_from_previous", math.nan))
+        tip = f"{r.step}: {_fmt_int(users)} users"
+        if not math.isnan(prev_rate):
+            tip += f", {_fmt_pct(prev_rate)} of the previous step"
+        parts.append(f'<g><title>{esc(tip)}</title>')
+        name = str(r.step) if len(str(r.step)) <= 22 else str(r.step)[:21] + "…"  # full name in the tooltip
+        parts.append(f'<text x="{label_w - 8}" y="{y + bar_h * 0.68:.1f}" text-anchor="end">{esc(name)}</text>')
+        parts.append(f'<rect x="{label_w}" y="{y}" width="{bar_area}" height="{bar_h}" rx="3" fill="#eef2f6"/>')
+        parts.append(f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" rx="3" '
+                     f'fill="{COLORS[kind]}" class="bar"/>')
+        text = _fmt_int(users)
+        if i and not math.isnan(prev_rate):
+            text += f" · {_fmt_pct(prev_rate)}"
+        change = _num(getattr(r, "change_pct", math.nan))
+        extra = ""
+        if not math.isnan(change):
+            color = "#2f9e44" if change >= 0 else "#c92a2a"
+            extra = f' <tspan fill="{color}">{esc(_fmt_pct(change, signed=True))} vs prev</tspan>'
+        parts.append(f'<text x="{label_w + bar_area + 8}" y="{y + bar_h * 0.68:.1f}">{esc(text)}{extra}</text>')
+        parts.append("</g>")
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def trend_svg(points: pd.DataFrame, *, width: int = 540, height: int = 120, value: str = "event_count") -> str:
+    """A line of ``value`` over ``period_start``; zero days show as drops to the axis."""
+    pts = points.sort_values("period_start")
+    xs = pd.to_datetime(pts["period_start"])
+    ys = [_num(v) for v in pts[value]]
+    left, right, top, bottom = 44, 12, 10, 22
+    w, h = width - left - right, height - top - bottom
+    ymax = max([y for y in ys if not math.isnan(y)] + [0.0]) or 1.0
+    n = len(ys)
+    coords = []
+    for i, y in enumerate(ys):
+        x = left + (w * i / (n - 1) if n > 1 else w / 2)
+        yy = top + h - (0.0 if math.isnan(y) else y) / ymax * h
+        coords.append((x, yy))
+    first, last = (xs.iloc[0], xs.iloc[-1]) if n else (None, None)
+    parts = [f'<svg viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
+             f'aria-label="trend">',
+             f'<line x1="{left}" y1="{top + h}" x2="{left + w}" y2="{top + h}" stroke="#cbd2d9"/>',
+             f'<line x1="{left}" y1="{top}" x2="{left + w}" y2="{top}" stroke="#eef2f6"/>',
+             f'<text x="{left - 6}" y="{top + 4}" text-anchor="end" class="muted">{esc(_fmt_int(ymax))}</text>',
+             f'<text x="{left - 6}" y="{top + h + 4}" text-anchor="end" class="muted">0</text>']
+    if n > 1:
+        pl = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
+        parts.append(f'<polyline points="{pl}" fill="none" stroke="#3e7cb1" stroke-width="1.8" '
+                     f'stroke-linejoin="round"/>')
+    for (x, y), v, d in zip(coords, ys, xs):
+        # Small dots give each period a tooltip; zeros in red catch the eye.
+        color = "#c92a2a" if v == 0 else "#3e7cb1"
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{2.2 if n > 1 else 3.5}" fill="{color}">'
+                     f'<title>{esc(f"{d:%Y-%m-%d}: {_fmt_int(v)}")}</title></circle>')
+    if n:
+        parts.append(f'<text x="{left}" y="{height - 6}" class="muted">{esc(f"{first:%Y-%m-%d}")}</text>')
+        parts.append(f'<text x="{left + w}" y="{height - 6}" text-anchor="end" class="muted">'
+                     f'{esc(f"{last:%Y-%m-%d}")}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+# ----------------------------------------------------------------------------------------- sections
+
+def _table(frame: pd.DataFrame, *, max_rows: int = 2000) -> str:
+    if frame.empty:
+        return '<p class="ok">No rows.</p>'
+    shown = frame.head(max_rows)
+    numeric = {c for c in shown.columns if pd.api.types.is_numeric_dtype(shown[c].dtype)}
+    head = "".join(f"<th>{esc(c)}</th>" for c in shown.columns)
+    rows = []
+    for rec in shown.itertuples(index=False):
+        cells = []
+        for c, v in zip(shown.columns, rec):
+            text = format_value(c, v)
+            if c == "severity":
+                cells.append(f'<td><span class="badge {esc(v)}">{esc(v)}</span></td>')
+            elif c == "change_pct" and text != MISSING:
+                cls = "up" if _num(v) >= 0 else "down"
+                cells.append(f'<td class="num {cls}">{esc(text)}</td>')
+            else:
+                cells.append(f'<td class="num">{esc(text)}</td>' if c in numeric else f"<td>{esc(text)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    more = f'<p class="ok">{len(frame) - len(shown):,} more rows in the data files.</p>' \
+        if len(frame) > len(shown) else ""
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{more}"
+
+
+def _chains_section(chains: pd.DataFrame, segments: list[str], labels: Mapping[str, str]) -> str:
+    if chains is None or chains.empty:
+        return "<h2>Chains</h2><p class=\"ok\">No chains declared or no data.</p>"
+    out = ["<h2>Chains</h2>",
+           '<p class="legend"><span><i style="background:var(--micro)"></i>milestone</span>'
+           '<span><i style="background:var(--second)"></i>secondary</span>'
+           '<span><i style="background:var(--macro)"></i>macro goal</span>'
+           '<span>bar label: users · share of the previous step (open counts) · change vs previous period'
+           '</span></p>']
+    latest = _latest(chains)
+    for chain_name, per_chain in latest.groupby("chain", sort=False):
+        out.append(f"<h3>{esc(chain_name)}</h3><div class=\"grid\">")
+        keys = ["property", *segments]
+        # "All users" first, then segments by size of their first step.
+        per_chain = per_chain.copy()
+        per_chain["_all"] = (per_chain[segments] == ALL).all(axis=1) if segments else True
+        first_users = per_chain[per_chain["step_index"] == 1].set_index(keys)["users"] if keys else None
+        groups = list(per_chain.groupby(keys, sort=True)) if keys else [((), per_chain)]
+        groups.sort(key=lambda kv: (str(kv[0][0] if isinstance(kv[0], tuple) else kv[0]),
+                                    not bool(kv[1]["_all"].iloc[0]),
+                                    -_num(first_users.get(kv[0], 0)) if first_users is not None else 0))
+        for key, steps in groups:
+            key = key if isinstance(key, tuple) else (key,)
+            prop = str(key[0])
+            seg_label = _segment_label(key[1:])
+            last = steps.sort_values("step_index").iloc[-1]
+            first = steps.sort_values("step_index").iloc[0]
+            overall = _num(last["users"]) / _num(first["users"]) if _num(first["users"]) else math.nan
+            sub = (f'{esc(labels.get(prop, prop))} · period {esc(first["period"])} · '
+                   f'{esc(_fmt_int(first.get("all_users", math.nan)))} users in segment · '
+                   f'first → last step {esc(_fmt_pct(overall))}')
+            out.append(f'<figure class="card"><h4>{esc(seg_label)}</h4><p class="sub">{sub}</p>'
+                       f'{funnel_svg(steps)}</figure>')
+        out.append("</div>")
+    return "".join(out)
+
+
+def _trends_section(trend: pd.DataFrame | None, segments: list[str], labels: Mapping[str, str],
+                    goals: pd.DataFrame | None) -> str:
+    if trend is None or trend.empty:
+        return ""
+    t = trend.copy()
+    if segments:
+        is_all = (t[segments] == ALL).all(axis=1)
+        # Use the "(all)" rows where pulled; otherwise add segments up (event counts are additive, users not).
+        has_all = is_all.groupby(t["property"]).transform("any")
+        t = t[is_all | ~has_all]
+    col = "event_count" if "event_count" in t else "events"
+    series = t.groupby(["property", "event", "period_start"], sort=True)[col].sum().reset_index()
+    # Missing periods of a goal are zero days: put them on the common date axis of the property.
+    out = ["<h2>Trends</h2><p class=\"legend\"><span>events per period, all users; red dots are periods "
+           "with none</span></p><div class=\"grid\">"]
+    # Declared goals come first and appear even when they never fired (a flat line at zero says a lot).
+    order = list(goals["event"].drop_duplicates()) if goals is not None and "event" in goals else []
+    for prop, per_prop in series.groupby("property", sort=True):
+        dates = pd.Index(sorted(per_prop["period_start"].unique()))
+        events = list(dict.fromkeys(order + sorted(per_prop["event"].unique())))
+        for ev in events:
+            s = per_prop[per_prop["event"] == ev].set_index("period_start")[col].reindex(dates, fill_value=0)
+            pts = pd.DataFrame({"period_start": dates, col: s.to_numpy()})
+            total = float(pts[col].sum())
+            out.append(f'<figure class="card"><h4>{esc(ev)}</h4><p class="sub">{esc(labels.get(str(prop), prop))}'
+                       f' · {esc(_fmt_int(total))} events in {len(pts)} periods</p>'
+                       f'{trend_svg(pts, value=col)}</figure>')
+    out.append("</div>")
+    return "".join(out)
+
+
+def _flags_section(flags: pd.DataFrame | None, segments: list[str]) -> str:
+    if flags is None or flags.empty:
+        return '<h2>Flags</h2><p class="ok">No flags: nothing looks broken.</p>'
+    counts = flags["severity"].value_counts()
+    summary = ", ".join(f"{int(counts[s])} {s}" for s in ("error", "warning", "info") if s in counts)
+    return f"<h2>Flags</h2><p>{esc(summary)}</p>" + _table(view(flags, segments, "flags"))
+
+
+def _meta_section(meta: Mapping[str, Any]) -> str:
+    rows = []
+    for k, v in meta.items():
+        if k == "title":
+            continue
+        if isinstance(v, Mapping):
+            v = "; ".join(f"{a}: {b}" for a, b in v.items())
+        elif isinstance(v, (list, tuple, set)):
+            v = "; ".join(str(x) for x in v) if v else MISSING
+        elif isinstance(v, datetime):
+            v = v.isoformat(timespec="seconds")
+        rows.append(f"<dt>{esc(str(k).replace('_', ' '))}</dt><dd>{esc(v)}</dd>")
+    return "<h2>About this report</h2><dl class=\"meta\">" + "".join(rows) + "</dl>"
+
+
+# ----------------------------------------------------------------------------------------- page
+
+def render_report(chains: pd.DataFrame | None, goals: pd.DataFrame | None, flags: pd.DataFrame | None,
+                  trend_events: pd.DataFrame | None, meta: Mapping[str, Any] | None = None, *,
+                  segments: Sequence[str] | None = None) -> str:
+    """The report page as a string. See :func:`write_report`."""
+    meta = dict(meta or {})
+    meta.setdefault("generated", datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    frames = [f for f in (chains, goals) if f is not None]
+    segs = list(segments) if segments is not None else (
+        _segment_columns(frames[0], None) if frames else [])
+    labels = {str(k): str(v) for k, v in dict(meta.get("property_labels") or {}).items()}
+    title = str(meta.get("title") or "GA4 goals and conversion chains")
+    subtitle = " · ".join(str(x) for x in (meta.get("properties"), meta.get("range")) if x)
+    if isinstance(meta.get("properties"), (list, tuple)):
+        subtitle = " · ".join(x for x in ("; ".join(map(str, meta["properties"])), str(meta.get("range") or ""))
+                              if x)
+
+    body = [_flags_section(flags, segs), _chains_section(chains, segs, labels)]
+    if goals is not None and not goals.empty:
+        latest = _latest(goals)
+        body.append("<h2>Goals</h2><p class=\"legend\"><span>rate = users who did it / all users in the "
+                    "period and segment; latest period of each property</span></p>")
+        body.append(_table(view(latest, segs, "goals")))
+    body.append(_trends_section(trend_events, segs, labels, goals))
+    body.append(_meta_section(meta))
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>{esc(title)}</title><style>{CSS}</style></head><body>"
+            f"<header><h1>{esc(title)}</h1><p>{esc(subtitle)}</p></header><main>"
+            + "".join(body) +
+            f"</main><footer>Generated by ga4kit at {esc(meta['generated'])}. Counts are open: a step's users "
+            "need not have done the previous steps. Users are not additive across segments or periods."
+            "</footer></body></html>\n")
+
+
+def write_report(path: str | Path, chains: pd.DataFrame | None, goals: pd.DataFrame | None,
+                 flags: pd.DataFrame | None, trend_events: pd.DataFrame | None,
+                 meta: Mapping[str, Any] | None = None, *, segments: Sequence[str] | None = None) -> Path:
+    """Write one self-contained HTML report to ``path`` atomically; returns the path.
+
+    ``chains``/``goals``/``flags``: frames from :mod:`ga4kit.chains`; ``trend_events``: an events frame at
+    day or week grain (for the trend lines); ``meta``: shown as "About this report" — e.g. ``title``,
+    ``properties``, ``range``, ``generated``, ``notes``, ``property_labels`` ({id: label}, used in
+    captions). Segment columns are taken from ``segments`` or guessed from the chains frame.
+    """
+    return write_text(path, render_report(chains, goals, flags, trend_events, meta, segments=segments))

@@ -1,0 +1,158 @@
+"""ga4kit.render: terminal table, CSV/JSON/Markdown text and the self-contained HTML report."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+
+import numpy as np
+import pandas as pd
+import pytest
+from rich.table import Table
+
+from ga4kit import chains as C
+from ga4kit.errors import OutputError
+from ga4kit.outputs import frame_to_csv
+from ga4kit.render import html as H
+from ga4kit.render import text as T
+
+S = "sessionDefaultChannelGroup"
+
+from test_chains import BASELINE, CONFIG, EVENTS, daily  # noqa: E402  (shared hand-made frames)
+
+
+@pytest.fixture(scope="module")
+def frames():
+    chains = C.compute_chains(EVENTS, BASELINE, CONFIG, [S], previous=(EVENTS.assign(users=EVENTS.users * 2),
+                                                                       BASELINE))
+    goals = C.goal_summary(EVENTS, BASELINE, CONFIG, [S])
+    dev, dbl = daily({"view_item": [30] * 28, "add_to_cart": [8] * 19 + [0] * 9, "purchase": [3] * 28})
+    flags = C.flags(dev, dbl, CONFIG, [S])
+    flags = pd.concat([flags, C.flags(EVENTS, BASELINE, CONFIG, [S])], ignore_index=True)
+    return chains, goals, flags, dev
+
+
+def test_table_is_rich_with_percentages(frames):
+    chains = frames[0]
+    t = T.table(T.view(chains, [S]), title="checkout")
+    assert isinstance(t, Table) and t.row_count == len(chains)
+    out = T.render(T.view(chains, [S]), "table", width=200)
+    organic_cart = next(line for line in out.splitlines() if "Organic" in line and "add_to_cart" in line)
+    assert "40.0%" in organic_cart and "25.0%" in organic_cart  # of prev 40/100, to macro 10/40
+    assert "-50.0%" in organic_cart  # 40 now vs 80 before
+    assert T.render(chains.head(3), "table", max_rows=1).count("more rows not shown") == 1
+
+
+def test_csv_and_json_are_the_raw_values(frames):
+    chains = frames[0]
+    assert T.render(chains, "csv") == frame_to_csv(chains)
+    data = json.loads(T.render(chains, "json"))
+    assert len(data) == len(chains)
+    organic = [r for r in data if r[S] == "Organic" and r["step"] == "add_to_cart"][0]
+    assert organic["rate_from_previous"] == pytest.approx(0.4) and organic["period_start"] == "2026-11-01"
+    assert [r for r in data if r[S] == "Organic" and r["step"] == "view_item"][0]["rate_from_previous"] is None
+
+
+def test_markdown_table_escapes_pipes():
+    df = pd.DataFrame({"event": ["a|b", "c\nd"], "users": [1200, 3], "rate_over_all_users": [0.5, np.nan]})
+    md = T.render(df, "markdown")
+    lines = md.strip().splitlines()
+    assert lines[0] == "| event | users | rate_over_all_users |"
+    assert lines[1] == "| :--- | ---: | ---: |"
+    assert lines[2] == "| a\\|b | 1,200 | 50.0% |"
+    assert lines[3] == "| c d | 3 | – |"
+    with pytest.raises(ValueError):
+        T.render(df, "yaml")
+
+
+class Tags(HTMLParser):
+    """Collects start tags and their attributes; fails on unbalanced svg/figure nesting."""
+
+    def __init__(self):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self.stack: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag in ("svg", "figure", "table", "g"):
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if tag in ("svg", "figure", "table", "g"):
+            assert self.stack and self.stack.pop() == tag, f"unbalanced </{tag}>"
+
+
+def test_html_report_self_contained_with_charts(tmp_path, frames):
+    chains, goals, flags, trend = frames
+    flags = pd.concat([flags, pd.DataFrame([{"property": "1", "period": "x", S: "(all)", "event": "e<b>",
+                                             "flag": "test", "severity": "info",
+                                             "message": "<script>alert(1)</script>"}])], ignore_index=True)
+    path = H.write_report(tmp_path / "report.html", chains, goals, flags, trend,
+                          {"title": "Shop <DE>", "properties": ["Shop DE (1)"], "range": "2026-11-01..2026-11-28",
+                           "notes": ["thresholded: small segments undercounted"], "property_labels": {"1": "Shop DE"}})
+    page = path.read_text(encoding="utf-8")
+    assert "http://" not in page and "https://" not in page
+    assert "<script" not in page.lower() and "<link" not in page.lower() and "src=" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "e&lt;b&gt;" in page
+    assert "Shop &lt;DE&gt;" in page
+
+    parser = Tags()
+    parser.feed(page)
+    assert parser.stack == []
+    # One funnel per chain × segment: (all), Email, Organic, Paid; each with one bar per step.
+    funnels = [a for t, a in parser.tags if t == "svg" and a.get("aria-label") == "funnel"]
+    assert len(funnels) == 4
+    bars = [a for t, a in parser.tags if t == "rect" and a.get("class") == "bar"]
+    assert len(bars) == 4 * 3
+    # Bar lengths follow users: Organic view_item 100 → full width, add_to_cart 40 → 40 %.
+    organic = page[page.index("<h4>Organic</h4>"):]
+    widths = [float(w) for w in re.findall(r'width="([\d.]+)" height="24" rx="3" fill="#[0-9a-f]+" class="bar"',
+                                           organic)[:3]]
+    assert widths[1] == pytest.approx(widths[0] * 0.4, abs=0.1) and widths[2] == pytest.approx(widths[0] * 0.1,
+                                                                                                 abs=0.1)
+    # One trend line per declared goal (newsletter_signup never fired: a flat line, still drawn).
+    trends = [a for t, a in parser.tags if t == "svg" and a.get("aria-label") == "trend"]
+    assert len(trends) == len(CONFIG.goals)
+    polylines = [a for t, a in parser.tags if t == "polyline"]
+    assert len(polylines) == len(CONFIG.goals) and all(len(p["points"].split()) == 28 for p in polylines)
+    assert "broken_tracking" in page and "out_of_sequence" in page
+    assert "thresholded: small segments undercounted" in page
+
+
+def test_html_write_is_atomic(tmp_path, frames, monkeypatch):
+    chains, goals, flags, trend = frames
+    path = tmp_path / "r.html"
+    path.write_text("old report")
+
+    def boom(*a, **k):
+        raise RuntimeError("chart failed")
+
+    with monkeypatch.context() as m:
+        m.setattr(H, "trend_svg", boom)
+        with pytest.raises(RuntimeError):
+            H.write_report(path, chains, goals, flags, trend, {})
+    assert path.read_text() == "old report"
+
+    # The page is fully written to the temp file, then the flush to disk fails: old report stays.
+    import ga4kit.outputs as O
+
+    def io_error(fd):
+        raise OSError(5, "Input/output error")
+
+    with monkeypatch.context() as m:
+        m.setattr(O.os, "fsync", io_error)
+        with pytest.raises(OutputError, match="Input/output error"):
+            H.write_report(path, chains, goals, flags, trend, {})
+    assert path.read_text() == "old report"
+    H.write_report(path, chains, goals, flags, trend, {})
+    assert path.read_text().startswith("<!DOCTYPE html>")
+    with pytest.raises(OutputError, match="does not exist"):
+        H.write_report(tmp_path / "nope" / "r.html", chains, goals, flags, None, {})
+    assert [p.name for p in tmp_path.iterdir()] == ["r.html"]
+
+
+def test_html_handles_empty_frames(tmp_path):
+    page = H.render_report(None, None, None, None, {"properties": "1"})
+    assert "No flags" in page and "No chains" in page and "<svg" not in page
