@@ -250,3 +250,24 @@ def test_out_of_sequence_and_metadata_flags():
 def test_healthy_frame_has_no_flags():
     ev = EVENTS[EVENTS[S] != "Paid"]
     assert C.flags(ev, BASELINE, CONFIG, [S], metadata={"1": {"subject_to_thresholding": False}}).empty
+
+
+def test_broken_tracking_inside_a_range_period_found_through_daily_history():
+    # The report is one 28-day range where add_to_cart still has events (it stopped on day 20), so the
+    # range row alone looks fine; the day-grain history of the same window shows the outage.
+    dev, dbl = daily({"view_item": [30] * 28, "add_to_cart": [8] * 19 + [0] * 9})
+    ev = events_frame([("(all)", "view_item", 840, 600), ("(all)", "add_to_cart", 152, 120)])
+    bl = baseline_frame([("(all)", 9000)])
+    assert C.flags(ev, bl, CONFIG, [S]).query("flag == 'broken_tracking'").empty
+    fl = C.flags(ev, bl, CONFIG, [S], history=(dev, dbl))
+    broken = fl[fl["flag"] == "broken_tracking"]
+    assert list(zip(broken["event"], broken["period"])) == [("add_to_cart", "2026-11-20")]
+    # Outages that ended before the current frame's dates are old news and not reported.
+    later = events_frame([("(all)", "view_item", 300, 200), ("(all)", "add_to_cart", 50, 40)],
+                         period="2026-12", start="2026-12-01", end="2026-12-07")
+    later_bl = baseline_frame([("(all)", 3000)], period="2026-12", start="2026-12-01", end="2026-12-07")
+    dev2, dbl2 = daily({"view_item": [30] * 28, "add_to_cart": [8] * 10 + [0] * 3 + [8] * 15})
+    assert C.flags(later, later_bl, CONFIG, [S], history=(dev2, dbl2)).query("flag == 'broken_tracking'").empty
+    dev3, dbl3 = daily({"view_item": [30] * 28, "add_to_cart": [8] * 10 + [0] * 3 + [8] * 15})
+    fl3 = C.flags(dev3, dbl3, CONFIG, [S])
+    assert list(fl3.query("flag == 'broken_tracking'")["period"]) == ["2026-11-11"]  # same gap, current frame
