@@ -254,7 +254,9 @@ def test_merge_without_window_keeps_other_rows(tmp_path):
     path = tmp_path / "s.csv"
     O.write_frames(path, pull("111", ["2026-11-01", "2026-11-02"], 10), merge_on=KEYS)
     O.write_frames(path, pull("111", ["2026-11-02"], 30, events=("purchase",)), merge_on=KEYS)
-    df = read_back(path, "data").set_index(["period", "event"])["users"]
+    df = read_back(path, "data")
+    assert len(df) == 4 and not df.duplicated(KEYS).any()
+    df = df.set_index(["period", "event"])["users"]
     assert df.to_dict() == {("2026-11-01", "purchase"): 10, ("2026-11-01", "view_item"): 10,
                             ("2026-11-02", "purchase"): 30, ("2026-11-02", "view_item"): 10}
 

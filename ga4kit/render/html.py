@@ -257,6 +257,7 @@ def _trends_section(trend: pd.DataFrame | None, segments: list[str], labels: Map
     if trend is None or trend.empty:
         return ""
     t = trend.copy()
+    segments = [s for s in segments if s in t.columns]  # a trend pulled without segments has none
     if segments:
         is_all = (t[segments] == ALL).all(axis=1)
         # Use the "(all)" rows where pulled; otherwise add segments up (event counts are additive, users not).
