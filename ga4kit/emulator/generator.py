@@ -130,13 +130,25 @@ def _pick(rng: np.random.Generator, options, size: int) -> np.ndarray:
     return rng.choice(len(options), size=size, p=p / p.sum())
 
 
-def _expand(path: str, rng: np.random.Generator, n: int) -> np.ndarray:
-    """Turn a path template into n concrete paths (object array)."""
+def _vocabulary(prof: Profile) -> list[str]:
+    """Every concrete page path the profile can produce (templates expanded)."""
+    out = []
+    for path in [p for p, _ in prof.pages] + [m[2] for m in prof.milestones]:
+        words = next((w for slot, w in _SLOTS.items() if slot in path), None)
+        slot = next((slot for slot in _SLOTS if slot in path), None)
+        for concrete in ([path.replace(slot, w) for w in words] if words else [path]):
+            if concrete not in out:
+                out.append(concrete)
+    return out
+
+
+def _expand(path: str, rng: np.random.Generator, n: int, vocab: list[str]) -> np.ndarray:
+    """n concrete paths for a template, as codes into ``vocab``."""
     for slot, words in _SLOTS.items():
         if slot in path:
-            pick = rng.integers(0, len(words), n)
-            return np.array([path.replace(slot, w) for w in words], dtype=object)[pick]
-    return np.full(n, path, dtype=object)
+            codes = np.array([vocab.index(path.replace(slot, w)) for w in words])
+            return codes[rng.integers(0, len(words), n)]
+    return np.full(n, vocab.index(path), dtype=np.int64)
 
 
 def generate_events(*, seed: int = 42, days: int = 90, users: int = 5000, today: date | None = None,
@@ -198,7 +210,9 @@ def generate_events(*, seed: int = 42, days: int = 90, users: int = 5000, today:
     probs[:, -1] = np.minimum(probs[:, -1] * macro, 0.95)
     depth = np.cumprod(rng.random((n_s, k)) < probs, axis=1).sum(axis=1)
 
-    # ---- events: (session index array, event name, stage, page paths or None)
+    # ---- events: (session index array, event name, stage, page codes or None). Strings only
+    # appear as category tables: every per-event column is built from integer codes.
+    vocab = _vocabulary(prof)
     parts: list[tuple[np.ndarray, str, float, np.ndarray | None]] = []
     all_s = np.arange(n_s)
     parts.append((all_s, "session_start", 0, None))
@@ -206,17 +220,17 @@ def generate_events(*, seed: int = 42, days: int = 90, users: int = 5000, today:
     n_pv = 1 + rng.poisson(1.6, n_s)
     pv_s = np.repeat(all_s, n_pv)
     page_pick = _pick(rng, prof.pages, len(pv_s))
-    pv_paths = np.empty(len(pv_s), dtype=object)
+    pv_paths = np.zeros(len(pv_s), dtype=np.int64)
     for pi, (path, _) in enumerate(prof.pages):
         sel = page_pick == pi
-        pv_paths[sel] = _expand(path, rng, int(sel.sum()))
+        pv_paths[sel] = _expand(path, rng, int(sel.sum()), vocab)
     parts.append((pv_s, "page_view", _STAGE["page_view"], pv_paths))
     for j, (event, _, path) in enumerate(prof.milestones):
         sess = all_s[depth > j]
         if event in _REPEATS:  # several products viewed / added in one session
             sess = np.repeat(sess, 1 + rng.poisson(_REPEATS[event], len(sess)))
         stage = 7 + j
-        paths = _expand(path, rng, len(sess))
+        paths = _expand(path, rng, len(sess), vocab)
         parts.append((sess, event, stage, paths))
         if not path.startswith("/products"):  # the step's page is viewed just before the step
             parts.append((sess, "page_view", stage - 0.5, paths))
@@ -227,53 +241,64 @@ def generate_events(*, seed: int = 42, days: int = 90, users: int = 5000, today:
             done = sess[rng.random(len(sess)) < 0.55]
             parts.append((done, "video_complete", _STAGE["video_complete"], None))
 
+    names = list(dict.fromkeys(p[1] for p in parts))
     sess_idx = np.concatenate([p[0] for p in parts])
-    names = [p[1] for p in parts]
-    name_codes = np.concatenate([np.full(len(p[0]), i) for i, p in enumerate(parts)])
+    ev = np.concatenate([np.full(len(p[0]), names.index(p[1])) for p in parts])
     stage = np.concatenate([np.full(len(p[0]), p[2], dtype=float) for p in parts])
-    paths = np.concatenate([p[3] if p[3] is not None else np.full(len(p[0]), None, dtype=object)
-                            for p in parts])
+    paths = np.concatenate([p[3] if p[3] is not None else np.full(len(p[0]), -1) for p in parts])
     offset = (stage * _STAGE_SECONDS + np.where(stage > 0, rng.integers(1, _STAGE_SECONDS // 2, len(stage)), 0))
     ts = s_start[sess_idx] + (offset * 1e6).astype(np.int64)
     # Events without their own page happen on a page the session saw: its first page view.
-    first_pv = np.zeros(n_s, dtype=object)
+    first_pv = np.zeros(n_s, dtype=np.int64)
     first_pv[pv_s[::-1]] = pv_paths[::-1]
-    paths = np.where(pd.isna(paths), first_pv[sess_idx], paths)
-    page_location = np.char.add(prof.host, paths.astype(str)).astype(object)
+    paths = np.where(paths < 0, first_pv[sess_idx], paths)
 
-    event_names = np.array(names, dtype=object)[name_codes]
     value = np.zeros(len(ts))
-    cur = np.full(len(ts), "", dtype=object)
+    has_value = np.zeros(len(ts), dtype=np.int64)
     for event, (median, sigma) in prof.values.items():
-        sel = event_names == event
+        if event not in names:
+            continue
+        sel = ev == names.index(event)
         value[sel] = np.round(rng.lognormal(np.log(median), sigma, int(sel.sum())), 2)
-        cur[sel] = currency
+        has_value[sel] = 1
 
     keep = np.ones(len(ts), dtype=bool)
     for event, since in (broken or {}).items():
+        if event not in names:
+            continue
         since_us = int(datetime(since.year, since.month, since.day, tzinfo=tz).timestamp()) * 1_000_000
-        keep &= ~((event_names == event) & (ts >= since_us))
+        keep &= ~((ev == names.index(event)) & (ts >= since_us))
 
     order = np.argsort(ts[keep], kind="stable")
     sel = np.flatnonzero(keep)[order]
-    su = s_user[sess_idx[sel]]
-    user_ids = np.array([f"{int(x)}.{int(y)}" for x, y in
-                         zip(rng.integers(10**8, 10**9, users), midnights[u_first] // 1_000_000)], dtype=object)
-    srcmed = s_srcmed[sess_idx[sel]]
+    ss = sess_idx[sel]
+    su = s_user[ss]
+    # user_pseudo_id looks like GA4's "<random>.<first visit seconds>"; the multiplier is coprime
+    # with the range, so the random parts are distinct.
+    rand = 10**8 + (np.arange(users, dtype=np.int64) * 48_271 + int(rng.integers(0, 9 * 10**8))) % (9 * 10**8)
+    user_ids = [f"{x}.{y}" for x, y in zip(rand.tolist(), (midnights[u_first] // 1_000_000).tolist())]
+    sources = list(dict.fromkeys(p[0] for p in src_vocab))
+    mediums = list(dict.fromkeys(p[1] for p in src_vocab))
+    src_code = np.array([sources.index(p[0]) for p in src_vocab])
+    med_code = np.array([mediums.index(p[1]) for p in src_vocab])
+    srcmed = s_srcmed[ss]
+
+    def cat(codes, categories):
+        return pd.Categorical.from_codes(codes, categories=list(categories) + [""])
+
     frame = pd.DataFrame({
         "ts": ts[sel],
-        "event_name": pd.Categorical(event_names[sel]),
-        "user_id": pd.Categorical.from_codes(su, categories=pd.Index(user_ids).unique())
-        if len(set(user_ids)) == users else pd.Categorical(user_ids[su]),
-        "session_id": s_id[sess_idx[sel]],
-        "channel_group": pd.Categorical.from_codes(s_channel[sess_idx[sel]], categories=ch_names),
-        "source": pd.Categorical(np.array([p[0] for p in src_vocab], dtype=object)[srcmed]),
-        "medium": pd.Categorical(np.array([p[1] for p in src_vocab], dtype=object)[srcmed]),
-        "device_category": pd.Categorical.from_codes(u_device[su], categories=[d[0] for d in DEVICES]),
-        "country": pd.Categorical.from_codes(u_country[su], categories=[c[0] for c in prof.countries]),
-        "page_location": pd.Categorical(page_location[sel]),
+        "event_name": cat(ev[sel], names),
+        "user_id": cat(su, user_ids),
+        "session_id": s_id[ss],
+        "channel_group": cat(s_channel[ss], ch_names),
+        "source": cat(src_code[srcmed], sources),
+        "medium": cat(med_code[srcmed], mediums),
+        "device_category": cat(u_device[su], [d[0] for d in DEVICES]),
+        "country": cat(u_country[su], [c[0] for c in prof.countries]),
+        "page_location": cat(paths[sel], [prof.host + p for p in vocab]),
         "value": value[sel],
-        "currency": pd.Categorical(cur[sel]),
+        "currency": pd.Categorical.from_codes(has_value[sel], categories=["", currency]),
     })
     return normalize(frame)
 
