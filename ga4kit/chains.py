@@ -379,7 +379,8 @@ def flags(events: pd.DataFrame, baseline: pd.DataFrame, config, segments: Sequen
     ``out_of_sequence`` (warning): a chain step with more users than the step before it.
 
     ``thresholded`` / ``sampled`` / ``other_row`` (warning): from ``metadata``, a mapping property id ->
-    dict (or list of dicts) with subject_to_thresholding, sampling_metadatas, data_loss_from_other_row.
+    dict, object (e.g. ``ga4kit.reporting.pull.PropertyMeta``) or a list of them, with
+    subject_to_thresholding, sampling_metadatas (or a boolean ``sampled``), data_loss_from_other_row.
     """
     segments = list(segments)
     ev = _normalise(events, segments, EVENT_COLUMNS, "events")
@@ -523,7 +524,7 @@ def _get(item: Any, key: str, default=None):
 def _metadata_flags(metadata: Mapping | None, segments: list[str]) -> pd.DataFrame:
     if not metadata:
         return pd.DataFrame()
-    known = ("subject_to_thresholding", "sampling_metadatas", "data_loss_from_other_row")
+    known = ("subject_to_thresholding", "sampling_metadatas", "sampled", "data_loss_from_other_row")
     # A bare metadata dict (not keyed by property) applies to every property.
     items = {"*": metadata} if any(k in metadata for k in known) else metadata
     rows = []
@@ -533,11 +534,13 @@ def _metadata_flags(metadata: Mapping | None, segments: list[str]) -> pd.DataFra
         thresholded = any(bool(_get(m, "subject_to_thresholding", False)) for m in mds)
         other_row = any(bool(_get(m, "data_loss_from_other_row", False)) for m in mds)
         samples = [s for m in mds for s in (_get(m, "sampling_metadatas") or [])]
+        # ga4kit.reporting.pull keeps only a boolean ``sampled`` (PropertyMeta): accept that too.
+        sampled = bool(samples) or any(bool(_get(m, "sampled", False)) for m in mds)
         if thresholded:
             rows.append((prop, "thresholded", "GA4 applied thresholding: rows with few users were withheld, so "
                          "small segments and rare goals are undercounted. Widen the date range, drop the "
                          "segment dimension, or use the device-based reporting identity to reduce it."))
-        if samples:
+        if sampled:
             read = sum(float(_get(s, "samples_read_count", 0) or 0) for s in samples)
             space = sum(float(_get(s, "sampling_space_size", 0) or 0) for s in samples)
             pct = f" ({read / space:.1%} of events read)" if space else ""

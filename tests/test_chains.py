@@ -271,3 +271,12 @@ def test_broken_tracking_inside_a_range_period_found_through_daily_history():
     dev3, dbl3 = daily({"view_item": [30] * 28, "add_to_cart": [8] * 10 + [0] * 3 + [8] * 15})
     fl3 = C.flags(dev3, dbl3, CONFIG, [S])
     assert list(fl3.query("flag == 'broken_tracking'")["period"]) == ["2026-11-11"]  # same gap, current frame
+
+
+def test_metadata_flags_from_the_pulls_property_meta():
+    pull = pytest.importorskip("ga4kit.reporting.pull")
+    meta = {"1": pull.PropertyMeta(property="1", sampled=True, data_loss_from_other_row=True),
+            "2": pull.PropertyMeta(property="2")}
+    fl = C.flags(EVENTS[EVENTS[S] != "Paid"], BASELINE, CONFIG, [S], metadata=meta)
+    assert sorted(zip(fl["property"], fl["flag"])) == [("1", "other_row"), ("1", "sampled")]
+    assert (fl["severity"] == "warning").all() and fl["event"].isna().all()
