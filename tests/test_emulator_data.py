@@ -503,3 +503,37 @@ def test_event_store_persists_as_parquet(tmp_path, emu):
     again = EventStore(tmp_path)
     pd.testing.assert_frame_equal(again.frame("42").astype(str), s.frame("42").astype(str))
     assert str(again.frame("42")["event_name"].dtype) == "category"
+
+
+# ---- the quota ledger on its own ---------------------------------------------------------------
+
+def test_quota_ledger_windows_levels_and_errors():
+    from ga4kit.emulator.errors import EmulatorError
+    from ga4kit.emulator.quota import QuotaLimits, report_cost
+
+    now = [datetime(2026, 11, 22, 5, 30, tzinfo=timezone.utc).timestamp()]  # 21:30 in Los Angeles
+    q = QuotaLedger(limits={"tokens_per_day": 100, "tokens_per_hour": 60}, clock=lambda: now[0])
+    q.charge("1", 55)
+    q.check("1")
+    q.charge("1", 10)
+    with pytest.raises(EmulatorError, match="tokens per hour") as e:
+        q.check("1")
+    assert e.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED
+    q.check("2")  # per property
+    now[0] += 3601  # next hour, but still the same Pacific day
+    q.charge("1", 40)
+    with pytest.raises(EmulatorError, match="tokens per day"):
+        q.check("1")
+    now[0] += 2 * 3600  # past Pacific midnight: a new day
+    q.check("1")
+    assert q.status("1")["tokens_per_day"] == (0, 100)
+    # 360 properties: 10x tokens, 50 concurrent requests
+    assert q.limits_for("PREMIUM").tokens_per_day == 2_000_000 and QuotaLimits.premium().concurrent_requests == 50
+    assert q.status("9", "PREMIUM")["concurrent_requests"] == (0, 50)
+    for _ in range(10):
+        q.record_server_error("3")
+    with pytest.raises(EmulatorError, match="server errors per project per hour"):
+        q.check("3")
+    assert report_cost(1_000_000, 6_368, 3, 2) == 1 + 10 + 1 + 0
+    with q.acquire("4"):
+        assert q.status("4")["concurrent_requests"][1] == 9

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from google.analytics import data_v1alpha, data_v1beta
 
-from .errors import invalid
+from .errors import EmulatorError, invalid
 from .events import EventStore
 from .funnel import FunnelEngine
 from .quota import QuotaLedger, funnel_cost, report_cost
@@ -74,6 +74,16 @@ class DataService:
         pq = self.quota.property_quota(module, info.property_id, info.service_level, consumed=cost)
         resp_pb.property_quota.CopyFrom(type(pq).pb(pq))
 
+    def _guard(self, fn, pid: str):
+        """Run ``fn``; an unexpected failure is a server error and counts against that quota."""
+        try:
+            return fn()
+        except EmulatorError:
+            raise
+        except Exception:
+            self.quota.record_server_error(pid)
+            raise
+
     # ---- methods -------------------------------------------------------------------------
     def run_report(self, request: data_v1beta.RunReportRequest) -> data_v1beta.RunReportResponse:
         req = data_v1beta.RunReportRequest.pb(request)
@@ -81,7 +91,7 @@ class DataService:
         self.quota.check(info.property_id, info.service_level)
         with self.quota.acquire(info.property_id, info.service_level):
             self._delay()
-            resp, cost = self._report(req, info, self._today(info))
+            resp, cost = self._guard(lambda: self._report(req, info, self._today(info)), info.property_id)
             self.quota.charge(info.property_id, cost)
         if req.return_property_quota:
             self._attach_quota(resp, data_v1beta, info, cost)
@@ -107,7 +117,8 @@ class DataService:
         with self.quota.acquire(info.property_id, info.service_level):
             self._delay()
             # All reports are validated and run before any is charged: one bad request fails the batch.
-            results = [self._report(r, info, today) for r in batch.requests]
+            results = self._guard(lambda: [self._report(r, info, today) for r in batch.requests],
+                                  info.property_id)
             for _, cost in results:
                 self.quota.charge(info.property_id, cost)
         for r, (resp, cost) in zip(batch.requests, results):
@@ -122,9 +133,11 @@ class DataService:
         self.quota.check(info.property_id, info.service_level)
         with self.quota.acquire(info.property_id, info.service_level):
             self._delay()
-            prep = self.reports.prepare(self._view(info), info.time_zone)
-            resp, scanned = self.funnels.run(req, prep, time_zone=info.time_zone, today=self._today(info),
-                                             types=data_v1alpha)
+            def funnel():
+                prep = self.reports.prepare(self._view(info), info.time_zone)
+                return self.funnels.run(req, prep, time_zone=info.time_zone, today=self._today(info),
+                                        types=data_v1alpha)
+            resp, scanned = self._guard(funnel, info.property_id)
             cost = funnel_cost(scanned, len(req.funnel.steps))
             self.quota.charge(info.property_id, cost)
         if req.return_property_quota:
