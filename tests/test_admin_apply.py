@@ -296,3 +296,35 @@ def test_result_json_keys(emulator, clients):
     assert set(prop) == {"property", "label", "status", "error", "outcomes"}
     assert all(set(o) == {"kind", "event", "action", "status", "name", "message"} for o in prop["outcomes"])
     assert all(o["name"].startswith(f"properties/{pid}/") for o in prop["outcomes"])
+
+
+def test_every_goals_file_operator_becomes_a_valid_ga4_condition(emulator, clients):
+    """The goals file's numeric operators have GA4 names without NUMBER_, and not_equals is EQUALS negated."""
+    pid = emulator.test_property
+    cfg = goals([pid], """
+        defaults: {currency: EUR}
+        goals:
+          - event: big_order
+            type: macro
+            derive:
+              from: purchase
+              copy_parameters: false
+              where:
+                - {param: value, greater_than_or_equal: 100}
+                - {param: value, less_than: 10000}
+                - {param: items, not_equals: 0}
+                - {param: coupon, regex_ci: "^vip", negate: true}
+                - {param: page_location, ends_with_ci: /thanks}
+    """)
+    assert _apply(cfg, clients).ok
+    [rule] = rules(emulator, pid)
+    assert rule.conditions == [
+        ("event_name", "EQUALS", "purchase", False),
+        ("value", "GREATER_THAN_OR_EQUAL", "100", False),
+        ("value", "LESS_THAN", "10000", False),
+        ("items", "EQUALS", "0", True),
+        ("coupon", "REGULAR_EXPRESSION_CASE_INSENSITIVE", "^vip", True),
+        ("page_location", "ENDS_WITH_CASE_INSENSITIVE", "/thanks", False),
+    ]
+    assert rule.source_copy_parameters is False
+    assert not admin.plan(cfg, clients).has_changes  # read back, the rule compares equal

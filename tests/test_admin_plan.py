@@ -67,8 +67,9 @@ def test_drifted_counting_method_and_value_are_updates(emulator, read_clients):
     assert [(c.field, c.before, c.after) for c in by["add_to_cart"].changes] == [
         ("counting_method", "ONCE_PER_EVENT", "ONCE_PER_SESSION")]
     assert [(c.field, c.before, c.after) for c in by["newsletter_signup"].changes] == [
-        ("default_value", "5 USD", "2 EUR")]
-    assert [(c.field, c.before, c.after) for c in by["view_item"].changes] == [("default_value", "1 EUR", None)]
+        ("default_value", {"value": 5.0, "currency": "USD"}, {"value": 2.0, "currency": "EUR"})]
+    assert [(c.field, c.before, c.after) for c in by["view_item"].changes] == [
+        ("default_value", {"value": 1.0, "currency": "EUR"}, None)]
     assert by["add_to_cart"].resource.startswith(f"properties/{pid}/keyEvents/")
 
 
@@ -109,7 +110,13 @@ def test_derived_goal_rule_is_recognised_and_updated_not_duplicated(emulator, re
     [rule2] = pp2.rules
     assert rule2.op == "update" and rule2.resource == rule.resource
     assert [c.field for c in rule2.changes] == ["event_conditions"]
-    assert "starts with 'https://shop.example.com/pricing'" in rule2.changes[0].after
+    assert rule2.changes[0].after[1] == {"field": "page_location", "comparison": "STARTS_WITH",
+                                         "value": "https://shop.example.com/pricing", "negated": False}
+    text = admin.render_plan(admin.plan(goals([pid], changed), read_clients))
+    [line] = [ln.split(None, 2) for ln in text.splitlines() if ln.strip().startswith("~ view_pricing")]
+    assert line[2] == ("event_conditions: event_name equals 'page_view' and page_location contains '/pricing' -> "
+                       "event_name equals 'page_view' and page_location starts with "
+                       "'https://shop.example.com/pricing'")
 
 
 def test_undeclared_rule_is_listed_and_left_alone(emulator, read_clients):
@@ -124,7 +131,7 @@ def test_several_web_streams_need_an_explicit_stream(emulator, read_clients):
     second = emulator.admin.create_web_stream(pid, "Blog", "https://blog.example.com")
     p = admin.plan(goals([pid]), read_clients)
     pp = p.property(pid)
-    assert pp.error is not None and pp.error.status == "ERROR"
+    assert pp.error is not None and pp.error.status == "PLAN_ERROR"
     assert emulator.test_stream in pp.error.message and second in pp.error.message
     assert "stream:" in pp.error.hint
     assert p.has_errors

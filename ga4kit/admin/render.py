@@ -10,17 +10,25 @@ JSON of a plan (``plan_to_dict``), ``format_version`` 1::
      "summary": {"properties", "create", "update", "delete", "unchanged", "kept", "errors": int},
      "properties": [{
         "property": "123", "label": str|null, "status": "changes"|"no_changes"|"error",
-        "error": null | {"status": "PERMISSION_DENIED"|"NOT_FOUND"|"CAP_EXCEEDED"|"ERROR"|..., "message", "hint"},
+        "error": null | {"status": "PERMISSION_DENIED"|"NOT_FOUND"|..., "message", "hint"},
+        # status: the gRPC status name of a failed GA4 call, "CAP_EXCEEDED" (the key event cap), or
+        # "PLAN_ERROR" (e.g. several web streams and none chosen in the goals file)
         "cap": null | {"service_level", "cap", "existing", "adding", "removing", "after", "exceeded"},
         "stream": str|null,                       # web data stream id holding the rules
         "key_events": [{"event", "action": "create"|"update"|"delete"|"unchanged"|"kept", "name": str|null,
                         "desired": null|{"counting_method", "default_value": null|{"value", "currency"}},
-                        "current": same shape|null, "changes": [{"field", "from", "to"}],
+                        "current": same shape|null,
+                        "changes": [{"field": "counting_method"|"default_value", "from", "to"}],
+                        # counting_method: "ONCE_PER_EVENT"|"ONCE_PER_SESSION";
+                        # default_value: null|{"value", "currency"}
                         "custom": bool, "deletable": bool, "note": str|null}],
         "rules": [{"event", "action", "name", "stream",
                    "desired": null|{"destination_event", "conditions": [{"field", "comparison", "value",
                                     "negated"}], "copy_parameters"},
-                   "current": same shape|null, "changes": [...], "note": str|null}]}]}
+                   "current": same shape|null,
+                   "changes": [{"field": "event_conditions"|"source_copy_parameters", "from", "to"}],
+                   # event_conditions: a list of conditions as above; source_copy_parameters: bool
+                   "note": str|null}]}]}
 
 JSON of an apply (``result_to_dict``)::
 
@@ -38,7 +46,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ga4kit.admin.rules import describe_rule
+from ga4kit.admin.rules import describe_change, describe_rule, number_text
 from ga4kit.admin.types import (
     CREATE, DELETE, DONE, FAILED, KEEP, KEY_EVENT, PREMIUM_CAP, RULE, SKIPPED, UNCHANGED, UPDATE, Action,
     KeyEventSpec, Plan, PropertyPlan, PropertyResult, Result,
@@ -117,7 +125,7 @@ def _key_event_detail(spec: KeyEventSpec | None) -> str:
         return ""
     text = spec.counting_method
     if spec.value is not None:
-        text += f", default value {spec.value:g} {spec.currency or ''}".rstrip()
+        text += f", default value {number_text(spec.value)} {spec.currency or ''}".rstrip()
     return text
 
 
@@ -127,8 +135,7 @@ def _action_line(a: Action, width: int, color: bool) -> str:
     if a.op == CREATE:
         detail = _key_event_detail(a.desired) if a.kind == KEY_EVENT else describe_rule(a.desired)  # type: ignore
     elif a.op == UPDATE:
-        detail = "; ".join(f"{c.field}: {c.before if c.before is not None else '(none)'} -> "
-                           f"{c.after if c.after is not None else '(none)'}" for c in a.changes)
+        detail = "; ".join(describe_change(c) for c in a.changes)
     elif a.op == DELETE:
         detail = "not in the goals file; deleted by --prune"
     elif a.op == UNCHANGED:

@@ -102,10 +102,13 @@ def rule_from_proto(rule: Any) -> RuleSpec:
 
 # --- comparing -------------------------------------------------------------------------------------
 
-def _value_text(spec: KeyEventSpec) -> str | None:
-    if spec.value is None:
-        return None
-    return f"{spec.value:g} {spec.currency or ''}".strip()
+def number_text(value: float) -> str:
+    """2.0 -> "2", 19.99 -> "19.99", 1234567.5 -> "1234567.5"."""
+    return f"{value:.12g}"
+
+
+def _value(spec: KeyEventSpec) -> dict | None:
+    return None if spec.value is None else {"value": spec.value, "currency": spec.currency}
 
 
 def key_event_changes(current: KeyEventSpec, desired: KeyEventSpec) -> tuple[Change, ...]:
@@ -117,7 +120,7 @@ def key_event_changes(current: KeyEventSpec, desired: KeyEventSpec) -> tuple[Cha
         and math.isclose(current.value, desired.value, rel_tol=1e-9, abs_tol=1e-9)
         and (current.currency or "").upper() == (desired.currency or "").upper())
     if not same_value:
-        out.append(Change("default_value", _value_text(current), _value_text(desired)))
+        out.append(Change("default_value", _value(current), _value(desired)))
     return tuple(out)
 
 
@@ -129,8 +132,8 @@ def rule_changes(current: RuleSpec, desired: RuleSpec) -> tuple[Change, ...]:
     """Differences that matter: the set of conditions (order is irrelevant: all must match) and copying."""
     out = []
     if sorted(map(_cond_key, current.conditions)) != sorted(map(_cond_key, desired.conditions)):
-        out.append(Change("event_conditions", describe_conditions(current.conditions),
-                          describe_conditions(desired.conditions)))
+        out.append(Change("event_conditions", [c.to_dict() for c in current.conditions],
+                          [c.to_dict() for c in desired.conditions]))
     if current.copy_parameters != desired.copy_parameters:
         out.append(Change("source_copy_parameters", current.copy_parameters, desired.copy_parameters))
     return tuple(out)
@@ -144,6 +147,20 @@ _WORDS = {
     "LESS_THAN": "<", "LESS_THAN_OR_EQUAL": "<=", "REGULAR_EXPRESSION": "matches",
     "REGULAR_EXPRESSION_CASE_INSENSITIVE": "matches (any case)",
 }
+
+
+def describe_change(change: Change) -> str:
+    """``field: before -> after`` in words."""
+    def show(v: Any) -> str:
+        if v is None:
+            return "(none)"
+        if change.field == "default_value":
+            return f"{number_text(v['value'])} {v.get('currency') or ''}".strip()
+        if change.field == "event_conditions":
+            return describe_conditions(tuple(ConditionSpec(**c) for c in v))
+        return str(v)
+
+    return f"{change.field}: {show(change.before)} -> {show(change.after)}"
 
 
 def describe_conditions(conds: tuple[ConditionSpec, ...]) -> str:

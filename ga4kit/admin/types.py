@@ -130,7 +130,7 @@ class Action:
 class ErrorInfo:
     """Why a property could not be planned or applied."""
 
-    status: str  # gRPC status name ("PERMISSION_DENIED"), or "CAP_EXCEEDED", "STREAM", "ERROR"
+    status: str  # gRPC status name ("PERMISSION_DENIED"), or "CAP_EXCEEDED", "PLAN_ERROR"
     message: str
     hint: str | None = None
 
@@ -140,7 +140,7 @@ class ErrorInfo:
         if status is None:
             from ga4kit.errors import CapExceededError
 
-            status = "CAP_EXCEEDED" if isinstance(exc, CapExceededError) else "ERROR"
+            status = "CAP_EXCEEDED" if isinstance(exc, CapExceededError) else "PLAN_ERROR"
         return cls(status=status, message=getattr(exc, "message", None) or str(exc), hint=getattr(exc, "hint", None))
 
     def __str__(self) -> str:
