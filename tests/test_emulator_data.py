@@ -537,3 +537,21 @@ def test_quota_ledger_windows_levels_and_errors():
     assert report_cost(1_000_000, 6_368, 3, 2) == 1 + 10 + 1 + 0
     with q.acquire("4"):
         assert q.status("4")["concurrent_requests"][1] == 9
+
+
+def test_v1alpha_run_report_and_metadata(emu):
+    req = a.RunReportRequest(
+        property=f"properties/{emu.pid}", dimensions=[a.Dimension(name="eventName")],
+        metrics=[a.Metric(name="eventCount")], date_ranges=[a.DateRange(start_date="28daysAgo", end_date="yesterday")],
+        dimension_filter=a.FilterExpression(filter=a.Filter(field_name="eventName", string_filter=a.StringFilter(
+            match_type=a.StringFilter.MatchType.BEGINS_WITH, value="P"))))
+    alpha = {r.dimension_values[0].value: r.metric_values[0].value for r in emu.alpha.run_report(req).rows}
+    beta = {r.dimension_values[0].value: r.metric_values[0].value
+            for r in _run(emu, ["eventName"], ["eventCount"]).rows if r.dimension_values[0].value.startswith("p")}
+    assert alpha == beta and "purchase" in alpha
+    md = emu.beta.get_metadata(d.GetMetadataRequest(name=f"properties/{emu.pid}/metadata"))
+    dims = {m.api_name for m in md.dimensions}
+    mets = {m.api_name: m.type_.name for m in md.metrics}
+    assert {"date", "eventName", "sessionDefaultChannelGroup", "pagePath", "country", "deviceCategory"} <= dims
+    assert mets["eventCount"] == "TYPE_INTEGER" and mets["purchaseRevenue"] == "TYPE_CURRENCY"
+    assert "keyEvents:purchase" in mets

@@ -20,7 +20,7 @@ from .errors import EmulatorError, invalid
 from .events import EventStore
 from .funnel import FunnelEngine
 from .quota import QuotaLedger, funnel_cost, report_cost
-from .reports import ReportEngine
+from .reports import METRICS, ReportEngine, unsupported, DIMENSIONS
 
 MAX_BATCH = 5
 _PROPERTY = re.compile(r"^properties/(\d+)$")
@@ -62,11 +62,11 @@ class DataService:
         if self.processing_delay_ms:
             time.sleep(self.processing_delay_ms / 1000)
 
-    def _report(self, req_pb, info, today: date):
+    def _report(self, req_pb, info, today: date, module=data_v1beta):
         """One report (raw pb in, raw pb out) and its token cost."""
         resp, scanned = self.reports.run(
             req_pb, self._view(info), time_zone=info.time_zone, currency=info.currency,
-            key_events=dict(info.key_events), today=today, response_type=data_v1beta.RunReportResponse)
+            key_events=dict(info.key_events), today=today, response_type=module.RunReportResponse)
         cost = report_cost(scanned, len(resp.rows), len(req_pb.dimensions), len(req_pb.metrics))
         return resp, cost
 
@@ -127,6 +127,32 @@ class DataService:
             out.reports.append(resp)
         return data_v1beta.BatchRunReportsResponse.wrap(out)
 
+    def run_report_alpha(self, request: data_v1alpha.RunReportRequest) -> data_v1alpha.RunReportResponse:
+        """v1alpha runReport: the same engine (the engine reads messages by field name, which the
+        two versions share)."""
+        req = data_v1alpha.RunReportRequest.pb(request)
+        if req.HasField("conversion_spec"):
+            raise unsupported("conversion_spec is not supported by the emulator.")
+        info = self.admin.property_info(property_id_of(req.property))
+        self.quota.check(info.property_id, info.service_level)
+        with self.quota.acquire(info.property_id, info.service_level):
+            self._delay()
+            resp, cost = self._guard(lambda: self._report(req, info, self._today(info), data_v1alpha),
+                                     info.property_id)
+            self.quota.charge(info.property_id, cost)
+        if req.return_property_quota:
+            self._attach_quota(resp, data_v1alpha, info, cost)
+        return data_v1alpha.RunReportResponse.wrap(resp)
+
+    def get_metadata(self, request: data_v1beta.GetMetadataRequest) -> data_v1beta.Metadata:
+        """The dimensions and metrics this emulator serves, plus keyEvents:<name> per key event.
+        ``properties/0/metadata`` lists the ones common to every property."""
+        m = re.match(r"^properties/(\d+)/metadata$", request.name or "")
+        if not m:
+            raise invalid(f"Invalid metadata name '{request.name}': expected properties/{{id}}/metadata.")
+        key_events = {} if m.group(1) == "0" else self.admin.property_info(m.group(1)).key_events
+        return metadata(data_v1beta, request.name, key_events)
+
     def run_funnel_report(self, request: data_v1alpha.RunFunnelReportRequest) -> data_v1alpha.RunFunnelReportResponse:
         req = data_v1alpha.RunFunnelReportRequest.pb(request)
         info = self.admin.property_info(property_id_of(req.property))
@@ -143,3 +169,26 @@ class DataService:
         if req.return_property_quota:
             self._attach_quota(resp, data_v1alpha, info, cost)
         return data_v1alpha.RunFunnelReportResponse.wrap(resp)
+
+
+_CATEGORY = {"eventName": "Event", "date": "Time", "pagePath": "Page / screen", "pageLocation": "Page / screen",
+             "hostName": "Page / screen", "deviceCategory": "Platform / device", "country": "Geography"}
+
+
+def metadata(module, name: str, key_events: dict[str, str]):
+    """A Metadata message listing what the engines support."""
+    md = module.Metadata(name=name)
+    for dim in DIMENSIONS + ("dateRange",):
+        cat = _CATEGORY.get(dim) or ("Traffic source" if dim.startswith("session") else "Time")
+        md.dimensions.append(module.DimensionMetadata(api_name=dim, ui_name=_ui(dim), category=cat))
+    for met, mtype in METRICS.items():
+        md.metrics.append(module.MetricMetadata(api_name=met, ui_name=_ui(met), type_=mtype, category="Event"))
+    for ev in sorted(key_events):
+        md.metrics.append(module.MetricMetadata(api_name=f"keyEvents:{ev}", ui_name=f"Key events ({ev})",
+                                                type_="TYPE_INTEGER", category="Event", custom_definition=True))
+    return md
+
+
+def _ui(api_name: str) -> str:
+    words = re.sub(r"(?<!^)(?=[A-Z])", " ", api_name).lower()
+    return words[:1].upper() + words[1:]
