@@ -358,7 +358,9 @@ class Emulator:
             return self
         server = grpc.server(futures.ThreadPoolExecutor(max_workers=self._max_workers,
                                                         thread_name_prefix="ga4kit-emulator"),
-                             handlers=self._handlers())
+                             handlers=self._handlers(),
+                             # Without this, Linux lets a second server bind a port that is in use.
+                             options=[("grpc.so_reuseport", 0)])
         try:
             port = server.add_insecure_port(f"{self.host}:{self._requested_port}")
         except RuntimeError:
