@@ -8,7 +8,8 @@ from collections import Counter
 from ga4kit.admin import WritePolicy
 from ga4kit.config import load_text
 
-FAST_WRITES = WritePolicy(attempts=12, initial=0.01, maximum=0.1, deadline=30.0)
+FAST_WRITES = WritePolicy(attempts=12, initial=0.01, maximum=0.1, deadline=30.0, quota_waits=0,
+                          writes_per_minute=0)
 
 SHOP_GOALS = """
 defaults: {counting: once_per_event, currency: EUR}

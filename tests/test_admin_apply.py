@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 
 from admin_support import (  # noqa: F401
@@ -328,3 +329,36 @@ def test_every_goals_file_operator_becomes_a_valid_ga4_condition(emulator, clien
     ]
     assert rule.source_copy_parameters is False
     assert not admin.plan(cfg, clients).has_changes  # read back, the rule compares equal
+
+
+def test_exhausted_write_quota_waits_and_tries_again(emulator, clients):
+    from ga4kit.admin import WritePolicy
+
+    pid = emulator.test_property
+    emulator.faults.set("CreateKeyEvent", {"RESOURCE_EXHAUSTED": 0.5})
+    p = admin.plan(goals([pid]), clients)
+    patient = WritePolicy(initial=0.01, maximum=0.1, quota_waits=20, quota_wait=0.01, writes_per_minute=0)
+    result = admin.apply(p, clients, policy=patient)
+    assert result.ok
+    assert "RESOURCE_EXHAUSTED" in {c.code for c in emulator.calls if c.method == "CreateKeyEvent"}
+    assert key_events(emulator, pid) == EXPECTED_SHOP
+
+
+def test_exhausted_write_quota_without_waits_fails_with_a_hint(emulator, clients):
+    pid = emulator.test_property
+    emulator.faults.set("CreateKeyEvent", {"RESOURCE_EXHAUSTED": 1.0})
+    result = _apply(goals([pid]), clients)  # FAST_WRITES: quota_waits=0
+    pr = result.property(pid)
+    assert pr.error.status == "RESOURCE_EXHAUSTED" and "quota" in pr.error.hint.lower()
+
+
+def test_writes_are_paced(emulator, clients):
+    from ga4kit.admin import WritePolicy
+
+    pid = emulator.test_property
+    p = admin.plan(goals([pid]), clients)
+    started = time.monotonic()
+    # 5 writes, a burst of 1, then 20 a second: at least 4 * 0.05 s.
+    result = admin.apply(p, clients, policy=WritePolicy(writes_per_minute=1200, burst=1))
+    assert result.ok and result.summary()["writes_done"] == 5
+    assert time.monotonic() - started >= 0.19

@@ -4,6 +4,7 @@
   against what exists now plus what the plan adds; a property that would exceed it gets no writes.
 - Writes go in an order that keeps the cap true at every step: deletes (--prune) first, then rules,
   updates, creates.
+- Writes are paced under GA4's per-minute write quotas; RESOURCE_EXHAUSTED waits a while and tries again.
 - Transient errors (UNAVAILABLE, DEADLINE_EXCEEDED, INTERNAL, ABORTED) are retried with backoff. Before a
   create is retried ga4kit looks whether the earlier attempt landed, and a create answered ALREADY_EXISTS
   is reconciled with what exists, so an interrupted or repeated apply never duplicates anything.
@@ -32,12 +33,44 @@ STOPS_PROPERTY = frozenset({"PERMISSION_DENIED", "UNAUTHENTICATED", "RESOURCE_EX
 
 @dataclass(frozen=True)
 class WritePolicy:
-    """How writes are retried on transient errors (exponential backoff with jitter)."""
+    """How writes are paced and retried.
+
+    Transient errors: exponential backoff with jitter, ``attempts`` tries within ``deadline`` seconds.
+    RESOURCE_EXHAUSTED (GA4's per-minute Admin write quotas): wait ``quota_wait`` seconds, at most
+    ``quota_waits`` times. Pacing: at most ``writes_per_minute`` writes after a burst of ``burst``
+    (GA4 allows 180 writes a minute per user and 600 per project); 0 turns pacing off.
+    """
 
     attempts: int = 8
     initial: float = 0.5
     maximum: float = 16.0
     deadline: float = 120.0
+    quota_waits: int = 3
+    quota_wait: float = 30.0
+    writes_per_minute: float = 170.0
+    burst: int = 100
+
+
+class _Pacer:
+    """A token bucket: ``burst`` writes at once, then ``per_minute`` a minute."""
+
+    def __init__(self, per_minute: float, burst: int):
+        self.rate = per_minute / 60.0
+        self.capacity = max(1.0, float(burst))
+        self.tokens = self.capacity
+        self.last = time.monotonic()
+
+    def take(self) -> None:
+        if self.rate <= 0:
+            return
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        if self.tokens < 1.0:
+            time.sleep((1.0 - self.tokens) / self.rate)
+            self.last = time.monotonic()
+            self.tokens = 1.0
+        self.tokens -= 1.0
 
 
 def apply(plan: Plan, clients: Any, *, policy: WritePolicy | None = None,
@@ -46,6 +79,7 @@ def apply(plan: Plan, clients: Any, *, policy: WritePolicy | None = None,
     """Apply ``plan`` with ``clients`` (built with write=True). Never raises for a GA4 failure: each
     property's outcome, and each action's, is in the returned :class:`Result`."""
     policy = policy or WritePolicy()
+    pacer = _Pacer(policy.writes_per_minute, policy.burst)
     result = Result(properties=[])
     for pp in plan.properties:
         if pp.error is not None:
@@ -55,7 +89,7 @@ def apply(plan: Plan, clients: Any, *, policy: WritePolicy | None = None,
         elif not pp.changes:
             pr = PropertyResult(pp.property)
         else:
-            pr = _Applier(pp, clients, policy, on_outcome).run()
+            pr = _Applier(pp, clients, policy, on_outcome, pacer).run()
         result.properties.append(pr)
         if on_property is not None:
             on_property(pr)
@@ -77,8 +111,9 @@ def _order(a: Action) -> int:
 
 
 class _Applier:
-    def __init__(self, pp: PropertyPlan, clients: Any, policy: WritePolicy, on_outcome):
+    def __init__(self, pp: PropertyPlan, clients: Any, policy: WritePolicy, on_outcome, pacer: _Pacer):
         self.pp = pp
+        self.pacer = pacer
         self.ref = pp.property
         self.clients = clients
         self.policy = policy
@@ -149,21 +184,28 @@ class _Applier:
 
     # --- retries -------------------------------------------------------------------------------------
     def _retrying(self, call: Callable[[], Outcome], landed: Callable[[], Outcome | None] | None = None) -> Outcome:
-        """``call`` with retries on transient errors; before each retry ``landed`` may say it is done."""
+        """The write ``call``, paced, with retries on transient errors and waits on exhausted quota;
+        before each retry ``landed`` may say the earlier attempt was carried out after all."""
         policy = self.policy
         delay = policy.initial
         start = time.monotonic()
         attempt = 0
+        quota_waits = 0
         while True:
             attempt += 1
+            self.pacer.take()
             try:
                 return call()
             except ApiError as exc:
-                if exc.status not in TRANSIENT or attempt >= policy.attempts or (
+                if exc.status == "RESOURCE_EXHAUSTED" and quota_waits < policy.quota_waits:
+                    quota_waits += 1
+                    time.sleep(policy.quota_wait)
+                elif exc.status not in TRANSIENT or attempt >= policy.attempts or (
                         time.monotonic() - start + delay > policy.deadline):
                     raise
-            time.sleep(delay * random.uniform(0.5, 1.0))
-            delay = min(delay * 2, policy.maximum)
+                else:
+                    time.sleep(delay * random.uniform(0.5, 1.0))
+                    delay = min(delay * 2, policy.maximum)
             self.retries += 1
             if landed is not None:
                 try:
