@@ -315,3 +315,37 @@ def test_emulator_command_module_imports_only_click():
             "print(sorted(m for m in ('grpc', 'pandas', 'google.analytics.admin_v1beta') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=REPO))
     assert out.stdout.strip() == "[]", out.stderr
+
+
+# ----------------------------------------------------------------------------- Admin API quotas (opt-in)
+def test_admin_quota_is_off_by_default_and_enforced_when_asked(emulator):
+    assert emulator.admin_quota is None
+    now = [1000.0]
+    with _small_emulator(admin_quota={"writes_per_user_per_minute": 3, "requests_per_minute": 8}) as emu:
+        emu.admin_quota.clock = lambda: now[0]
+        client = _raw_admin(emu.address)
+        parent = f"properties/{emu.test_property}"
+
+        def create(name, who="owner@ga4kit.local"):
+            return client.create_key_event(parent=parent, key_event=admin_v1beta.KeyEvent(
+                event_name=name, counting_method="ONCE_PER_EVENT"), metadata=[("x-ga4kit-principal", who)])
+
+        for i in range(3):
+            create(f"goal_{i}")
+        with pytest.raises(gexc.ResourceExhausted, match="Write requests per minute per user"):
+            create("goal_3")
+        create("goal_3", who="colleague@example.com")  # another user has their own write quota
+        client.get_property(name=parent)  # reads still pass
+        now[0] += 61  # the window slides
+        create("goal_4")
+        for _ in range(7):  # 8 requests in this minute
+            client.get_property(name=parent)
+        with pytest.raises(gexc.ResourceExhausted, match="Requests per minute"):
+            client.get_property(name=parent)
+        assert [c.code for c in emu.calls].count("RESOURCE_EXHAUSTED") == 2
+        client.transport.close()
+
+
+def test_admin_quota_refuses_unknown_limits():
+    with pytest.raises(ValueError, match="writes_per_hour"):
+        Emulator(demo=False, admin_quota={"writes_per_hour": 1})

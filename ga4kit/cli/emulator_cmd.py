@@ -31,10 +31,12 @@ def emulator() -> None:
 @click.option("--fault", "faults", multiple=True, metavar="METHOD=STATUS:RATE",
               help="Inject errors, e.g. CreateKeyEvent=UNAVAILABLE:0.3 or '*=INTERNAL:0.05'. Repeatable.")
 @click.option("--today", default=None, metavar="YYYY-MM-DD", help="Pretend today is this date.")
+@click.option("--admin-quota", is_flag=True,
+              help="Enforce GA4's Admin API quotas (1,200 requests, 600 writes, 180 writes per user per minute).")
 @click.option("--no-demo", is_flag=True, help="Start empty instead of with the demo account.")
 def start(host: str, port: int, state_dir: str | None, seed: int, days: int, users: int, properties: int,
           events_file: str | None, latency_ms: float, faults: tuple[str, ...], today: str | None,
-          no_demo: bool) -> None:
+          admin_quota: bool, no_demo: bool) -> None:
     """Serve the demo account and print GA4KIT_EMULATOR_HOST=HOST:PORT; stop with Ctrl-C."""
     import datetime
     import signal
@@ -62,13 +64,14 @@ def start(host: str, port: int, state_dir: str | None, seed: int, days: int, use
     try:
         emu = Emulator(state_dir=state_dir, host=host, port=port, seed=seed, demo=not no_demo, days=days,
                        users=users, properties=properties, events_file=events_file,
-                       latency=latency_ms or None, faults=fault_rules, today=today_date)
+                       latency=latency_ms or None, faults=fault_rules, today=today_date,
+                       admin_quota=admin_quota or None)
         emu.start()
     except (OSError, ValueError, RuntimeError) as exc:
         fail(f"the emulator could not start: {exc}")
 
     click.echo(f"GA4KIT_EMULATOR_HOST={emu.address}")
-    click.echo(_summary(emu, days), err=False)
+    click.echo(_summary(emu, days))
     click.echo("Use it with: ga4kit --emulator " + emu.address + " ...  (Ctrl-C to stop)")
 
     stop = threading.Event()
@@ -89,13 +92,17 @@ def start(host: str, port: int, state_dir: str | None, seed: int, days: int, use
 def _summary(emu, days: int) -> str:
     pids = emu.admin.property_ids()
     streams = sum(len(emu.admin.property_info(p).stream_ids) for p in pids)
-    events = 0
+    events, span = 0, days
     if emu.store is not None:
         try:
             events = len(emu.store)
-        except TypeError:
-            events = 0
+            stamps = [emu.store.frame(p)["ts"] for p in pids if emu.store.count(p)]
+            if stamps:  # what is actually stored (a reloaded state dir may hold other days)
+                first, last = min(int(t.min()) for t in stamps), max(int(t.max()) for t in stamps)
+                span = max(1, -(-(last - first) // 86_400_000_000))
+        except (TypeError, AttributeError, KeyError):
+            pass
     where = f"state in {emu.state_dir}" if emu.state_dir else "in memory"
     data = "" if emu.data is not None else f"; Data API unavailable: {emu.data_unavailable}"
     return (f"{len(pids)} propert{'y' if len(pids) == 1 else 'ies'}, {streams} web stream"
-            f"{'' if streams == 1 else 's'}, {events:,} events over {days} days ({where}){data}")
+            f"{'' if streams == 1 else 's'}, {events:,} events over {span} day{'' if span == 1 else 's'} ({where}){data}")

@@ -12,13 +12,14 @@ module is available (otherwise UNIMPLEMENTED).
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
 import re
 import threading
 import time
 from concurrent import futures
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timezone
 from typing import Any, Callable
 from urllib.parse import parse_qsl
@@ -28,7 +29,7 @@ from google.analytics import admin_v1alpha, admin_v1beta, data_v1alpha, data_v1b
 
 from ga4kit.emulator.admin_service import Method, admin_methods, is_write, serialize
 from ga4kit.emulator.admin_state import DEFAULT_PRINCIPAL, AdminState
-from ga4kit.emulator.errors import EmulatorError, denied, not_found
+from ga4kit.emulator.errors import EmulatorError, denied, exhausted, not_found
 from ga4kit.emulator.faults import Faults
 
 log = logging.getLogger("ga4kit.emulator")
@@ -124,6 +125,65 @@ def property_of(request: Any, metadata: dict[str, str]) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class AdminQuotaLimits:
+    """GA4 Admin API quotas (per minute; the emulator is one project)."""
+
+    requests_per_minute: int = 1200
+    writes_per_minute: int = 600
+    writes_per_user_per_minute: int = 180
+
+
+class AdminQuota:
+    """Sliding one-minute windows over Admin calls; RESOURCE_EXHAUSTED once a limit is reached.
+
+    Refused calls do not count. ``clock`` returns seconds (injectable for tests).
+    """
+
+    def __init__(self, limits: AdminQuotaLimits | dict | None = None, *, clock: Callable[[], float] = time.monotonic):
+        if isinstance(limits, dict):
+            unknown = set(limits) - {f.name for f in fields(AdminQuotaLimits)}
+            if unknown:
+                raise ValueError(f"unknown admin quota limits: {', '.join(sorted(unknown))}")
+            limits = replace(AdminQuotaLimits(), **limits)
+        self.limits = limits or AdminQuotaLimits()
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._requests: collections.deque = collections.deque()
+        self._writes: collections.deque = collections.deque()
+        self._user_writes: dict[str, collections.deque] = collections.defaultdict(collections.deque)
+
+    @staticmethod
+    def _trim(window: collections.deque, now: float) -> collections.deque:
+        while window and window[0] <= now - 60.0:
+            window.popleft()
+        return window
+
+    def check(self, principal: str, write: bool) -> None:
+        with self._lock:
+            now = self.clock()
+            lim = self.limits
+            checks = [(self._trim(self._requests, now), lim.requests_per_minute, "Requests",
+                       "Requests per minute")]
+            if write:
+                checks.append((self._trim(self._writes, now), lim.writes_per_minute, "Write requests",
+                               "Write requests per minute"))
+                checks.append((self._trim(self._user_writes[principal], now), lim.writes_per_user_per_minute,
+                               "Write requests", "Write requests per minute per user"))
+            for window, limit, metric, name in checks:
+                if len(window) >= limit:
+                    raise exhausted(f"Quota exceeded for quota metric '{metric}' and limit '{name}' of service "
+                                    "'analyticsadmin.googleapis.com' for consumer 'project_number:ga4kit-emulator'.")
+            for window, *_ in checks:
+                window.append(now)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._requests.clear()
+            self._writes.clear()
+            self._user_writes.clear()
+
+
 def _scope_allows(scope: str, write: bool) -> bool:
     scope = scope.rsplit("/", 1)[-1].strip()
     if scope == EDIT_SCOPE:
@@ -146,7 +206,8 @@ class Emulator:
                  seed: int = 42, demo: bool = True, days: int = 90, users: int = 5000, properties: int = 1,
                  events_file: str | os.PathLike | None = None, latency: float | None = None,
                  faults: Faults | None = None, today: date | str | None = None,
-                 broken: dict | None = None, quota: Any = None, max_workers: int = 32):
+                 broken: dict | None = None, quota: Any = None, admin_quota: Any = None,
+                 max_workers: int = 32):
         self.host = host
         self._requested_port = int(port)
         self.port: int | None = None
@@ -156,6 +217,12 @@ class Emulator:
         self.faults = faults if faults is not None else Faults(seed)
         if latency:
             self.faults.set("*", latency_ms=latency)
+        # Admin API quotas are off unless asked for: True = GA4's limits, or AdminQuotaLimits / a dict.
+        if admin_quota is True:
+            admin_quota = AdminQuota()
+        elif isinstance(admin_quota, (dict, AdminQuotaLimits)):
+            admin_quota = AdminQuota(admin_quota)
+        self.admin_quota: AdminQuota | None = admin_quota or None
         self._calls: list[CallRecord] = []
         self._calls_lock = threading.Lock()
         self._server: grpc.Server | None = None
@@ -294,6 +361,8 @@ class Emulator:
                     raise EmulatorError(decision.code, decision.message)
                 if not _scope_allows(scope, write):
                     raise denied(SCOPE_MESSAGE)
+                if not data and self.admin_quota is not None:
+                    self.admin_quota.check(principal, write)
                 if prop is not None and not (data and prop == "0"):
                     if not self.admin.has_property(prop):
                         raise not_found(f"Property properties/{prop} was not found.")
@@ -412,4 +481,5 @@ class _Fallback(grpc.GenericRpcHandler):
         return grpc.unary_unary_rpc_method_handler(behaviour)
 
 
-__all__ = ["Emulator", "CallRecord", "CallContext", "Faults", "SERVICES", "is_write", "Method"]
+__all__ = ["Emulator", "CallRecord", "CallContext", "Faults", "SERVICES", "AdminQuota", "AdminQuotaLimits",
+           "is_write", "Method"]
