@@ -362,3 +362,16 @@ def test_writes_are_paced(emulator, clients):
     result = admin.apply(p, clients, policy=WritePolicy(writes_per_minute=1200, burst=1))
     assert result.ok and result.summary()["writes_done"] == 5
     assert time.monotonic() - started >= 0.19
+
+
+def test_apply_with_read_only_clients_fails_with_the_scope_hint(emulator, clients):
+    from ga4kit.connect import default_retry, make_clients
+
+    pid = emulator.test_property
+    p = admin.plan(goals([pid]), clients)
+    with make_clients(emulator=emulator.address, write=False, retry=default_retry(initial=0.01)) as ro:
+        result = admin.apply(p, ro, policy=FAST_WRITES)
+    pr = result.property(pid)
+    assert pr.error.status == "PERMISSION_DENIED"
+    assert "analytics.edit" in pr.error.hint
+    assert set(key_events(emulator, pid)) == {"purchase"}

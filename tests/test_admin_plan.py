@@ -133,8 +133,15 @@ def test_several_web_streams_need_an_explicit_stream(emulator, read_clients):
     pp = p.property(pid)
     assert pp.error is not None and pp.error.status == "PLAN_ERROR"
     assert emulator.test_stream in pp.error.message and second in pp.error.message
-    assert "stream:" in pp.error.hint
     assert p.has_errors
+    # The hint's snippet is a working goals-file entry.
+    import re
+
+    from ga4kit.config import load_text
+
+    snippet = re.search(r"`(- \{id: [^`]+)`", pp.error.hint).group(1)
+    fixed = load_text("version: 1\nproperties:\n  " + snippet + "\n" + SHOP_GOALS)
+    assert admin.plan(fixed, read_clients).property(pid).stream == emulator.test_stream
 
     ok = admin.plan(goals([pid], streams={pid: second}), read_clients).property(pid)
     assert ok.error is None and ok.stream == second

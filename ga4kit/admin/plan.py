@@ -205,6 +205,6 @@ def _describe_stream(s: Any) -> str:
 
 def _stream_hint(ref: PropertyRef, web: list[Any]) -> str:
     example = stream_id(web[0].name) if web else "STREAM_ID"
-    return (f"Set the stream in the goals file under the property: `- id: \"{ref.id}\"` then `stream: "
-            f"\"{example}\"` (web streams: {', '.join(stream_id(s.name) for s in web) or 'none'}).")
-
+    return (f"Name the web stream for this property in the goals file: under `properties:` write "
+            f"`- {{id: \"{ref.id}\", stream: \"{example}\"}}` (its web streams: "
+            f"{', '.join(stream_id(s.name) for s in web) or 'none'}; GA4 shows them under Admin > Data streams).")
