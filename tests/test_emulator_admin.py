@@ -574,3 +574,52 @@ def test_without_state_dir_nothing_is_written(tmp_path, monkeypatch):
         acc = emu.admin.create_account("Memory")
         emu.admin.create_property(acc, "Shop")
     assert os.listdir(tmp_path) == []
+
+
+def test_demo_events_and_admin_state_reload_from_the_state_dir(tmp_path):
+    state = tmp_path / "state"
+    first = Emulator(state_dir=state, days=2, users=30, seed=5)
+    pid = first.demo_property_ids[0]
+    count = first.store.count(pid)
+    assert count > 0 and (state / "admin.json").exists()
+    first.admin.create_key_event(pid, "lead", "ONCE_PER_EVENT")
+    again = Emulator(state_dir=state, days=9, users=999, seed=6)  # options for a new demo are ignored
+    assert again.admin.property_ids() == first.admin.property_ids()
+    assert again.store.count(pid) == count
+    assert "lead" in again.admin.property_info(pid).key_events
+
+
+@pytest.mark.parametrize("content", ['{"version": 99}', "{half", "[]"])
+def test_damaged_state_file_is_refused(tmp_path, content):
+    (tmp_path / "admin.json").write_text(content)
+    with pytest.raises(ValueError, match="not an emulator state file"):
+        Emulator(state_dir=tmp_path, demo=False)
+
+
+def test_concurrent_writes_are_consistent(emulator, emulator_clients):
+    import threading
+
+    pid = emulator.admin.create_property(emulator.test_account, "Busy", service_level="PREMIUM")
+    results, lock = [], threading.Lock()
+
+    def work(i):
+        for name in (f"goal_{i}_a", f"goal_{i}_b", "contested"):
+            try:
+                emulator_clients.admin.create_key_event(parent=f"properties/{pid}", key_event=admin_v1beta.KeyEvent(
+                    event_name=name, counting_method="ONCE_PER_EVENT"))
+                outcome = "ok"
+            except errors.AlreadyExistsError:
+                outcome = "exists"
+            with lock:
+                results.append((name, outcome))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    contested = [o for n, o in results if n == "contested"]
+    assert contested.count("ok") == 1 and contested.count("exists") == 7
+    listed = list(emulator_clients.admin.list_key_events(parent=f"properties/{pid}"))
+    assert len(listed) == 1 + 16 + 1
+    assert len({k.name for k in listed}) == len(listed)

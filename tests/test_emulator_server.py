@@ -349,3 +349,11 @@ def test_admin_quota_is_off_by_default_and_enforced_when_asked(emulator):
 def test_admin_quota_refuses_unknown_limits():
     with pytest.raises(ValueError, match="writes_per_hour"):
         Emulator(demo=False, admin_quota={"writes_per_hour": 1})
+
+
+def test_emulator_start_reports_a_damaged_state_dir(tmp_path):
+    (tmp_path / "admin.json").write_text("{half")
+    result = CliRunner().invoke(cli, ["emulator", "start", "--state-dir", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "Error: the emulator could not start" in result.output and "admin.json" in result.output
+    assert "Traceback" not in result.output

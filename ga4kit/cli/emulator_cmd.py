@@ -69,6 +69,8 @@ def start(host: str, port: int, state_dir: str | None, seed: int, days: int, use
         emu.start()
     except (OSError, ValueError, RuntimeError) as exc:
         fail(f"the emulator could not start: {exc}")
+    except Exception as exc:  # e.g. EmulatorError from a damaged state file: a message, not a traceback
+        fail(f"the emulator could not start: {type(exc).__name__}: {exc}")
 
     click.echo(f"GA4KIT_EMULATOR_HOST={emu.address}")
     click.echo(_summary(emu, days))

@@ -169,8 +169,11 @@ class AdminState:
         if self.state_dir:
             path = os.path.join(self.state_dir, STATE_FILE)
             if os.path.exists(path):
-                with open(path, encoding="utf-8") as fh:
-                    data = json.load(fh)
+                try:
+                    with open(path, encoding="utf-8") as fh:
+                        data = json.load(fh)
+                except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                    raise ValueError(f"{path} is not an emulator state file (not valid JSON: {exc})") from None
                 if not isinstance(data, dict) or data.get("version") != 1:
                     raise ValueError(f"{path} is not an emulator state file (version 1)")
                 self._data = data
