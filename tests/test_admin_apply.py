@@ -93,9 +93,10 @@ def test_undeclared_key_events_kept_without_prune_deleted_with_it_purchase_never
 
 
 def test_derived_goal_rule_created_once_then_updated_in_place(emulator, clients):
-    pid, sid = emulator.test_property, emulator.test_stream
+    pid = emulator.test_property
     assert _apply(goals([pid]), clients).ok
     [first] = rules(emulator, pid)
+    assert first.stream_id == emulator.test_stream
     assert _apply(goals([pid]), clients).ok
     assert len(rules(emulator, pid)) == 1
 

@@ -84,7 +84,7 @@ def apply(plan: Plan, clients: Any, *, policy: WritePolicy | None = None,
     for pp in plan.properties:
         if pp.error is not None:
             pr = PropertyResult(pp.property, error=pp.error,
-                                outcomes=[Outcome(a, SKIPPED, "not attempted: " + _short(pp.error))
+                                outcomes=[Outcome(a, SKIPPED, "not attempted: " + pp.error.message)
                                           for a in pp.changes])
         elif not pp.changes:
             pr = PropertyResult(pp.property)
@@ -94,10 +94,6 @@ def apply(plan: Plan, clients: Any, *, policy: WritePolicy | None = None,
         if on_property is not None:
             on_property(pr)
     return result
-
-
-def _short(err: ErrorInfo) -> str:
-    return err.message
 
 
 def _order(a: Action) -> int:
