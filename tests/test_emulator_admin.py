@@ -62,6 +62,9 @@ def test_get_and_list_properties(emulator, emulator_clients, attr, m):
     listed = list(api.list_properties(request={"filter": f"parent:accounts/{emulator.test_account}"}))
     assert [x.name for x in listed] == [f"properties/{emulator.test_property}", f"properties/{premium}"]
     assert list(api.list_properties(request={"filter": "parent:accounts/999"})) == []
+    ancestor = api.list_properties(request={"filter": f"ancestor:accounts/{emulator.test_account}"})
+    assert len(list(ancestor)) == 2
+    assert list(api.list_properties(request={"filter": f"parent:properties/{premium}"})) == []  # no subproperties
     with pytest.raises(errors.InvalidArgumentError, match="filter"):
         list(api.list_properties(request={}))
     with pytest.raises(errors.InvalidArgumentError, match="filter"):
@@ -372,6 +375,13 @@ def _cond(i=0):
     (_rule(conditions=[admin_v1alpha.MatchingCondition(field="value", comparison_type="GREATER_THAN",
                                                        value="lots")]), "must be a number"),
     (_rule(conditions=[admin_v1alpha.MatchingCondition(field="event_name", value="x")]), "comparison_type"),
+    (_rule(conditions=[admin_v1alpha.MatchingCondition(field="page location", comparison_type="CONTAINS",
+                                                       value="x")]), "spaces"),
+    (_rule(conditions=[admin_v1alpha.MatchingCondition(field="event_name", comparison_type="EQUALS")]),
+     "value is required"),
+    (_rule(mutations=[("p" * 40, "x")]), "less than 40"),
+    (_rule(mutations=[("plan", "x" * 100)]), "less than 100"),
+    (_rule(mutations=[("plan", "")]), "parameter_value is required"),
 ])
 def test_event_create_rules_are_validated(emulator, emulator_clients, rule, fragment):
     parent = f"properties/{emulator.test_property}/dataStreams/{emulator.test_stream}"
@@ -463,6 +473,17 @@ def test_custom_dimensions(emulator, emulator_clients, attr, m):
     with pytest.raises(errors.InvalidArgumentError, match="parameter_name"):
         api.create_custom_dimension(parent=parent, custom_dimension=m.CustomDimension(
             parameter_name="bad-name", display_name="Bad", scope=m.CustomDimension.DimensionScope.EVENT))
+    with pytest.raises(errors.InvalidArgumentError, match="at most 24"):
+        api.create_custom_dimension(parent=parent, custom_dimension=m.CustomDimension(
+            parameter_name="u" * 25, display_name="Long user", scope=m.CustomDimension.DimensionScope.USER))
+    with pytest.raises(errors.InvalidArgumentError, match="user-scoped"):
+        api.create_custom_dimension(parent=parent, custom_dimension=m.CustomDimension(
+            parameter_name="npa", display_name="NPA", scope=m.CustomDimension.DimensionScope.EVENT,
+            disallow_ads_personalization=True))
+    user = api.create_custom_dimension(parent=parent, custom_dimension=m.CustomDimension(
+        parameter_name="plan_type", display_name="Plan type user", scope=m.CustomDimension.DimensionScope.USER,
+        disallow_ads_personalization=True))
+    assert user.scope == m.CustomDimension.DimensionScope.USER and user.disallow_ads_personalization
 
 
 def test_event_scoped_custom_dimension_cap(emulator, emulator_clients):

@@ -31,7 +31,7 @@ _RULE = re.compile(r"^properties/(\d+)/dataStreams/(\d+)/eventCreateRules/(\d+)$
 _RETENTION = re.compile(r"^properties/(\d+)/dataRetentionSettings$")
 _ENHANCED = re.compile(r"^properties/(\d+)/dataStreams/(\d+)/enhancedMeasurementSettings$")
 _DIMENSION = re.compile(r"^properties/(\d+)/customDimensions/(\d+)$")
-_FILTER = re.compile(r"^\s*(parent|ancestor)\s*:\s*accounts/(\d+)\s*$")
+_FILTER = re.compile(r"^\s*(parent|ancestor)\s*:\s*(accounts|properties)/(\d+)\s*$")
 
 
 @dataclass(frozen=True)
@@ -241,9 +241,12 @@ class AdminService:
                 raise invalid("Field filter is required, e.g. filter=\"parent:accounts/123\".")
             raise invalid(f"Invalid filter '{request.filter}': use parent:accounts/{{account}} or "
                           "ancestor:accounts/{account}.")
-        aid = fm.group(2)
-        props = [self.property_msg(p) for p in
-                 self.state.list_properties(aid, ctx.principal, show_deleted=request.show_deleted)]
+        kind, aid = fm.group(2), fm.group(3)
+        if kind == "properties" and fm.group(1) == "ancestor":
+            raise invalid(f"Invalid filter '{request.filter}': ancestor: takes an account, e.g. ancestor:accounts/123.")
+        props = [] if kind == "properties" else [  # parent:properties/N lists subproperties: the emulator has none
+            self.property_msg(p)
+            for p in self.state.list_properties(aid, ctx.principal, show_deleted=request.show_deleted)]
         chunk, token = page(props, request, f"ListProperties:{aid}:{request.show_deleted}")
         return self.m.ListPropertiesResponse(properties=chunk, next_page_token=token)
 

@@ -540,6 +540,8 @@ class AdminState:
             where = f"event_conditions[{i}]"
             if not c.get("field"):
                 raise invalid(f"Field {where}.field is required.")
+            if any(ch.isspace() for ch in c["field"]):
+                raise invalid(f"Field {where}.field '{c['field']}' must not contain spaces.")
             ctype = c.get("comparison_type")
             if not ctype or ctype == "COMPARISON_TYPE_UNSPECIFIED":
                 raise invalid(f"Field {where}.comparison_type is required.")
@@ -717,6 +719,8 @@ class AdminState:
                           "a letter, letters, digits, spaces and underscores only.")
         if len(description) > 150:
             raise invalid("Field description must be at most 150 characters.")
+        if disallow_ads_personalization and scope != "USER":
+            raise invalid("Field disallow_ads_personalization is only supported on user-scoped custom dimensions.")
         with self._lock:
             prop = self._prop(property_id)
             dims = prop["custom_dimensions"]
