@@ -236,3 +236,12 @@ def test_apply_killed_midway_then_rerun_leaves_one_key_event_per_goal(emulator, 
     final = _ga4kit(emulator, "plan", "-c", str(path), "--detailed-exitcode")
     out, err = final.communicate(timeout=60)
     assert final.returncode == 0, out + err
+
+
+def test_the_command_module_loads_no_google_client():
+    code = ("import sys, ga4kit.cli.admin_cmds; "
+            "print(sorted(m for m in sys.modules if m.startswith(('google', 'grpc', 'ga4kit.admin'))))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                         env=dict(os.environ, PYTHONPATH=ROOT))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
