@@ -357,3 +357,15 @@ def test_emulator_start_reports_a_damaged_state_dir(tmp_path):
     assert result.exit_code == 1
     assert "Error: the emulator could not start" in result.output and "admin.json" in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_emulator_imports_nothing_else_from_ga4kit():
+    code = ("import sys\n"
+            "from ga4kit.emulator import Emulator\n"
+            "with Emulator(days=2, users=20) as emu:\n"
+            "    pass\n"
+            "print(sorted(m for m in sys.modules if m.startswith('ga4kit') and not m.startswith('ga4kit.emulator')))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=dict(os.environ, PYTHONPATH=REPO), timeout=60)
+    # ga4kit/__init__.py itself loads ga4kit.errors when the package is imported; nothing else may come in.
+    assert out.stdout.strip() == "['ga4kit', 'ga4kit.errors']", out.stderr
