@@ -45,14 +45,18 @@ _CLASSES = {
     "INTERNAL": errors.UnavailableError,
 }
 
-_QUOTA_REFILL = {
-    "tokensPerDay": "the daily token quota refills at midnight Pacific time",
-    "tokensPerHour": "the hourly token quota refills within the hour",
-    "tokensPerProjectPerHour": "the per-project hourly token quota refills within the hour",
-    "concurrentRequests": "too many requests run at once; it frees as soon as one finishes (run fewer in parallel)",
-    "serverErrorsPerProjectPerHour": "the per-project server error quota refills within the hour",
-    "potentiallyThresholdedRequestsPerHour": "the thresholded-requests quota refills within the hour",
-}
+# (phrases GA4 uses in RESOURCE_EXHAUSTED messages, quota name, when it refills). Most specific first.
+_QUOTA_REFILL = (
+    (("tokens per project per hour", "tokensperprojectperhour"), "tokens per project per hour",
+     "it refills within the hour"),
+    (("tokens per day", "tokensperday"), "tokens per day", "it refills at midnight Pacific time"),
+    (("tokens per hour", "tokensperhour"), "tokens per hour", "it refills within the hour"),
+    (("concurrent requests", "concurrentrequests"), "concurrent requests",
+     "it frees as soon as a running request finishes: run fewer pulls in parallel"),
+    (("server errors", "servererrors"), "server errors per project per hour", "it refills within the hour"),
+    (("thresholded requests", "thresholdedrequests"), "potentially thresholded requests per hour",
+     "it refills within the hour"),
+)
 
 
 def status_name(exc: BaseException) -> str:
@@ -65,10 +69,12 @@ def status_name(exc: BaseException) -> str:
 
 
 def quota_hint(message: str) -> str:
-    for key, text in _QUOTA_REFILL.items():
-        if key.lower() in message.lower().replace(" ", ""):
-            return (f"Quota exhausted: {key}; {text}. ga4kit stopped instead of retrying; run the same "
-                    "command again after that (rows already written are kept and re-runs do not duplicate).")
+    text = message.lower()
+    for phrases, name, refill in _QUOTA_REFILL:
+        if any(p in text or p in text.replace(" ", "") for p in phrases):
+            return (f"The GA4 quota exhausted is: {name}; {refill}. ga4kit stopped instead of retrying; run the "
+                    "same command again then (with --merge, rows already written are kept and nothing is "
+                    "duplicated).")
     return ("A GA4 quota is exhausted: Data API property quotas refill hourly and daily (midnight Pacific "
             "time), Admin API quotas per minute. Run the same command again later.")
 

@@ -19,6 +19,10 @@ COMMANDS = {
     "schema": "ga4kit.cli.config_cmds:schema",
     "emulator": "ga4kit.cli.emulator_cmd:emulator",
     "plan": "ga4kit.cli.admin_cmds:plan_cmd", "apply": "ga4kit.cli.admin_cmds:apply_cmd",
+    "pull": "ga4kit.cli.report_cmds:pull_cmd",
+    "chains": "ga4kit.cli.report_cmds:chains_cmd",
+    "report": "ga4kit.cli.report_cmds:report_cmd",
+    "demo": "ga4kit.cli.demo_cmd:demo",
 }
 
 

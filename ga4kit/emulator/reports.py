@@ -540,7 +540,7 @@ class ReportEngine:
             idx = np.flatnonzero(sel)
             g, n_groups, dim_cols = self._groups(prep, idx, group_dims)
             mets = compute_metrics(all_metrics, prep, idx, g, n_groups, key_events)
-            part = pd.DataFrame(dim_cols)
+            part = pd.DataFrame(dim_cols, index=pd.RangeIndex(n_groups))  # no dimensions: still n_groups rows
             if "dateRange" in out_dims:
                 part["dateRange"] = rname
             for m in all_metrics:

@@ -37,7 +37,7 @@ def exact_chains(config: GoalsConfig, clients, property_id: str, start: dt.date,
             for step in chain.steps])
         req = fa.RunFunnelReportRequest(
             property=name, date_ranges=[fa.DateRange(start_date=str(start), end_date=str(end))], funnel=funnel,
-            funnel_breakdown=fa.FunnelBreakdown(breakdown_dimension=fa.Dimension(name=breakdown), limit=50)
+            funnel_breakdown=fa.FunnelBreakdown(breakdown_dimension=fa.Dimension(name=breakdown), limit=15)
             if breakdown else None,
         )
         try:
