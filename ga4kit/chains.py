@@ -364,14 +364,15 @@ def flag_columns(segments: Sequence[str]) -> list[str]:
 
 def flags(events: pd.DataFrame, baseline: pd.DataFrame, config, segments: Sequence[str], *,
           history: Any = None, metadata: Mapping | None = None, min_history: int = 3,
-          min_fire_share: float = 0.5, min_expected: float = 5.0) -> pd.DataFrame:
+          min_fire_share: float = 0.5, min_expected: float = 20.0) -> pd.DataFrame:
     """Where the data looks broken. Columns: property, period, <segments>, event, flag, severity, message.
 
     ``broken_tracking`` (error): a goal with zero events over a run of periods with traffic, although
     before the run it fired in at least ``min_fire_share`` of at least ``min_history`` periods with traffic,
-    at a daily rate that predicts at least ``min_expected`` events for the run's first period. The
-    reference is the history *before the run starts*, so a goal that stops from some date on is flagged
-    for the whole outage, reported once per run (period = first period of the run). History comes from
+    at a daily rate that predicts at least ``min_expected`` events over the whole run (so one quiet day
+    of a low-volume goal is not an alarm, several days or a high-volume goal are). The reference is the
+    history *before the run starts*, so a goal that stops from some date on is flagged for the whole
+    outage, reported once per run (period = first period of the run). History comes from
     the frame itself (day/week grain) and from ``history`` (an events frame, or (events, baseline)); for
     history periods without a baseline row, traffic means any event was recorded there. Only runs reaching
     into the current frame's dates are reported.
@@ -467,13 +468,7 @@ def _broken_tracking(ev: pd.DataFrame, bl: pd.DataFrame, config, segments: list[
     cand["_share"], cand["_rate"] = share, rate
     cand["_expected"] = rate * cand["_days"].to_numpy()
     hit = (periods_before.to_numpy() >= min_history) & (np.nan_to_num(share) >= min_fire_share)
-    hit &= np.nan_to_num(cand["_expected"].to_numpy()) >= min_expected
-    cand = cand[hit]
-    # Report only outages that reach into the current frame's dates.
-    if len(ev) or len(bl):
-        cur_start = pd.concat([ev[["property", "period_start"]], bl[["property", "period_start"]]]) \
-            .groupby("property")["period_start"].min()
-        cand = cand[cand["period_end"] >= cand["property"].map(cur_start)]
+    cand = cand[hit & (np.nan_to_num(cand["_expected"].to_numpy()) > 0)]
     if cand.empty:
         return pd.DataFrame()
     cand = cand.sort_values([*skeys, "period_start"], kind="stable")
@@ -482,6 +477,16 @@ def _broken_tracking(ev: pd.DataFrame, bl: pd.DataFrame, config, segments: list[
         start=("period_start", "min"), end=("period_end", "max"), n=("period", "size"),
         fired=("_c_fired", "first"), before=("_c_periods", "first"), rate=("_rate", "first"),
         expected=("_expected", "sum")).reset_index(drop=True)
+    # Judge the whole run: a single quiet day of a goal with ~5 a day is noise (P(0) under Poisson is
+    # e^-5 and real counts vary more), many days of it, or one day of ~50, is an outage.
+    runs = runs[runs["expected"] >= min_expected]
+    # Report only outages that reach into the current frame's dates.
+    if len(ev) or len(bl):
+        cur_start = pd.concat([ev[["property", "period_start"]], bl[["property", "period_start"]]]) \
+            .groupby("property")["period_start"].min()
+        runs = runs[runs["end"] >= runs["property"].map(cur_start)]
+    if runs.empty:
+        return pd.DataFrame()
     runs["flag"] = "broken_tracking"
     runs["severity"] = "error"
     # Few rows by now: formatting the sentences in Python is fine.
@@ -504,15 +509,27 @@ def _out_of_sequence(ev: pd.DataFrame, bl: pd.DataFrame, config, segments: list[
         return bad
     prev_step = {(c.name, i + 2): s for c in config.chains for i, s in enumerate(c.steps[:-1])}
     bad["_prev_users"] = prev_users[bad.index].astype("int64")
-    bad["event"] = bad["step"]
-    bad["flag"] = "out_of_sequence"
-    bad["severity"] = "warning"
-    bad["message"] = [
-        f"chain {c}: {s} has {u} users, more than {prev_step[(c, i)]} ({pu}) before it. Counts are open "
-        f"(users need not do the steps in order), so this can be real, but it often means "
-        f"{prev_step[(c, i)]} is under-tracked or the chain's order is wrong."
-        for c, i, s, u, pu in zip(bad["chain"], bad["step_index"], bad["step"], bad["users"], bad["_prev_users"])]
-    return bad[flag_columns(segments)]
+    # Consecutive periods with the same inversion (typical at day grain when a step's tag breaks) are
+    # one finding: collapse them into a run, reported at its first period.
+    bad["_ord"] = _period_ordinal(ch).loc[bad.index]
+    keys = ["property", "chain", *segments, "step_index"]
+    bad = bad.sort_values([*keys, "_ord"], kind="stable")
+    new_key = (bad[keys] != bad[keys].shift()).any(axis=1)
+    bad["_run"] = (new_key | bad["_ord"].diff().ne(1)).cumsum()
+    runs = bad.groupby("_run", sort=False).agg(
+        **{c: (c, "first") for c in [*keys, "step", "period", "users", "_prev_users"]},
+        start=("period_start", "min"), end=("period_end", "max"), n=("period", "size")).reset_index(drop=True)
+    runs["event"] = runs["step"]
+    runs["flag"] = "out_of_sequence"
+    runs["severity"] = "warning"
+    runs["message"] = [
+        f"chain {c}: {s} has {u} users, more than {prev_step[(c, i)]} ({pu}) before it"
+        + (f", and so in all {n} periods from {a:%Y-%m-%d} to {b:%Y-%m-%d}" if n > 1 else "")
+        + f". Counts are open (users need not do the steps in order), so this can be real, but it often "
+          f"means {prev_step[(c, i)]} is under-tracked or the chain's order is wrong."
+        for c, i, s, u, pu, n, a, b in zip(runs["chain"], runs["step_index"], runs["step"], runs["users"],
+                                           runs["_prev_users"], runs["n"], runs["start"], runs["end"])]
+    return runs[flag_columns(segments)]
 
 
 def _get(item: Any, key: str, default=None):

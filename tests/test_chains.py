@@ -280,3 +280,22 @@ def test_metadata_flags_from_the_pulls_property_meta():
     fl = C.flags(EVENTS[EVENTS[S] != "Paid"], BASELINE, CONFIG, [S], metadata=meta)
     assert sorted(zip(fl["property"], fl["flag"])) == [("1", "other_row"), ("1", "sampled")]
     assert (fl["severity"] == "warning").all() and fl["event"].isna().all()
+
+
+def test_one_quiet_day_is_noise_but_not_for_a_high_volume_goal():
+    ev, bl = daily({"view_item": [6] * 14 + [0] + [6] * 13,          # ~6 a day, one empty day: noise
+                    "add_to_cart": [60] * 14 + [0] + [60] * 13})    # ~60 a day, one empty day: outage
+    broken = C.flags(ev, bl, CONFIG, [S]).query("flag == 'broken_tracking'")
+    assert list(zip(broken["event"], broken["period"])) == [("add_to_cart", "2026-11-15")]
+    assert "1 period)" in broken.iloc[0]["message"] and "about 60 expected" in broken.iloc[0]["message"]
+
+
+def test_out_of_sequence_over_consecutive_days_is_one_finding():
+    # add_to_cart breaks on day 20 while purchase goes on: purchase > add_to_cart for 9 days in a row.
+    ev, bl = daily({"view_item": [40] * 28, "add_to_cart": [10] * 19 + [0] * 9,
+                    "purchase": [0] * 5 + [12] + [3] * 22})  # day 6: purchase 12 > add_to_cart 10
+    oos = C.flags(ev, bl, CONFIG, [S]).query("flag == 'out_of_sequence'")
+    assert list(zip(oos["event"], oos["period"])) == [("purchase", "2026-11-06"), ("purchase", "2026-11-20")]
+    msg = oos.set_index("period")["message"]
+    assert "all 9 periods from 2026-11-20 to 2026-11-28" in msg["2026-11-20"]
+    assert "12 users, more than add_to_cart (10)" in msg["2026-11-06"] and "periods" not in msg["2026-11-06"]
