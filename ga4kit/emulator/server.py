@@ -289,7 +289,8 @@ class Emulator:
         except Exception as exc:
             self.data_unavailable = f"data service unavailable ({type(exc).__name__}: {exc})"
             return None
-        return DataService(self.admin, self.store, self.quota, self.today_for)
+        # Without a fixed --today the data side takes today in each property's time zone itself.
+        return DataService(self.admin, self.store, self.quota, self.today_for if self.today else None)
 
     def _populate_demo(self, *, days: int, users: int, properties: int, broken: dict | None) -> None:
         populate = None
