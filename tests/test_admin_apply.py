@@ -376,3 +376,51 @@ def test_apply_with_read_only_clients_fails_with_the_scope_hint(emulator, client
     assert pr.error.status == "PERMISSION_DENIED"
     assert "analytics.edit" in pr.error.hint
     assert set(key_events(emulator, pid)) == {"purchase"}
+
+
+def _quota_emulator(writes_per_user_per_minute: int):
+    """An emulator enforcing GA4's per-user write quota on a clock running 1000x fast (a minute = 60 ms)."""
+    from ga4kit.emulator import Emulator
+    from ga4kit.emulator.server import AdminQuota
+
+    quota = AdminQuota({"writes_per_user_per_minute": writes_per_user_per_minute},
+                       clock=lambda: time.monotonic() * 1000.0)
+    emu = Emulator(demo=False, admin_quota=quota)
+    props = [new_property(emu, name=f"Q{i}") for i in range(3)]
+    return emu.start(), props
+
+
+def test_apply_outlasts_the_per_user_write_quota():
+    from ga4kit.admin import WritePolicy
+    from ga4kit.connect import default_retry, make_clients
+
+    emu, props = _quota_emulator(2)
+    try:
+        with make_clients(emulator=emu.address, write=True, retry=default_retry(initial=0.01)) as c:
+            p = admin.plan(goals(props), c)
+            policy = WritePolicy(initial=0.01, quota_waits=50, quota_wait=0.07, writes_per_minute=0)
+            result = admin.apply(p, c, policy=policy)
+        assert result.ok, admin.render_result(result)
+        assert "RESOURCE_EXHAUSTED" in {x.code for x in emu.calls}
+        for pid in props:
+            assert key_events(emu, pid) == EXPECTED_SHOP
+    finally:
+        emu.stop(grace=None)
+
+
+def test_paced_writes_stay_under_the_per_user_write_quota():
+    from ga4kit.admin import WritePolicy
+    from ga4kit.connect import default_retry, make_clients
+
+    emu, props = _quota_emulator(2)
+    try:
+        with make_clients(emulator=emu.address, write=True, retry=default_retry(initial=0.01)) as c:
+            p = admin.plan(goals(props), c)
+            # 2 writes per (60 ms) minute allowed; pace to 1 write per 50 ms, no burst, and never wait on quota.
+            policy = WritePolicy(initial=0.01, quota_waits=0, writes_per_minute=1200, burst=1)
+            result = admin.apply(p, c, policy=policy)
+        assert result.ok, admin.render_result(result)
+        assert "RESOURCE_EXHAUSTED" not in {x.code for x in emu.calls}
+        assert result.summary()["writes_done"] == 15
+    finally:
+        emu.stop(grace=None)
