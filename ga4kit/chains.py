@@ -80,6 +80,14 @@ def _normalise(frame: pd.DataFrame | None, segments: Sequence[str], required: Se
     return out
 
 
+def _day(col: pd.Series) -> pd.Series:
+    return pd.to_datetime(col).dt.strftime("%Y-%m-%d").astype(str)
+
+
+def _int_text(col: pd.Series) -> pd.Series:
+    return pd.Series(np.round(_f(col)).astype("int64"), index=col.index).astype(str)
+
+
 def _frames(pair: Any, what: str) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
     """(events, baseline) from a tuple/list, a mapping with those keys, or a bare events frame."""
     if pair is None:
@@ -489,13 +497,15 @@ def _broken_tracking(ev: pd.DataFrame, bl: pd.DataFrame, config, segments: list[
         return pd.DataFrame()
     runs["flag"] = "broken_tracking"
     runs["severity"] = "error"
-    # Few rows by now: formatting the sentences in Python is fine.
-    runs["message"] = [
-        f"{e}: no events from {a:%Y-%m-%d} to {b:%Y-%m-%d} ({k} period{'s' if k != 1 else ''}) although the "
-        f"property had traffic; before that it fired in {int(f)} of {int(p)} periods, about {rt:.1f} a day "
-        f"(about {x:.0f} expected). Check the tag or trigger for {e} and whether it is still sent."
-        for e, a, b, k, f, p, rt, x in zip(runs["event"], runs["start"], runs["end"], runs["n"], runs["fired"],
-                                           runs["before"], runs["rate"], runs["expected"])]
+    # Sentences built column-wise (a synthetic stress frame can yield tens of thousands of runs).
+    e = runs["event"].astype(str)
+    runs["message"] = (
+        e + ": no events from " + _day(runs["start"]) + " to " + _day(runs["end"]) + " ("
+        + runs["n"].astype(str) + np.where(runs["n"] != 1, " periods", " period")
+        + ") although the property had traffic; before that it fired in " + _int_text(runs["fired"]) + " of "
+        + _int_text(runs["before"]) + " periods, about " + runs["rate"].map("{:.1f}".format) + " a day (about "
+        + _int_text(runs["expected"]) + " expected). Check the tag or trigger for " + e
+        + " and whether it is still sent.")
     return runs[flag_columns(segments)]
 
 
@@ -522,13 +532,15 @@ def _out_of_sequence(ev: pd.DataFrame, bl: pd.DataFrame, config, segments: list[
     runs["event"] = runs["step"]
     runs["flag"] = "out_of_sequence"
     runs["severity"] = "warning"
-    runs["message"] = [
-        f"chain {c}: {s} has {u} users, more than {prev_step[(c, i)]} ({pu}) before it"
-        + (f", and so in all {n} periods from {a:%Y-%m-%d} to {b:%Y-%m-%d}" if n > 1 else "")
-        + f". Counts are open (users need not do the steps in order), so this can be real, but it often "
-          f"means {prev_step[(c, i)]} is under-tracked or the chain's order is wrong."
-        for c, i, s, u, pu, n, a, b in zip(runs["chain"], runs["step_index"], runs["step"], runs["users"],
-                                           runs["_prev_users"], runs["n"], runs["start"], runs["end"])]
+    prev_name = pd.Series([prev_step[(c, i)] for c, i in zip(runs["chain"], runs["step_index"])],
+                          index=runs.index, dtype="str")
+    span = (", and so in all " + runs["n"].astype(str) + " periods from " + _day(runs["start"]) + " to "
+            + _day(runs["end"])).where(runs["n"] > 1, "")
+    runs["message"] = (
+        "chain " + runs["chain"].astype(str) + ": " + runs["step"].astype(str) + " has "
+        + _int_text(runs["users"]) + " users, more than " + prev_name + " (" + _int_text(runs["_prev_users"])
+        + ") before it" + span + ". Counts are open (users need not do the steps in order), so this can be "
+        "real, but it often means " + prev_name + " is under-tracked or the chain's order is wrong.")
     return runs[flag_columns(segments)]
 
 
