@@ -424,3 +424,11 @@ def test_paced_writes_stay_under_the_per_user_write_quota():
         assert result.summary()["writes_done"] == 15
     finally:
         emu.stop(grace=None)
+
+
+def test_default_pacing_fits_ga4s_per_user_write_quota():
+    from ga4kit.admin import WritePolicy
+
+    policy = WritePolicy()
+    # A token bucket lets at most burst + rate writes into any 60-second window; GA4 allows 180 per user.
+    assert 0 < policy.burst + policy.writes_per_minute <= 180

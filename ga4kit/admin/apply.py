@@ -37,8 +37,9 @@ class WritePolicy:
 
     Transient errors: exponential backoff with jitter, ``attempts`` tries within ``deadline`` seconds.
     RESOURCE_EXHAUSTED (GA4's per-minute Admin write quotas): wait ``quota_wait`` seconds, at most
-    ``quota_waits`` times. Pacing: at most ``writes_per_minute`` writes after a burst of ``burst``
-    (GA4 allows 180 writes a minute per user and 600 per project); 0 turns pacing off.
+    ``quota_waits`` times. Pacing: a token bucket of ``burst`` writes refilled at ``writes_per_minute``, so
+    no 60-second window holds more than ``burst + writes_per_minute`` writes: 175 by default, under GA4's
+    180 writes a minute per user (and 600 per project). ``writes_per_minute=0`` turns pacing off.
     """
 
     attempts: int = 8
@@ -47,8 +48,8 @@ class WritePolicy:
     deadline: float = 120.0
     quota_waits: int = 3
     quota_wait: float = 30.0
-    writes_per_minute: float = 170.0
-    burst: int = 100
+    writes_per_minute: float = 115.0
+    burst: int = 60
 
 
 class _Pacer:
