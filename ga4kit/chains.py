@@ -421,8 +421,9 @@ def _broken_tracking(ev: pd.DataFrame, bl: pd.DataFrame, config, segments: list[
     hbl = _normalise(hbl, segments, BASELINE_COLUMNS, "history baseline")
     pkeys = ["property", *segments, "period_start", "period_end"]
     # Current rows win over history rows for the same period.
-    all_ev = pd.concat([ev, hev], ignore_index=True).drop_duplicates([*pkeys, "event"])
-    all_bl = pd.concat([bl, hbl], ignore_index=True).drop_duplicates(pkeys)
+    # (Skipped without history: de-duplicating a million rows on string keys is not free.)
+    all_ev = pd.concat([ev, hev], ignore_index=True).drop_duplicates([*pkeys, "event"]) if len(hev) else ev
+    all_bl = pd.concat([bl, hbl], ignore_index=True).drop_duplicates(pkeys) if len(hbl) else bl
     periods = pd.concat([all_bl[[*pkeys, "period"]], all_ev[[*pkeys, "period"]]],
                         ignore_index=True).drop_duplicates(pkeys)
     if periods.empty:
