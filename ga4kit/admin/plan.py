@@ -84,7 +84,7 @@ def service_level_cap(service_level: str) -> int:
 def read_property(ref: PropertyRef, clients: Any) -> tuple[str, list[Any]]:
     """The property's service level and its key events (raises ApiError)."""
     prop = clients.admin.get_property(name=ref.name)
-    level = R._enum_name(prop.service_level)
+    level = R.enum_name(prop.service_level)
     kes = list(clients.admin.list_key_events(request={"parent": ref.name, "page_size": PAGE_SIZE}))
     return level, kes
 
@@ -173,7 +173,7 @@ def plan_rules(desired: list[RuleSpec], current: list[Any], stream: str) -> list
 def choose_stream(ref: PropertyRef, clients: Any) -> str:
     """The web data stream (resource name) that holds the property's create-event rules."""
     streams = list(clients.admin.list_data_streams(request={"parent": ref.name, "page_size": PAGE_SIZE}))
-    web = [s for s in streams if R._enum_name(s.type_) == "WEB_DATA_STREAM"]
+    web = [s for s in streams if R.enum_name(s.type_) == "WEB_DATA_STREAM"]
     if ref.stream:
         wanted = stream_id(ref.stream)
         for s in streams:

@@ -81,7 +81,7 @@ def rule_spec(goal: Goal) -> RuleSpec:
 
 # --- reading GA4 objects ---------------------------------------------------------------------------
 
-def _enum_name(value: Any) -> str:
+def enum_name(value: Any) -> str:
     name = getattr(value, "name", None)
     return name if name is not None else str(value)
 
@@ -89,13 +89,13 @@ def _enum_name(value: Any) -> str:
 def key_event_from_proto(ke: Any) -> KeyEventSpec:
     pb = type(ke).pb(ke)
     if pb.HasField("default_value"):
-        return KeyEventSpec(ke.event_name, _enum_name(ke.counting_method), float(ke.default_value.numeric_value),
+        return KeyEventSpec(ke.event_name, enum_name(ke.counting_method), float(ke.default_value.numeric_value),
                             ke.default_value.currency_code or None)
-    return KeyEventSpec(ke.event_name, _enum_name(ke.counting_method))
+    return KeyEventSpec(ke.event_name, enum_name(ke.counting_method))
 
 
 def rule_from_proto(rule: Any) -> RuleSpec:
-    conds = tuple(ConditionSpec(c.field, _enum_name(c.comparison_type), c.value, bool(c.negated))
+    conds = tuple(ConditionSpec(c.field, enum_name(c.comparison_type), c.value, bool(c.negated))
                   for c in rule.event_conditions)
     return RuleSpec(rule.destination_event, conds, bool(rule.source_copy_parameters))
 
