@@ -225,28 +225,32 @@ def _chains_section(chains: pd.DataFrame, segments: list[str], labels: Mapping[s
            '<span>bar label: users · share of the previous step (open counts) · change vs previous period'
            '</span></p>']
     latest = _latest(chains)
-    for chain_name, per_chain in latest.groupby("chain", sort=False):
-        out.append(f"<h3>{esc(chain_name)}</h3><div class=\"grid\">")
-        keys = ["property", *segments]
-        # "All users" first, then segments by size of their first step.
-        per_chain = per_chain.copy()
-        per_chain["_all"] = (per_chain[segments] == ALL).all(axis=1) if segments else True
-        first_users = per_chain[per_chain["step_index"] == 1].set_index(keys)["users"] if keys else None
-        groups = list(per_chain.groupby(keys, sort=True)) if keys else [((), per_chain)]
-        groups.sort(key=lambda kv: (str(kv[0][0] if isinstance(kv[0], tuple) else kv[0]),
-                                    not bool(kv[1]["_all"].iloc[0]),
-                                    -_num(first_users.get(kv[0], 0)) if first_users is not None else 0))
+    for (chain_name, prop), per_chain in latest.groupby(["chain", "property"], sort=False):
+        prop = str(prop)
+        first_step = per_chain[per_chain["step_index"] == 1]
+        out.append(f"<h3>{esc(chain_name)} · {esc(labels.get(prop, prop))}</h3>"
+                   f"<p class=\"sub\">period {esc(first_step['period'].iloc[0] if len(first_step) else '')}</p>"
+                   "<div class=\"grid\">")
+        if segments:
+            groups = list(per_chain.groupby(segments, sort=False))
+        else:
+            groups = [((), per_chain)]
+        # "All users" first, then segments by the users of their first step, largest first.
+        def order(kv):
+            key = kv[0] if isinstance(kv[0], tuple) else (kv[0],)
+            steps = kv[1]
+            first_users = steps.loc[steps["step_index"] == 1, "users"]
+            return (not all(str(v) == ALL for v in key), -_num(first_users.iloc[0]) if len(first_users) else 0,
+                    _segment_label(key))
+        groups.sort(key=order)
         for key, steps in groups:
             key = key if isinstance(key, tuple) else (key,)
-            prop = str(key[0])
-            seg_label = _segment_label(key[1:])
-            last = steps.sort_values("step_index").iloc[-1]
-            first = steps.sort_values("step_index").iloc[0]
+            steps = steps.sort_values("step_index")
+            first, last = steps.iloc[0], steps.iloc[-1]
             overall = _num(last["users"]) / _num(first["users"]) if _num(first["users"]) else math.nan
-            sub = (f'{esc(labels.get(prop, prop))} · period {esc(first["period"])} · '
-                   f'{esc(_fmt_int(first.get("all_users", math.nan)))} users in segment · '
+            sub = (f'{esc(_fmt_int(first.get("all_users", math.nan)))} users in segment · '
                    f'first → last step {esc(_fmt_pct(overall))}')
-            out.append(f'<figure class="card"><h4>{esc(seg_label)}</h4><p class="sub">{sub}</p>'
+            out.append(f'<figure class="card"><h4>{esc(_segment_label(key))}</h4><p class="sub">{sub}</p>'
                        f'{funnel_svg(steps)}</figure>')
         out.append("</div>")
     return "".join(out)
@@ -267,20 +271,21 @@ def _trends_section(trend: pd.DataFrame | None, segments: list[str], labels: Map
     series = t.groupby(["property", "event", "period_start"], sort=True)[col].sum().reset_index()
     # Missing periods of a goal are zero days: put them on the common date axis of the property.
     out = ["<h2>Trends</h2><p class=\"legend\"><span>events per period, all users; red dots are periods "
-           "with none</span></p><div class=\"grid\">"]
+           "with none</span></p>"]
     # Declared goals come first and appear even when they never fired (a flat line at zero says a lot).
     order = list(goals["event"].drop_duplicates()) if goals is not None and "event" in goals else []
     for prop, per_prop in series.groupby("property", sort=True):
+        out.append(f'<h3>{esc(labels.get(str(prop), prop))}</h3><div class="grid">')
         dates = pd.Index(sorted(per_prop["period_start"].unique()))
         events = list(dict.fromkeys(order + sorted(per_prop["event"].unique())))
         for ev in events:
             s = per_prop[per_prop["event"] == ev].set_index("period_start")[col].reindex(dates, fill_value=0)
             pts = pd.DataFrame({"period_start": dates, col: s.to_numpy()})
             total = float(pts[col].sum())
-            out.append(f'<figure class="card"><h4>{esc(ev)}</h4><p class="sub">{esc(labels.get(str(prop), prop))}'
-                       f' · {esc(_fmt_int(total))} events in {len(pts)} periods</p>'
+            out.append(f'<figure class="card"><h4>{esc(ev)}</h4><p class="sub">'
+                       f'{esc(_fmt_int(total))} events in {len(pts)} periods</p>'
                        f'{trend_svg(pts, value=col)}</figure>')
-    out.append("</div>")
+        out.append("</div>")
     return "".join(out)
 
 
@@ -322,8 +327,8 @@ def render_report(chains: pd.DataFrame | None, goals: pd.DataFrame | None, flags
     title = str(meta.get("title") or "GA4 goals and conversion chains")
     subtitle = " · ".join(str(x) for x in (meta.get("properties"), meta.get("range")) if x)
     if isinstance(meta.get("properties"), (list, tuple)):
-        subtitle = " · ".join(x for x in ("; ".join(map(str, meta["properties"])), str(meta.get("range") or ""))
-                              if x)
+        names = "; ".join(labels.get(str(p), str(p)) for p in meta["properties"])
+        subtitle = " · ".join(x for x in (names, str(meta.get("range") or "")) if x)
 
     body = [_flags_section(flags, segs), _chains_section(chains, segs, labels)]
     if goals is not None and not goals.empty:
