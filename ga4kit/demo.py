@@ -75,9 +75,12 @@ def run_demo(*, goals_file: str | os.PathLike | None = None, report_path: str | 
     if show is not None:
         from ga4kit.render import text
 
-        show("Chains by channel (last 28 days vs the 28 before)", text.view(a.chains, a.segments, "chains"))
+        compact = [*a.segments, "step", "users", "rate_from_previous", "rate_from_first", "micro_to_macro",
+                   "users_exact", "users_prev", "change_pct"]
+        show(f"Chain '{cfg.chains[0].name}' by channel, last 28 days vs the 28 before",
+             a.chains.loc[a.chains["chain"] == cfg.chains[0].name, [c for c in compact if c in a.chains]])
         if len(a.flags):
-            show("Flags", text.view(a.flags, a.segments, "flags"))
+            show("Flags", a.flags[["severity", "flag", "period", *a.segments, "event"]])
     path = None
     if report_path:
         from ga4kit.render.html import write_report
