@@ -156,3 +156,16 @@ def test_html_write_is_atomic(tmp_path, frames, monkeypatch):
 def test_html_handles_empty_frames(tmp_path):
     page = H.render_report(None, None, None, None, {"properties": "1"})
     assert "No flags" in page and "No chains" in page and "<svg" not in page
+
+
+def test_html_metadata_is_readable_and_escaped():
+    meta = {"range": "2026-11-01 to 2026-11-28", "notes": [],
+            "metadata": {"1": {"subject_to_thresholding": True, "sampled": False, "time_zone": "Europe/Berlin",
+                               "quota": {"tokens_per_day": {"consumed": 1200, "remaining": 198800}}}},
+            "owner": "<Ops & Co>"}
+    page = H.render_report(None, None, None, None, meta)
+    about = page[page.index("About this report"):]
+    assert "subject to thresholding: yes" in about and "sampled: no" in about
+    assert "tokens per day: consumed: 1,200 · remaining: 198,800" in about
+    assert "&lt;Ops &amp; Co&gt;" in about and "<dt>notes</dt>" not in about  # empty values left out
+    assert "{" not in about  # no Python reprs of dicts

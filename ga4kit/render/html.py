@@ -57,6 +57,7 @@ dl.meta dt{color:var(--muted)}dl.meta dd{margin:0}
 .legend span{display:inline-block;margin-right:14px;font-size:12px;color:var(--muted)}
 .legend i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px;vertical-align:-1px}
 .ok{color:var(--muted)}
+ul.kv{margin:0;padding-left:18px}
 footer{color:var(--muted);font-size:12px;text-align:center;padding:20px}
 """
 
@@ -297,18 +298,39 @@ def _flags_section(flags: pd.DataFrame | None, segments: list[str]) -> str:
     return f"<h2>Flags</h2><p>{esc(summary)}</p>" + _table(view(flags, segments, "flags"))
 
 
+def _meta_scalar(v: Any) -> str:
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, datetime):
+        return v.isoformat(timespec="seconds")
+    return str(v)
+
+
+def _meta_html(v: Any) -> str:
+    """A metadata value as escaped HTML: scalars inline, small flat mappings as "k: v · k: v", the rest
+    as nested lists (e.g. per-property metadata with its quota)."""
+    if isinstance(v, Mapping):
+        if not v:
+            return MISSING
+        if all(not isinstance(x, (Mapping, list, tuple)) for x in v.values()) and len(v) <= 4:
+            return " · ".join(f"{esc(str(k).replace('_', ' '))}: {esc(_meta_scalar(x))}" for k, x in v.items())
+        items = "".join(f"<li>{esc(str(k).replace('_', ' '))}: {_meta_html(x)}</li>" for k, x in v.items())
+        return f'<ul class="kv">{items}</ul>'
+    if isinstance(v, (list, tuple, set)):
+        v = list(v)
+        if not v:
+            return MISSING
+        if all(not isinstance(x, (Mapping, list, tuple)) for x in v):
+            return esc("; ".join(_meta_scalar(x) for x in v))
+        return '<ul class="kv">' + "".join(f"<li>{_meta_html(x)}</li>" for x in v) + "</ul>"
+    return esc(_meta_scalar(v))
+
+
 def _meta_section(meta: Mapping[str, Any]) -> str:
-    rows = []
-    for k, v in meta.items():
-        if k == "title":
-            continue
-        if isinstance(v, Mapping):
-            v = "; ".join(f"{a}: {b}" for a, b in v.items())
-        elif isinstance(v, (list, tuple, set)):
-            v = "; ".join(str(x) for x in v) if v else MISSING
-        elif isinstance(v, datetime):
-            v = v.isoformat(timespec="seconds")
-        rows.append(f"<dt>{esc(str(k).replace('_', ' '))}</dt><dd>{esc(v)}</dd>")
+    rows = [f"<dt>{esc(str(k).replace('_', ' '))}</dt><dd>{_meta_html(v)}</dd>"
+            for k, v in meta.items() if k != "title" and v not in (None, "", [], (), {})]
     return "<h2>About this report</h2><dl class=\"meta\">" + "".join(rows) + "</dl>"
 
 
