@@ -169,3 +169,17 @@ def test_html_metadata_is_readable_and_escaped():
     assert "tokens per day: consumed: 1,200 · remaining: 198,800" in about
     assert "&lt;Ops &amp; Co&gt;" in about and "<dt>notes</dt>" not in about  # empty values left out
     assert "{" not in about  # no Python reprs of dicts
+
+
+def test_funnel_shows_the_closed_funnel_beside_open_counts():
+    steps = pd.DataFrame({"step_index": [1, 2, 3], "step": ["view_item", "add_to_cart", "purchase"],
+                          "goal_type": ["micro", "micro", "macro"], "goal_kind": ["milestone", "milestone", None],
+                          "users": [200, 80, 20], "rate_from_previous": [np.nan, 0.4, 0.25],
+                          "users_exact": pd.array([200, 60, 10], dtype="Int64")})
+    svg = H.funnel_svg(steps, width=540)
+    exact = [float(w) for w in re.findall(r'width="([\d.]+)" height="6" fill="#243b53" class="exact"', svg)]
+    bars = [float(w) for w in re.findall(r'width="([\d.]+)" height="24" rx="3" fill="#[0-9a-f]+" class="bar"', svg)]
+    assert len(exact) == 3 and len(bars) == 3
+    assert exact[1] == pytest.approx(bars[0] * 60 / 200, abs=0.1) and bars[1] == pytest.approx(bars[0] * 0.4, abs=0.1)
+    assert "in order 60" in svg
+    assert 'class="exact"' not in H.funnel_svg(steps.drop(columns="users_exact"))

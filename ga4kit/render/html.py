@@ -138,9 +138,17 @@ def funnel_svg(steps: pd.DataFrame, *, width: int = 540) -> str:
         parts.append(f'<rect x="{label_w}" y="{y}" width="{bar_area}" height="{bar_h}" rx="3" fill="#eef2f6"/>')
         parts.append(f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" rx="3" '
                      f'fill="{COLORS[kind]}" class="bar"/>')
+        exact = _num(getattr(r, "users_exact", math.nan))
+        if not math.isnan(exact) and top_users:
+            # The closed (in-order) funnel as a dark strip along the bottom of the open bar.
+            parts.append(f'<rect x="{label_w}" y="{y + bar_h - 6}" width="{max(exact / top_users * bar_area, 0):.1f}"'
+                         f' height="6" fill="#243b53" class="exact"><title>{esc(f"in order: {_fmt_int(exact)}")}'
+                         f'</title></rect>')
         text = _fmt_int(users)
         if i and not math.isnan(prev_rate):
             text += f" · {_fmt_pct(prev_rate)}"
+        if not math.isnan(exact):
+            text += f" · in order {_fmt_int(exact)}"
         change = _num(getattr(r, "change_pct", math.nan))
         extra = ""
         if not math.isnan(change):
@@ -223,6 +231,8 @@ def _chains_section(chains: pd.DataFrame, segments: list[str], labels: Mapping[s
            '<p class="legend"><span><i style="background:var(--micro)"></i>milestone</span>'
            '<span><i style="background:var(--second)"></i>secondary</span>'
            '<span><i style="background:var(--macro)"></i>macro goal</span>'
+           + ('<span><i style="background:#243b53"></i>in order (closed funnel)</span>'
+              if "users_exact" in chains else "") +
            '<span>bar label: users · share of the previous step (open counts) · change vs previous period'
            '</span></p>']
     latest = _latest(chains)
