@@ -186,6 +186,19 @@ def _excel_ready(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+EXCEL_MAX_ROWS = 1_048_576  # per sheet, header included
+
+
+def _check_excel_size(path: Path, frames: Frames) -> None:
+    for name, frame in frames.items():
+        if len(frame) + 1 > EXCEL_MAX_ROWS:
+            raise OutputError(
+                f"Cannot write {path}: frame {name!r} has {len(frame):,} rows, more than an Excel sheet holds "
+                f"({EXCEL_MAX_ROWS - 1:,} plus the header).",
+                "Write .csv or .parquet instead, or reduce the rows (fewer segments, a coarser grain, "
+                "fewer properties per file).")
+
+
 def _write_xlsx(tmp: Path, frames: Frames) -> None:
     from openpyxl.utils import get_column_letter
 
@@ -392,6 +405,8 @@ def write_frames(path: str | os.PathLike, frames: pd.DataFrame | Frames, *,
                           "Pass at least one DataFrame.")
     if fmt == "parquet":
         _require_pyarrow()
+    if fmt == "xlsx":
+        _check_excel_size(path, frames)
     targets = _targets(path, fmt, list(frames))
     for t in dict.fromkeys(targets.values()):
         _check_target(t)

@@ -282,3 +282,11 @@ def test_writer_dying_halfway_leaves_old_file(tmp_path, monkeypatch):
         O.write_frames(path, chains_frame())
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["r.csv"]
+
+
+def test_xlsx_refuses_more_rows_than_a_sheet_holds(tmp_path):
+    big = pd.DataFrame({"n": np.zeros(1_048_576, dtype="int8")})  # + header = one row too many
+    with pytest.raises(OutputError, match="1,048,576 rows") as exc:
+        O.write_frames(tmp_path / "big.xlsx", {"chains": big})
+    assert ".csv" in exc.value.hint
+    assert not list(tmp_path.iterdir())
