@@ -15,24 +15,6 @@ from ga4kit.admin.types import Change, ConditionSpec, KeyEventSpec, RuleSpec
 from ga4kit.config.model import CONDITION_OPERATORS, Goal
 from ga4kit.errors import PlanError
 
-# GA4's MatchingCondition.ComparisonType names. The goals model names the numeric comparisons
-# NUMBER_*; GA4 calls them LESS_THAN etc., and has no "not equals" (it is EQUALS with negated).
-_COMPARISONS = {
-    "EQUALS", "EQUALS_CASE_INSENSITIVE", "CONTAINS", "CONTAINS_CASE_INSENSITIVE", "STARTS_WITH",
-    "STARTS_WITH_CASE_INSENSITIVE", "ENDS_WITH", "ENDS_WITH_CASE_INSENSITIVE", "GREATER_THAN",
-    "GREATER_THAN_OR_EQUAL", "LESS_THAN", "LESS_THAN_OR_EQUAL", "REGULAR_EXPRESSION",
-    "REGULAR_EXPRESSION_CASE_INSENSITIVE",
-}
-_ALIASES = {  # name -> (GA4 name, flip negated)
-    "NUMBER_LESS_THAN": ("LESS_THAN", False),
-    "NUMBER_LESS_THAN_OR_EQUAL": ("LESS_THAN_OR_EQUAL", False),
-    "NUMBER_GREATER_THAN": ("GREATER_THAN", False),
-    "NUMBER_GREATER_THAN_OR_EQUAL": ("GREATER_THAN_OR_EQUAL", False),
-    "NUMBER_EQUALS": ("EQUALS", False),
-    "NUMBER_NOT_EQUALS": ("EQUALS", True),
-    "NOT_EQUALS": ("EQUALS", True),
-}
-
 # Default key events GA4 creates itself (custom=False): they do not count toward the custom cap.
 DEFAULT_KEY_EVENTS = frozenset({"purchase", "first_open", "in_app_purchase", "app_store_subscription_convert",
                                 "app_store_subscription_renew"})
@@ -42,13 +24,10 @@ COUNTING = {"once_per_event": "ONCE_PER_EVENT", "once_per_session": "ONCE_PER_SE
 
 def comparison(operator: str) -> tuple[str, bool]:
     """GA4 ComparisonType name for a goals-file operator, and whether negation flips."""
-    name = CONDITION_OPERATORS.get(operator, operator.upper())
-    if name in _COMPARISONS:
-        return name, False
-    if name in _ALIASES:
-        return _ALIASES[name]
-    raise PlanError(f"The derive operator {operator!r} has no GA4 equivalent.",
-                    f"Use one of: {', '.join(sorted(CONDITION_OPERATORS))}.")
+    if operator not in CONDITION_OPERATORS:
+        raise PlanError(f"The derive operator {operator!r} has no GA4 equivalent.",
+                        f"Use one of: {', '.join(sorted(CONDITION_OPERATORS))}.")
+    return CONDITION_OPERATORS[operator]
 
 
 def key_event_spec(goal: Goal, default_currency: str | None = None) -> KeyEventSpec:

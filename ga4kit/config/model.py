@@ -11,23 +11,24 @@ SECONDARY = "secondary"
 ONCE_PER_EVENT = "once_per_event"
 ONCE_PER_SESSION = "once_per_session"
 
-# Operators of a derive condition, mapped to GA4 EventCreateRule MatchCondition.ComparisonType names.
+# Operators of a derive condition -> (GA4 MatchingCondition.ComparisonType name, flips `negated`).
+# GA4 has no "not equals": it is EQUALS with the condition negated.
 CONDITION_OPERATORS = {
-    "equals": "EQUALS",
-    "contains": "CONTAINS",
-    "starts_with": "STARTS_WITH",
-    "ends_with": "ENDS_WITH",
-    "regex": "REGULAR_EXPRESSION",
-    "equals_ci": "EQUALS_CASE_INSENSITIVE",
-    "contains_ci": "CONTAINS_CASE_INSENSITIVE",
-    "starts_with_ci": "STARTS_WITH_CASE_INSENSITIVE",
-    "ends_with_ci": "ENDS_WITH_CASE_INSENSITIVE",
-    "regex_ci": "REGULAR_EXPRESSION_CASE_INSENSITIVE",
-    "less_than": "NUMBER_LESS_THAN",
-    "less_than_or_equal": "NUMBER_LESS_THAN_OR_EQUAL",
-    "greater_than": "NUMBER_GREATER_THAN",
-    "greater_than_or_equal": "NUMBER_GREATER_THAN_OR_EQUAL",
-    "not_equals": "NUMBER_NOT_EQUALS",
+    "equals": ("EQUALS", False),
+    "contains": ("CONTAINS", False),
+    "starts_with": ("STARTS_WITH", False),
+    "ends_with": ("ENDS_WITH", False),
+    "regex": ("REGULAR_EXPRESSION", False),
+    "equals_ci": ("EQUALS_CASE_INSENSITIVE", False),
+    "contains_ci": ("CONTAINS_CASE_INSENSITIVE", False),
+    "starts_with_ci": ("STARTS_WITH_CASE_INSENSITIVE", False),
+    "ends_with_ci": ("ENDS_WITH_CASE_INSENSITIVE", False),
+    "regex_ci": ("REGULAR_EXPRESSION_CASE_INSENSITIVE", False),
+    "less_than": ("LESS_THAN", False),
+    "less_than_or_equal": ("LESS_THAN_OR_EQUAL", False),
+    "greater_than": ("GREATER_THAN", False),
+    "greater_than_or_equal": ("GREATER_THAN_OR_EQUAL", False),
+    "not_equals": ("EQUALS", True),
 }
 
 
