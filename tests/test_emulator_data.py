@@ -555,3 +555,16 @@ def test_v1alpha_run_report_and_metadata(emu):
     assert {"date", "eventName", "sessionDefaultChannelGroup", "pagePath", "country", "deviceCategory"} <= dims
     assert mets["eventCount"] == "TYPE_INTEGER" and mets["purchaseRevenue"] == "TYPE_CURRENCY"
     assert "keyEvents:purchase" in mets
+
+
+@pytest.mark.parametrize("ext", ["ndjson", "parquet"])
+def test_importer_fast_path_equals_record_path(emu, tmp_path, ext):
+    from ga4kit.emulator import importer
+
+    src = emu.store.frame(emu.pid).iloc[:3000]
+    path = write_events(src, tmp_path / f"events.{ext}")
+    cols = importer._arrow_columns(path)
+    assert cols is not None  # the column-wise reader took this file
+    fast, slow = importer._finish(cols, path), importer._finish(importer._record_columns(path), path)
+    for c in fast.columns:
+        assert (fast[c].astype(str).to_numpy() == slow[c].astype(str).to_numpy()).all(), c
