@@ -205,6 +205,10 @@ def test_relative_dates_and_date_ranges(emu):
         d.DateRange(start_date="14daysAgo", end_date="8daysAgo")])
     assert [h.name for h in two.dimension_headers] == ["eventName", "dateRange"]
     assert {r.dimension_values[1].value for r in two.rows} == {"this", "date_range_1"}
+    bare = _run(emu, [], ["totalUsers"], date_ranges=[d.DateRange(start_date="7daysAgo", end_date="yesterday"),
+                                                       d.DateRange(start_date="14daysAgo", end_date="8daysAgo")])
+    assert [h.name for h in bare.dimension_headers] == ["dateRange"]
+    assert sorted(r.dimension_values[0].value for r in bare.rows) == ["date_range_0", "date_range_1"]
     weeks = _table(_run(emu, ["isoYearIsoWeek", "yearMonth"], ["eventCount"]))
     assert set(weeks["yearMonth"]) <= {"202610", "202611"} and weeks["isoYearIsoWeek"].str.len().eq(6).all()
     with pytest.raises(gexc.InvalidArgument):
@@ -286,7 +290,7 @@ def test_token_quota_exhaustion(small):
 
 def test_concurrency_limit(small):
     small.quota.reset()
-    small.data.processing_delay_ms = 600
+    small.data.processing_delay_ms = 1000
     results, lock = [], threading.Lock()
 
     def call():
