@@ -33,7 +33,7 @@ def _clients(emu):
 
 @pytest.fixture(scope="module")
 def emu():
-    e = Emulator(today=TODAY, days=60, users=1500, seed=7)
+    e = Emulator(today=TODAY, days=60, users=1500, seed=7, properties=2)
     e.start()
     e.pid = e.demo_property_ids[0]
     e.beta, e.alpha = _clients(e)
@@ -43,9 +43,10 @@ def emu():
 
 def _raw(emu, pid=None) -> pd.DataFrame:
     """The property's events with local dates, as plain strings (the independent reference)."""
-    f = emu.store.view(pid or emu.pid, emu.admin.property_info(pid or emu.pid).rules)
+    info = emu.admin.property_info(pid or emu.pid)
+    f = emu.store.view(pid or emu.pid, info.rules)
     f = f.astype({c: str for c in f.columns if isinstance(f[c].dtype, pd.CategoricalDtype)})
-    local = pd.to_datetime(f["ts"], unit="us", utc=True).dt.tz_convert(TZ)
+    local = pd.to_datetime(f["ts"], unit="us", utc=True).dt.tz_convert(info.time_zone)
     return f.assign(day=local.dt.date, date=local.dt.strftime("%Y%m%d"))
 
 
@@ -218,6 +219,20 @@ def test_relative_dates_and_date_ranges(emu):
     with pytest.raises(gexc.InvalidArgument, match="4"):
         _run(emu, ["date"], ["eventCount"], date_ranges=[
             d.DateRange(start_date=f"{i}daysAgo", end_date=f"{i}daysAgo") for i in range(1, 6)])
+
+
+def test_days_follow_the_property_time_zone(emu):
+    pid = emu.demo_property_ids[1]
+    info = emu.admin.property_info(pid)
+    assert info.time_zone == "America/New_York" and info.currency == "USD"
+    resp = _run(emu, ["date"], ["eventCount"], start="2026-11-01", end="2026-11-20", pid=pid)
+    assert resp.metadata.time_zone == "America/New_York" and resp.metadata.currency_code == "USD"
+    got = _table(resp).set_index("date")["eventCount"].sort_index()
+    raw = _raw(emu, pid)
+    exp = _in(raw, date(2026, 11, 1), date(2026, 11, 20)).groupby("date").size().sort_index()
+    assert got.to_dict() == exp.astype(float).to_dict()
+    utc = pd.to_datetime(raw["ts"], unit="us", utc=True).dt.strftime("%Y%m%d")
+    assert (utc != raw["date"]).any()  # evening events in New York fall on the next UTC day
 
 
 def test_invalid_requests_are_refused_like_ga4(emu):
