@@ -161,7 +161,7 @@ class DataService:
             self._delay()
             def funnel():
                 prep = self.reports.prepare(self._view(info), info.time_zone)
-                return self.funnels.run(req, prep, time_zone=info.time_zone, today=self._today(info),
+                return self.funnels.run(req, prep, today=self._today(info),
                                         types=data_v1alpha)
             resp, scanned = self._guard(funnel, info.property_id)
             cost = funnel_cost(scanned, len(req.funnel.steps))

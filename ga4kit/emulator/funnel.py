@@ -25,7 +25,7 @@ import numpy as np
 
 from .errors import invalid
 from .events import PARAMETER_COLUMNS
-from .reports import (DIMENSIONS, EmulatorError, Prepared, _leaf_hits, bad_dimension, eval_filter,
+from .reports import (DIMENSIONS, Prepared, _leaf_hits, bad_dimension, eval_filter,
                       filter_fields, resolve_ranges, unsupported, _date_labels)
 
 MAX_BREAKDOWN_LIMIT = 15
@@ -88,7 +88,7 @@ def _param_mask(expr, prep: Prepared, rows: np.ndarray) -> np.ndarray:
 
 
 class FunnelEngine:
-    def run(self, req, prep: Prepared, *, time_zone: str, today: date, types):
+    def run(self, req, prep: Prepared, *, today: date, types):
         """Execute a raw RunFunnelReportRequest pb; returns (response pb, events scanned).
         ``types`` is the data_v1alpha module."""
         if len(req.segments):
@@ -142,10 +142,7 @@ class FunnelEngine:
         first_pos: list[np.ndarray] = []   # per step: per reaching user, first reaching position
         cand_prev = None
         for i, step in enumerate(steps):
-            try:
-                cand = np.flatnonzero(_step_mask(step.filter_expression, prep, rows))
-            except EmulatorError:
-                raise
+            cand = np.flatnonzero(_step_mask(step.filter_expression, prep, rows))
             if i == 0:
                 ok = cand
             else:
