@@ -290,3 +290,15 @@ def test_xlsx_refuses_more_rows_than_a_sheet_holds(tmp_path):
         O.write_frames(tmp_path / "big.xlsx", {"chains": big})
     assert ".csv" in exc.value.hint
     assert not list(tmp_path.iterdir())
+
+
+def test_json_text_survives_slashes_backslashes_and_quotes(tmp_path):
+    tricky = ["/pricing", "a\\/b", "end\\", 'say "hi"', "tab\tline\nnext", "ü/€", ""]
+    df = pd.DataFrame({"page": tricky, "x": [1.5, np.inf, -np.inf, np.nan, 0.1, 1 / 3, 2.0]})
+    O.write_frames(tmp_path / "t.json", df)
+    raw = (tmp_path / "t.json").read_text(encoding="utf-8")
+    back = json.loads(raw)
+    assert [r["page"] for r in back] == tricky
+    assert [r["x"] for r in back][:4] == [1.5, None, None, None]  # inf is not JSON: null
+    assert back[5]["x"] == pytest.approx(1 / 3, rel=1e-14)
+    assert '"/pricing"' in raw  # not the encoder's "\\/"
