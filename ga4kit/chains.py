@@ -124,7 +124,8 @@ class _Index:
         self.bl_gid = gid[: len(bl)]
         self.names = list(dict.fromkeys(names))
         self.code = {name: i for i, name in enumerate(self.names)}
-        ev_code = pd.Categorical(ev["event"], categories=self.names).codes
+        known = ev["event"].where(ev["event"].isin(self.names))  # other events become NaN -> code -1
+        ev_code = pd.Categorical(known, categories=self.names).codes
         relevant = ev_code >= 0  # events that are no goal or step are not needed
         self.ev_rows = np.flatnonzero(relevant)
         self.ev_gid = gid[len(bl):][relevant]

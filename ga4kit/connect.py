@@ -271,12 +271,13 @@ def emulator_host(explicit: str | None = None) -> str | None:
 
 
 def make_clients(*, credentials_file: str | None = None, emulator: str | None = None, write: bool = False,
-                 retry: Any = None, timeout: float = 60.0) -> Clients:
+                 retry: Any = None, timeout: float = 60.0, on_call: Callable[[str], None] | None = None) -> Clients:
     """Build every client ga4kit uses.
 
     ``emulator`` (or GA4KIT_EMULATOR_HOST) points them at a local emulator over an insecure channel;
     otherwise they use Google's endpoints with credentials from :func:`load_credentials`, with the
-    analytics.edit scope only when ``write`` is true.
+    analytics.edit scope only when ``write`` is true. ``on_call(method_name)`` is told of every call
+    (``--verbose`` prints them).
     """
     from google.analytics import admin_v1alpha, admin_v1beta, data_v1alpha, data_v1beta
 
@@ -284,6 +285,12 @@ def make_clients(*, credentials_file: str | None = None, emulator: str | None = 
     host = emulator_host(emulator)
     calls: list = []
     channels: list = []
+
+    def log(name: str) -> None:
+        calls.append(name)
+        if on_call is not None:
+            on_call(name)
+
     principal = None
     if host:
         import grpc
@@ -315,7 +322,7 @@ def make_clients(*, credentials_file: str | None = None, emulator: str | None = 
             ch = grpc.insecure_channel(host)
             channels.append(ch)
             return _Api(cls(transport=transport_cls(channel=ch)), retry=retry, timeout=timeout,
-                        metadata=metadata, log=calls.append)
+                        metadata=metadata, log=log)
 
         return Clients(
             admin=build(admin_v1beta.AnalyticsAdminServiceClient, AdminBetaT),
@@ -328,7 +335,7 @@ def make_clients(*, credentials_file: str | None = None, emulator: str | None = 
     loaded = load_credentials(credentials_file, write=write)
 
     def wrap(client):
-        return _Api(client, retry=retry, timeout=timeout, metadata=(), log=calls.append)
+        return _Api(client, retry=retry, timeout=timeout, metadata=(), log=log)
 
     creds = loaded.credentials
     return Clients(

@@ -148,3 +148,12 @@ def test_demo_runs_end_to_end(tmp_path):
     assert doc["plan_changes"] == 4 and doc["second_plan_changes"] == 0
     assert (tmp_path / "r.html").stat().st_size > 5000
     assert {r["step"] for r in doc["chains"]} == {"view_item", "add_to_cart", "begin_checkout", "purchase"}
+
+
+def test_verbose_lists_api_calls(live, tmp_path):
+    emu, pid = live
+    res = CliRunner().invoke(cli, ["--emulator", emu.address, "-v", "pull", "-c", str(goals_file(tmp_path, pid)),
+                                   *dates(), "-o", str(tmp_path / "x.csv")])
+    assert res.exit_code == 0, res.output
+    assert "ga4kit: API call get_property" in res.output
+    assert "ga4kit: API call batch_run_reports" in res.output

@@ -233,3 +233,19 @@ def test_goal_summary_covers_goals_that_never_fired(shop):
     summary = C.goal_summary(res.events, res.baseline, extra, [SEG])
     never = summary[(summary["event"] == "never_sent") & (summary[SEG] == "(all)")]
     assert len(never) == 1 and never["users"].iloc[0] == 0
+
+
+def test_exact_per_week_and_too_many_periods(shop):
+    from ga4kit.errors import Ga4kitError
+
+    emu, pid, cfg, clients = shop
+    emu.reset_calls()
+    a = analyse(cfg, clients, today=TODAY, exact=True, compare_previous=False, grain="week",
+                start="2026-11-02", end="2026-11-15", flags_history=False)
+    assert [c.method for c in emu.calls].count("RunFunnelReport") == 2  # one per week
+    week = a.chains[(a.chains[SEG] == "(all)") & (a.chains["period"] == "2026-11-09..2026-11-15")]
+    raw = window(raw_events(emu, pid), dt.date(2026, 11, 9), dt.date(2026, 11, 15))
+    first = raw.loc[raw["event_name"] == "view_item", "user_id"].nunique()
+    assert week.sort_values("step_index")["users_exact"].iloc[0] == first
+    with pytest.raises(Ga4kitError, match="coarser grain"):
+        analyse(cfg, clients, today=TODAY, exact=True, compare_previous=False, grain="day", flags_history=False)

@@ -29,7 +29,11 @@ class Settings:
         """Clients for this invocation; read-only scope unless the command writes."""
         from ga4kit.connect import make_clients
 
-        return make_clients(credentials_file=self.credentials, emulator=self.emulator, write=write)
+        def on_call(name: str) -> None:
+            click.echo(f"ga4kit: API call {name}", err=True)
+
+        return make_clients(credentials_file=self.credentials, emulator=self.emulator, write=write,
+                            on_call=on_call if self.verbose else None)
 
 
 def settings(ctx: click.Context | None = None) -> Settings:

@@ -145,7 +145,12 @@ def print_frame(frame: pd.DataFrame, fmt: str = "table", *, title: str | None = 
     if fmt == "table":
         from rich.console import Console
 
-        (console or Console()).print(table(frame, title=title, max_rows=max_rows))
+        if console is None:
+            console = Console()
+            if not console.is_terminal:
+                # Piped or logged output has no width to respect: never crop columns at 80.
+                console = Console(width=max(console.width, 240))
+        console.print(table(frame, title=title, max_rows=max_rows))
         return
     text = render(frame, fmt, title=title)
     if console is not None:

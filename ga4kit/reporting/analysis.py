@@ -73,13 +73,16 @@ def analyse(config: GoalsConfig, clients, *, properties: list[str] | None = None
     history = (daily.events, daily.baseline) if daily is not None else None
     flags = C.flags(pulled.events, pulled.baseline, config, segs, history=history, metadata=pulled.metadata)
     errors = dict(pulled.errors)
-    if exact and config.chains:
-        from ga4kit.reporting.funnel import exact_chains
+    if exact and config.chains and pulled.metadata:
+        from ga4kit.reporting.funnel import check_periods, exact_chains
 
+        periods = P.split(pulled.start, pulled.end, pulled.grain)
+        check_periods(len(periods), len(config.chains))  # a usage problem: stop before any funnel call
         funnels = []
         for pid in list(pulled.metadata):
             try:
-                funnels.append(exact_chains(config, clients, pid, pulled.start, pulled.end, segs))
+                funnels.append(exact_chains(config, clients, pid, pulled.start, pulled.end, segs,
+                                            periods=periods))
             except Ga4kitError as exc:
                 errors[pid] = exc
         if funnels:

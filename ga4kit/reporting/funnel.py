@@ -13,17 +13,49 @@ import re
 
 from ga4kit import ids
 from ga4kit.config.model import GoalsConfig
-from ga4kit.errors import ApiError
+from ga4kit.errors import ApiError, Ga4kitError
 
 ALL = "(all)"
 _STEP = re.compile(r"^(\d+)\.\s*(.*)$")
 _TOTAL = {"RESERVED_TOTAL", "(total)", "Total"}
 
 
+MAX_PERIODS = 12  # one funnel call per chain and period: keep --exact from eating the quota
+
+
+def check_periods(n_periods: int, n_chains: int) -> None:
+    """Refuse an exact (funnel) request that would take more than MAX_PERIODS calls per chain."""
+    if n_periods > MAX_PERIODS:
+        raise Ga4kitError(
+            f"--exact runs one funnel report per chain and period; {n_periods} periods would take "
+            f"{n_periods * max(n_chains, 1)} calls per property.",
+            f"Use a coarser grain (week, month or range) or a range of at most {MAX_PERIODS} periods.")
+
+
 def exact_chains(config: GoalsConfig, clients, property_id: str, start: dt.date, end: dt.date,
-                 segments: tuple[str, ...] = ()):
+                 segments: tuple[str, ...] = (), periods: list | None = None):
     """Closed-funnel users per chain step, broken down by the first segment dimension (GA4 allows one
-    breakdown), with the total over all traffic as the "(all)" rows."""
+    breakdown), with the total over all traffic as the "(all)" rows.
+
+    ``periods`` (ga4kit.reporting.periods.Period) gives one funnel per period, with a ``period`` column;
+    without it the whole range is one funnel.
+    """
+    if periods is not None:
+        check_periods(len(periods), len(config.chains))
+    import pandas as pd
+
+    frames = []
+    for period in periods or [None]:
+        lo, hi = (period.start, period.end) if period is not None else (start, end)
+        frame = _exact(config, clients, property_id, lo, hi, segments)
+        if period is not None:
+            frame.insert(2, "period", period.label)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _exact(config: GoalsConfig, clients, property_id: str, start: dt.date, end: dt.date,
+           segments: tuple[str, ...]):
     import pandas as pd
     from google.analytics.data_v1alpha import types as fa
 
