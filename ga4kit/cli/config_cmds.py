@@ -78,24 +78,10 @@ def schema(output: str | None) -> None:
 
     text = json.dumps(goals_schema(), indent=2) + "\n"
     if output:
-        handle_errors(_write_atomic)(output, text)
+        from ga4kit.outputs import write_text
+
+        handle_errors(write_text)(output, text)
         click.echo(f"Wrote {output}", err=True)
     else:
         click.echo(text, nl=False)
 
-
-def _write_atomic(path: str, text: str) -> None:
-    import os
-    import tempfile
-
-    from ga4kit.errors import OutputError
-
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".ga4kit-", dir=directory)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise OutputError(f"Cannot write {path}: {exc.strerror}.", "Check that the folder exists and is writable.") \
-            from None
