@@ -145,8 +145,10 @@ def default_retry(initial: float = 0.5, maximum: float = 16.0, deadline: float =
 class _Api:
     """A Google client whose calls get retry, timeout and metadata defaults and ga4kit's errors."""
 
-    def __init__(self, client: Any, *, retry: Any, timeout: float, metadata: tuple, log: Callable | None):
+    def __init__(self, client: Any, *, retry: Any, timeout: float, metadata: tuple, log: Callable | None,
+                 emulator: str | None = None):
         self._client = client
+        self._emulator = emulator
         self._retry = retry
         self._timeout = timeout
         self._metadata = metadata
@@ -177,7 +179,7 @@ class _Api:
                 result = fn(*args, **kwargs)
             except Exception as exc:  # every Google client failure becomes an ApiError
                 if _is_google_error(exc):
-                    raise translate(exc, method=name) from None
+                    raise self._explain(translate(exc, method=name)) from None
                 raise
             if type(result).__name__.endswith("Pager"):
                 return _Pages(result, name)
@@ -185,6 +187,13 @@ class _Api:
 
         call.__name__ = name
         return call
+
+    def _explain(self, err):
+        if self._emulator and err.status in ("UNAVAILABLE", "DEADLINE_EXCEEDED") and "connect" in err.message:
+            err.hint = (f"Nothing answers at {self._emulator}. Start the emulator with `ga4kit emulator start` "
+                        f"and use the GA4KIT_EMULATOR_HOST=HOST:PORT line it prints, or drop --emulator / "
+                        f"{EMULATOR_ENV} to use Google.")
+        return err
 
     def close(self) -> None:
         transport = getattr(self._client, "transport", None)
@@ -281,8 +290,10 @@ def make_clients(*, credentials_file: str | None = None, emulator: str | None = 
     """
     from google.analytics import admin_v1alpha, admin_v1beta, data_v1alpha, data_v1beta
 
-    retry = retry if retry is not None else default_retry()
     host = emulator_host(emulator)
+    if retry is None:
+        # A local emulator that does not answer is not coming back in two minutes: fail fast there.
+        retry = default_retry(initial=0.1, maximum=2.0, deadline=10.0) if host else default_retry()
     calls: list = []
     channels: list = []
 
@@ -322,7 +333,7 @@ def make_clients(*, credentials_file: str | None = None, emulator: str | None = 
             ch = grpc.insecure_channel(host)
             channels.append(ch)
             return _Api(cls(transport=transport_cls(channel=ch)), retry=retry, timeout=timeout,
-                        metadata=metadata, log=log)
+                        metadata=metadata, log=log, emulator=host)
 
         return Clients(
             admin=build(admin_v1beta.AnalyticsAdminServiceClient, AdminBetaT),

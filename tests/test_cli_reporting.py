@@ -157,3 +157,20 @@ def test_verbose_lists_api_calls(live, tmp_path):
     assert res.exit_code == 0, res.output
     assert "ga4kit: API call get_property" in res.output
     assert "ga4kit: API call batch_run_reports" in res.output
+
+
+def test_unreachable_emulator_fails_fast_with_a_hint(tmp_path):
+    import socket
+    import time
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    start = time.monotonic()
+    res = CliRunner().invoke(cli, ["--emulator", f"127.0.0.1:{port}", "chains", "-c",
+                                   str(ROOT / "configs" / "shop.yaml")])
+    assert res.exit_code == 1
+    assert "Nothing answers at 127.0.0.1" in res.output and "ga4kit emulator start" in res.output
+    assert "property 123456789" in res.output
+    assert "Chains" not in res.output  # no empty tables
+    assert time.monotonic() - start < 30

@@ -55,6 +55,14 @@ def analyse(config: GoalsConfig, clients, *, properties: list[str] | None = None
     pulled = pull(config, clients, properties=properties, start=start, end=end, segments=segments, grain=grain,
                   compare_previous=compare_previous, today=today, progress=progress)
     segs = pulled.segments
+    if not pulled.metadata:
+        # Nothing to compute: every property failed. Say why instead of printing empty tables.
+        pid, first = next(iter(pulled.errors.items()))
+        if len(pulled.errors) == 1:
+            first.message = f"property {pid}: {first.message}"
+            raise first
+        raise Ga4kitError("No property could be pulled:\n" + "\n".join(
+            f"  {pid}: {err}" for pid, err in pulled.errors.items()), None)
     daily = None
     if flags_history and pulled.metadata:
         if pulled.grain == "day" and compare_previous:
