@@ -113,9 +113,9 @@ def _latest(frame: pd.DataFrame) -> pd.DataFrame:
 
 # ----------------------------------------------------------------------------------------- charts
 
-def funnel_svg(steps: pd.DataFrame, *, width: int = 540) -> str:
+def funnel_svg(steps: pd.DataFrame, *, width: int = 640) -> str:
     """Horizontal bars, one per step, lengths proportional to users; rates and changes as labels."""
-    label_w, value_w, bar_h, gap, top = 150, 170, 24, 10, 6
+    label_w, value_w, bar_h, gap, top = 130, 270, 24, 10, 6
     bar_area = width - label_w - value_w
     steps = steps.sort_values("step_index")
     top_users = max([_num(u) for u in steps["users"]] + [0.0])
