@@ -272,3 +272,16 @@ def test_text_rendering_reads_like_terraform(emulator, read_clients):
     assert any(ln.startswith("+ view_pricing") and "from page_view where page_location contains" in ln
                for ln in lines)
     assert lines[-1] == "Plan: 4 to create, 1 to update, 1 to delete, 1 unchanged, 0 kept, on 1 property."
+
+
+def test_summary_line_when_properties_cannot_be_read():
+    from ga4kit.admin.render import plan_summary_line
+    from ga4kit.admin.types import ErrorInfo, PropertyPlan
+    from ga4kit.config.model import PropertyRef
+
+    lost = PropertyPlan(PropertyRef("999"), error=ErrorInfo("NOT_FOUND", "Property properties/999 was not found."))
+    assert plan_summary_line(admin.Plan([lost])) == "Nothing planned: the property could not be read (see ! above)."
+    fine = PropertyPlan(PropertyRef("1"))
+    line = plan_summary_line(admin.Plan([lost, fine]))
+    assert line.startswith("No changes on 1 property: it matches the goals file.")
+    assert "1 of them cannot be applied" in line

@@ -194,8 +194,13 @@ def render_plan(plan: Plan, *, color: bool = False, verbose: bool = True) -> str
 def plan_summary_line(plan: Plan) -> str:
     s = plan.summary()
     props = "1 property" if s["properties"] == 1 else f"{s['properties']} properties"
+    readable = s["properties"] - s["errors"]
+    if readable == 0:
+        return f"Nothing planned: {'the property' if s['properties'] == 1 else f'all {props}'} could not be read " \
+               "(see ! above)."
     if not plan.has_changes:
-        head = f"No changes on {props}: they match the goals file."
+        ok = "1 property" if readable == 1 else f"{readable} properties"
+        head = f"No changes on {ok}: {'it matches' if readable == 1 else 'they match'} the goals file."
     else:
         head = (f"Plan: {s['create']} to create, {s['update']} to update, {s['delete']} to delete, "
                 f"{s['unchanged']} unchanged, {s['kept']} kept, on {props}.")
