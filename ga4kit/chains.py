@@ -388,6 +388,10 @@ def flags(events: pd.DataFrame, baseline: pd.DataFrame, config, segments: Sequen
 
     ``out_of_sequence`` (warning): a chain step with more users than the step before it.
 
+    ``never_fired`` (warning): a declared goal with no event at all in the frame (nor in ``history``)
+    while the property had users: a misspelt event name, a tag never deployed, or a key event marked
+    before it ever fires. Reported once per property, over all traffic.
+
     ``thresholded`` / ``sampled`` / ``other_row`` (warning): from ``metadata``, a mapping property id ->
     dict, object (e.g. ``ga4kit.reporting.pull.PropertyMeta``) or a list of them, with
     subject_to_thresholding, sampling_metadatas (or a boolean ``sampled``), data_loss_from_other_row.
@@ -399,6 +403,7 @@ def flags(events: pd.DataFrame, baseline: pd.DataFrame, config, segments: Sequen
         _broken_tracking(ev, bl, config, segments, history, min_history=min_history,
                          min_fire_share=min_fire_share, min_expected=min_expected),
         _out_of_sequence(ev, bl, config, segments),
+        _never_fired(ev, bl, config, segments, history),
         _metadata_flags(metadata, segments),
     ]
     parts = [p for p in parts if len(p)]
@@ -410,6 +415,40 @@ def flags(events: pd.DataFrame, baseline: pd.DataFrame, config, segments: Sequen
     out = out.sort_values(["_sev", "property", "flag", *segments, "period", "event"], kind="stable",
                           na_position="first")
     return out.drop(columns="_sev").reset_index(drop=True)
+
+
+def _never_fired(ev: pd.DataFrame, bl: pd.DataFrame, config, segments: list[str], history: Any) -> pd.DataFrame:
+    goals = [g.event for g in config.goals]
+    if not goals or bl.empty:
+        return pd.DataFrame()
+    overall = np.ones(len(bl), dtype=bool)
+    for seg in segments:  # judge over all traffic only: a quiet segment is no evidence
+        overall &= (bl[seg] == ALL).to_numpy()
+    base = bl[overall] if segments else bl
+    users = base.groupby("property", sort=True)["users"].max()
+    users = users[users > 0]
+    if users.empty:
+        return pd.DataFrame()
+    hev, _ = _frames(history, "history")
+    seen = pd.concat([ev[["property", "event", "event_count"]],
+                      hev[["property", "event", "event_count"]] if hev is not None and len(hev) else None])
+    pairs = seen.loc[seen["event_count"] > 0, ["property", "event"]].drop_duplicates()
+    fired = set(zip(pairs["property"].astype(str), pairs["event"].astype(str)))
+    first_period = base.sort_values("period_start").groupby("property", sort=True)["period"].first()
+    rows = []
+    for prop, n_users in users.items():
+        for goal in goals:
+            if (str(prop), goal) in fired:
+                continue
+            row = {"property": prop, "period": first_period[prop], "event": goal, "flag": "never_fired",
+                   "severity": "warning",
+                   "message": f"{goal}: no events at all in this range{' or its history' if hev is not None else ''}"
+                              f" although the property had {int(n_users):,} users. Check the event name (it is "
+                              "case-sensitive) and that the tag sends it; a derived goal needs its create-event "
+                              "rule (ga4kit apply). A key event that never fires counts nothing."}
+            row.update({seg: ALL for seg in segments})
+            rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def _broken_tracking(ev: pd.DataFrame, bl: pd.DataFrame, config, segments: list[str], history: Any, *,

@@ -249,7 +249,9 @@ def test_out_of_sequence_and_metadata_flags():
 
 def test_healthy_frame_has_no_flags():
     ev = EVENTS[EVENTS[S] != "Paid"]
-    assert C.flags(ev, BASELINE, CONFIG, [S], metadata={"1": {"subject_to_thresholding": False}}).empty
+    fl = C.flags(ev, BASELINE, CONFIG, [S], metadata={"1": {"subject_to_thresholding": False}})
+    # The fixture never sends newsletter_signup: the only finding is that it never fired.
+    assert list(zip(fl["flag"], fl["event"])) == [("never_fired", "newsletter_signup")]
 
 
 def test_broken_tracking_inside_a_range_period_found_through_daily_history():
@@ -278,6 +280,7 @@ def test_metadata_flags_from_the_pulls_property_meta():
     meta = {"1": pull.PropertyMeta(property="1", sampled=True, data_loss_from_other_row=True),
             "2": pull.PropertyMeta(property="2")}
     fl = C.flags(EVENTS[EVENTS[S] != "Paid"], BASELINE, CONFIG, [S], metadata=meta)
+    fl = fl[fl["flag"] != "never_fired"]  # newsletter_signup is absent from the fixture (tested elsewhere)
     assert sorted(zip(fl["property"], fl["flag"])) == [("1", "other_row"), ("1", "sampled")]
     assert (fl["severity"] == "warning").all() and fl["event"].isna().all()
 
@@ -299,3 +302,29 @@ def test_out_of_sequence_over_consecutive_days_is_one_finding():
     msg = oos.set_index("period")["message"]
     assert "all 9 periods from 2026-11-20 to 2026-11-28" in msg["2026-11-20"]
     assert "12 users, more than add_to_cart (10)" in msg["2026-11-06"] and "periods" not in msg["2026-11-06"]
+
+
+def test_never_fired_goal_is_flagged_once_over_all_traffic():
+    import datetime as _dt
+
+    from ga4kit.config import load_text
+
+    cfg = load_text("version: 1\ngoals:\n  - {event: sign_up, type: micro, kind: milestone}\n"
+                    "  - {event: Purchase, type: macro}\n")
+    day = pd.Timestamp(_dt.date(2026, 11, 1))
+    base = pd.DataFrame({"property": ["1", "1"], "period": ["p", "p"], "period_start": [day, day],
+                         "period_end": [day, day], "sessionDefaultChannelGroup": ["(all)", "Direct"],
+                         "users": [100, 60], "sessions": [120, 70]})
+    events = pd.DataFrame({"property": ["1", "1"], "period": ["p", "p"], "period_start": [day, day],
+                           "period_end": [day, day], "sessionDefaultChannelGroup": ["(all)", "Direct"],
+                           "event": ["sign_up", "sign_up"], "goal_type": ["micro", "micro"],
+                           "goal_kind": ["milestone", "milestone"], "event_count": [5, 5], "users": [4, 4],
+                           "value": [0.0, 0.0], "key_events": [0.0, 0.0]})
+    out = C.flags(events, base, cfg, ["sessionDefaultChannelGroup"])
+    never = out[out["flag"] == "never_fired"]
+    assert list(never["event"]) == ["Purchase"]  # the misspelt (case-sensitive) macro goal
+    assert list(never["sessionDefaultChannelGroup"]) == ["(all)"]
+    assert "100 users" in never["message"].iloc[0]
+    # no traffic, no flag
+    quiet = base.assign(users=0)
+    assert "never_fired" not in set(C.flags(events.iloc[:0], quiet, cfg, ["sessionDefaultChannelGroup"])["flag"])
