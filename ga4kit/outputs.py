@@ -126,6 +126,24 @@ def _check_target(path: Path) -> None:
                           "Make it writable (chmod u+w) or choose another output path.")
 
 
+def check_writable(path: str | os.PathLike) -> None:
+    """Raise OutputError now if ``path`` could not be created or replaced (any format)."""
+    _check_target(Path(path))
+
+
+def check_output(path: str | os.PathLike, names: Sequence[str] = (DEFAULT_NAME,)) -> list[Path]:
+    """Raise OutputError now if :func:`write_frames` could not write ``names`` to ``path``: lets a command
+    fail before it spends API quota. Returns the files that would be written."""
+    path = Path(path)
+    fmt = _format(path)
+    if fmt == "parquet":
+        _require_pyarrow()
+    targets = list(dict.fromkeys(_targets(path, fmt, list(names)).values()))
+    for t in targets:
+        _check_target(t)
+    return targets
+
+
 def _targets(path: Path, fmt: str, names: Sequence[str]) -> dict[str, Path]:
     """Which file each frame goes to."""
     if fmt in SINGLE_TABLE and len(names) > 1:

@@ -96,6 +96,8 @@ def pull_cmd(ctx, config_path, properties, start, end, segments, no_segments, gr
     from ga4kit.reporting import pull
 
     cfg = load_config(config_path)
+    names = ["events", "baseline"] + (["previous_events", "previous_baseline"] if compare == "previous" else [])
+    outputs.check_output(output, names)  # before any API call: a bad path must not cost quota
     s = settings(ctx)
     props = _properties(properties)
     total = len(props or cfg.properties)
@@ -185,6 +187,10 @@ def chains_cmd(ctx, config_path, properties, start, end, segments, no_segments, 
     """
     from ga4kit.render import text
 
+    if output:
+        from ga4kit.outputs import check_writable
+
+        check_writable(output)  # before any API call
     a = _analyse(ctx, config_path, properties, start, end, segments, no_segments, grain, compare, exact)
     _report_errors(a.errors)
     if fmt == "json":
@@ -235,8 +241,15 @@ def report_cmd(ctx, config_path, properties, start, end, segments, no_segments, 
     A funnel chart per chain and segment, a trend line per goal, the flags, and the data's caveats
     (thresholding, sampling). No external URL: the page can be mailed or archived as it is.
     """
+    from ga4kit.outputs import check_writable
     from ga4kit.render.html import write_report
 
+    if not output.lower().endswith((".html", ".htm")):
+        from ga4kit.errors import OutputError
+
+        raise OutputError(f"Cannot write {output}: the report is an HTML page.",
+                          "Name the file with .html, e.g. -o report.html.")
+    check_writable(output)  # before any API call: a bad path must not cost quota
     a = _analyse(ctx, config_path, properties, start, end, segments, no_segments, grain, compare, exact)
     _report_errors(a.errors)
     path = write_report(output, a.chains, a.goals, a.flags, a.trend, a.meta(), segments=a.segments)

@@ -53,6 +53,11 @@ def resolve(value: str | dt.date, today: dt.date) -> dt.date:
         raise Ga4kitError(f"{value!r} is not a GA4 date.", "Use YYYY-MM-DD, NdaysAgo, yesterday or today.") from None
 
 
+def check(value: str | dt.date) -> None:
+    """Raise Ga4kitError unless ``value`` is a GA4 date string (checked before any API call)."""
+    resolve(value, dt.date(2000, 1, 1))
+
+
 def split(start: dt.date, end: dt.date, grain: str) -> list[Period]:
     """The periods of [start, end] at ``grain``; weeks are ISO weeks (Monday to Sunday) and months calendar
     months, clipped to the range so no period reaches outside it."""

@@ -84,7 +84,11 @@ def pull(config: GoalsConfig, clients, *, properties: list[str] | None = None, s
         raise Ga4kitError(f"{len(segments)} segment dimensions; at most 7 fit beside the event and the date.",
                           "Pass fewer --segment options.")
     grain = grain or config.report.grain
+    if grain not in P.GRAINS:
+        raise Ga4kitError(f"Grain {grain!r} is not one of {', '.join(P.GRAINS)}.", None)
     start_s, end_s = start or config.report.start, end or config.report.end
+    for value in (start_s, end_s):
+        P.check(value)  # a typo must not cost API calls
 
     frames_e, frames_b, prev_e, prev_b = [], [], [], []
     result = PullResult(None, None, segments, grain, None, None)
