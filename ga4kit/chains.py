@@ -435,6 +435,7 @@ def _never_fired(ev: pd.DataFrame, bl: pd.DataFrame, config, segments: list[str]
     pairs = seen.loc[seen["event_count"] > 0, ["property", "event"]].drop_duplicates()
     fired = set(zip(pairs["property"].astype(str), pairs["event"].astype(str)))
     first_period = base.sort_values("period_start").groupby("property", sort=True)["period"].first()
+    derived = {g.event: g.derive.source for g in config.goals if getattr(g, "derive", None) is not None}
     rows = []
     for prop, n_users in users.items():
         for goal in goals:
@@ -443,9 +444,12 @@ def _never_fired(ev: pd.DataFrame, bl: pd.DataFrame, config, segments: list[str]
             row = {"property": prop, "period": first_period[prop], "event": goal, "flag": "never_fired",
                    "severity": "warning",
                    "message": f"{goal}: no events at all in this range{' or its history' if hev is not None else ''}"
-                              f" although the property had {int(n_users):,} users. Check the event name (it is "
-                              "case-sensitive) and that the tag sends it; a derived goal needs its create-event "
-                              "rule (ga4kit apply). A key event that never fires counts nothing."}
+                              f" although the property had {int(n_users):,} users. " + (
+                                  f"It is derived from {derived[goal]}: its create-event rule (ga4kit apply) "
+                                  "produces events only from the moment it exists, never for earlier days."
+                                  if goal in derived else
+                                  "Check the event name (it is case-sensitive) and that the tag sends it. A key "
+                                  "event that never fires counts nothing.")}
             row.update({seg: ALL for seg in segments})
             rows.append(row)
     return pd.DataFrame(rows)

@@ -310,6 +310,7 @@ def test_never_fired_goal_is_flagged_once_over_all_traffic():
     from ga4kit.config import load_text
 
     cfg = load_text("version: 1\ngoals:\n  - {event: sign_up, type: micro, kind: milestone}\n"
+                    "  - {event: view_pricing, type: micro, kind: milestone, derive: {from: page_view}}\n"
                     "  - {event: Purchase, type: macro}\n")
     day = pd.Timestamp(_dt.date(2026, 11, 1))
     base = pd.DataFrame({"property": ["1", "1"], "period": ["p", "p"], "period_start": [day, day],
@@ -322,9 +323,10 @@ def test_never_fired_goal_is_flagged_once_over_all_traffic():
                            "value": [0.0, 0.0], "key_events": [0.0, 0.0]})
     out = C.flags(events, base, cfg, ["sessionDefaultChannelGroup"])
     never = out[out["flag"] == "never_fired"]
-    assert list(never["event"]) == ["Purchase"]  # the misspelt (case-sensitive) macro goal
-    assert list(never["sessionDefaultChannelGroup"]) == ["(all)"]
-    assert "100 users" in never["message"].iloc[0]
+    assert list(never["event"]) == ["Purchase", "view_pricing"]  # misspelt (case-sensitive); rule too new
+    assert set(never["sessionDefaultChannelGroup"]) == {"(all)"}
+    assert "100 users" in never["message"].iloc[0] and "case-sensitive" in never["message"].iloc[0]
+    assert "derived from page_view" in never["message"].iloc[1]
     # no traffic, no flag
     quiet = base.assign(users=0)
     assert "never_fired" not in set(C.flags(events.iloc[:0], quiet, cfg, ["sessionDefaultChannelGroup"])["flag"])
