@@ -250,7 +250,12 @@ def test_apply_converges_under_30_percent_unavailable(emulator, clients):
 
 
 def test_a_create_that_landed_but_answered_unavailable_is_not_repeated(emulator, clients, monkeypatch):
-    """GA4 may do the write and still fail the call; the retry must not add a second rule."""
+    """GA4 may do the write and still fail the call; the retry must not add a second rule.
+
+    The Google client method is wrapped here (the real call still goes to the emulator over gRPC) because
+    the emulator's faults fail a call *before* its handler runs: it cannot yet answer UNAVAILABLE after
+    doing the write, which is the branch under test.
+    """
     pid = emulator.test_property
     p = admin.plan(goals([pid]), clients)
     real = clients.admin_alpha.raw.create_event_create_rule
