@@ -396,10 +396,9 @@ def _goals(value: Any, defaults: model.Defaults, c: _Collector) -> tuple[dict[st
 def _goal(item: dict, path: tuple, defaults: model.Defaults, c: _Collector) -> model.Goal | None:
     _unknown_keys(c, item, GOAL_KEYS, path, "a goal")
     before = len(c.problems)
-    event = _text(c, item.get("event"), path + ("event",), "event", required=True)
     if item.get("event") is None:
-        c.problems[-1] = Problem(c.source, c.line(path), _fmt_path(path), "the goal has no event name",
-                                 "add event: NAME (the GA4 event to count)")
+        c.error(path, "the goal has no event name", "add event: NAME (the GA4 event to count)")
+    event = _text(c, item.get("event"), path + ("event",), "event")
     if event is not None:
         bad = rules.event_name_problem(event)
         if bad:

@@ -74,7 +74,7 @@ def analyse(config: GoalsConfig, clients, *, properties: list[str] | None = None
             # History for broken-tracking flags and trend lines: the current and previous period, by day.
             ps, _ = P.previous(pulled.start, pulled.end)
             daily = pull(config, clients, properties=list(pulled.metadata), start=str(ps), end=str(pulled.end),
-                         segments=segs, grain="day", compare_previous=False, today=today)
+                         segments=segs, grain="day", compare_previous=False, today=today, known=pulled.metadata)
     prev = (pulled.previous_events, pulled.previous_baseline) if compare_previous else None
     chains = C.compute_chains(pulled.events, pulled.baseline, config, segs, previous=prev)
     goals = C.goal_summary(pulled.events, pulled.baseline, config, segs, previous=prev)

@@ -1,7 +1,7 @@
 """Pull goal event counts and users from the GA4 Data API into tidy DataFrames.
 
-Per property: one Admin GetProperty (time zone and currency, to resolve relative dates as GA4 does) and
-one batchRunReports holding four reports: goal events by segment, goal events over all traffic ("(all)"),
+Per property: one Admin GetProperty (time zone and currency, to resolve relative dates as GA4 does; skipped
+when an earlier pull's metadata is passed as ``known``) and one batchRunReports holding four reports: goal events by segment, goal events over all traffic ("(all)"),
 and all users/sessions by segment and over all traffic. Users are requested at the grain they are
 reported at (per period, per segment, per event) and never summed: GA4's user counts are not additive.
 Weeks and months are sent as date ranges (at most 4 per report, so longer spans take more reports in
@@ -72,8 +72,13 @@ class PullResult:
 def pull(config: GoalsConfig, clients, *, properties: list[str] | None = None, start: str | None = None,
          end: str | None = None, segments: list[str] | tuple[str, ...] | None = None, grain: str | None = None,
          compare_previous: bool = False, today: dt.date | None = None,
-         progress: Callable[[str], None] | None = None) -> PullResult:
-    """Pull every declared goal's events and the baseline for each property (see module docstring)."""
+         progress: Callable[[str], None] | None = None,
+         known: dict[str, PropertyMeta] | None = None) -> PullResult:
+    """Pull every declared goal's events and the baseline for each property (see module docstring).
+
+    ``known``: PropertyMeta from an earlier pull of the same properties; their time zone and currency are
+    reused instead of asking the Admin API again.
+    """
     import pandas as pd
 
     pids = [ids.property_id(p) for p in properties] if properties else [p.id for p in config.properties]
@@ -95,7 +100,7 @@ def pull(config: GoalsConfig, clients, *, properties: list[str] | None = None, s
     for pid in pids:
         try:
             meta, cur, prev = _pull_property(config, clients, pid, segments, grain, start_s, end_s,
-                                             compare_previous, today, result)
+                                             compare_previous, today, result, (known or {}).get(pid))
         except Ga4kitError as exc:
             result.errors[pid] = exc
         else:
@@ -144,17 +149,21 @@ def _typed(pd, df):
     return df
 
 
-def _pull_property(config, clients, pid, segments, grain, start_s, end_s, compare_previous, today, result):
+def _pull_property(config, clients, pid, segments, grain, start_s, end_s, compare_previous, today, result,
+                   known: PropertyMeta | None):
     from google.analytics.admin_v1beta import types as at
 
     name = ids.property_name(pid)
     calls_before = len(clients.calls)
-    try:
-        prop = clients.admin.get_property(request=at.GetPropertyRequest(name=name))
-    except ApiError as exc:
-        exc.resource = name
-        raise
-    meta = PropertyMeta(property=pid, time_zone=prop.time_zone or None, currency=prop.currency_code or None)
+    if known is not None:
+        meta = PropertyMeta(property=pid, time_zone=known.time_zone, currency=known.currency)
+    else:
+        try:
+            prop = clients.admin.get_property(request=at.GetPropertyRequest(name=name))
+        except ApiError as exc:
+            exc.resource = name
+            raise
+        meta = PropertyMeta(property=pid, time_zone=prop.time_zone or None, currency=prop.currency_code or None)
     day0 = today or P.today_in(meta.time_zone)
     start, end = P.resolve(start_s, day0), P.resolve(end_s, day0)
     if result.start is None:
@@ -231,7 +240,8 @@ def _fetch(config, clients, name, pid, segments, grain, wanted, meta):
                 rows = _paged_rows(clients, spec[2], name)
             responses.append((spec, rep, rows))
 
-    goal_info = {g.event: (g.type, g.kind) for g in config.goals}
+    goal_types = {g.event: g.type for g in config.goals}
+    goal_kinds = {g.event: g.kind for g in config.goals}
     e_frames, b_frames = [], []
     for (kind, segmented, req, by_name), rep, rows in responses:
         _note_metadata(meta, rep)
@@ -258,8 +268,8 @@ def _fetch(config, clients, name, pid, segments, grain, wanted, meta):
         if kind == "events":
             df = df.rename(columns={"eventName": "event", "eventCount": "event_count", "totalUsers": "users",
                                     "eventValue": "value", "keyEvents": "key_events"})
-            df["goal_type"] = df["event"].map(lambda e: goal_info.get(e, (None, None))[0])
-            df["goal_kind"] = df["event"].map(lambda e: goal_info.get(e, (None, None))[1])
+            df["goal_type"] = df["event"].map(goal_types)
+            df["goal_kind"] = df["event"].map(goal_kinds)
             e_frames.append(_typed(pd, df))
         else:
             df = df.rename(columns={"totalUsers": "users"})
