@@ -1,4 +1,4 @@
-"""Bad input on any command ends in one clear `Error:` paragraph and exit code 1 (2 for click usage errors),
+"""Bad input on any command ends in one clear `Error:` paragraph and exit code 1 (bad options too: 2 is reserved for "changes pending"),
 never a traceback and never a file left behind."""
 
 from __future__ import annotations
@@ -59,6 +59,6 @@ def test_bad_input_never_shows_a_traceback(tmp_path, address):
     assert not (tmp_path / "out.csv").exists() and not (tmp_path / "x.docx").exists()
 
 
-def test_usage_errors_exit_2():
+def test_usage_errors_exit_1():
     res = CliRunner().invoke(cli, ["chains", "-c", SHOP, "--grain", "year"])
-    assert res.exit_code == 2 and "Invalid value" in res.output
+    assert res.exit_code == 1 and "Invalid value" in res.output

@@ -131,8 +131,9 @@ def test_emulator_latency_option():
 
 
 @pytest.mark.parametrize("spec,expected", [
-    ("CreateKeyEvent=UNAVAILABLE:0.3", ("CreateKeyEvent", "UNAVAILABLE", 0.3)),
-    ("*=internal:1", ("*", "INTERNAL", 1.0)),
+    ("CreateKeyEvent=UNAVAILABLE:0.3", ("CreateKeyEvent", "UNAVAILABLE", 0.3, False)),
+    ("*=internal:1", ("*", "INTERNAL", 1.0, False)),
+    ("CreateEventCreateRule=DEADLINE_EXCEEDED:1:after", ("CreateEventCreateRule", "DEADLINE_EXCEEDED", 1.0, True)),
 ])
 def test_parse_fault(spec, expected):
     assert parse_fault(spec) == expected
@@ -143,6 +144,22 @@ def test_parse_fault(spec, expected):
 def test_parse_fault_refuses_bad_specs(spec):
     with pytest.raises(ValueError):
         parse_fault(spec)
+
+
+def test_an_after_fault_carries_the_write_out_and_loses_the_answer(emulator, emulator_clients):
+    from google.analytics.admin_v1beta import KeyEvent
+
+    from ga4kit.errors import UnavailableError
+
+    emulator.faults.set("CreateKeyEvent", {"DEADLINE_EXCEEDED": 1.0}, after=True)
+    ke = KeyEvent(event_name="sign_up", counting_method=KeyEvent.CountingMethod.ONCE_PER_EVENT)
+    with pytest.raises(UnavailableError):
+        emulator_clients.admin.create_key_event(parent=f"properties/{emulator.test_property}", key_event=ke,
+                                                retry=None)
+    # The caller saw a failure, yet the key event exists: exactly the case a retry must look for first.
+    names = [k["event_name"] for k in emulator.admin.list_key_events(emulator.test_property)]
+    assert names.count("sign_up") == 1
+    assert [c.code for c in emulator.calls if c.method == "CreateKeyEvent"] == ["DEADLINE_EXCEEDED"]
 
 
 def test_fault_rates_are_checked():

@@ -7,6 +7,7 @@ it runs, so `ga4kit --help` loads neither Google's clients nor pandas.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
@@ -41,6 +42,38 @@ class LazyGroup(click.Group):
             module, attr = self._lazy[name].split(":")
             return getattr(importlib.import_module(module), attr)
         return super().get_command(ctx, name)
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """click's standalone mode, except that bad options exit 1 (2 is `plan --detailed-exitcode`'s
+        "changes pending") and Ctrl-C anywhere says "Interrupted." and exits 130, never a traceback."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        from ga4kit.cli.common import EXIT_INTERRUPTED, EXIT_USAGE
+
+        argv = list(sys.argv[1:] if args is None else args)
+        try:
+            rv = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            exc.show()
+            if "--json" in argv:
+                from ga4kit.cli.common import echo_envelope, error_entry
+
+                echo_envelope(" ".join(a for a in argv[:1] if not a.startswith("-")) or "ga4kit", None,
+                              exit_code=EXIT_USAGE, errors=[error_entry(exc)])
+            code = EXIT_USAGE
+        except click.ClickException as exc:
+            exc.show()
+            code = exc.exit_code
+        except (click.Abort, KeyboardInterrupt, EOFError):
+            click.echo("\nInterrupted.", err=True)
+            code = EXIT_INTERRUPTED
+        except BrokenPipeError:
+            # Output piped into `head` and closed: not an error of ours, and no traceback.
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (stdout must stay writable until exit)
+            code = 1
+        else:
+            code = rv if isinstance(rv, int) else 0
+        sys.exit(code)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Short help comes from a static table so that listing commands imports nothing.

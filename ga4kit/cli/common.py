@@ -1,12 +1,35 @@
-"""What every command shares: global settings, client construction, error-to-exit-code mapping, output."""
+"""What every command shares: global settings, client construction, error-to-exit-code mapping, output.
+
+Exit codes (the same for every command; README and `ga4kit --help` list them)::
+
+    0    ok
+    1    error: nothing (or nothing more) was done; bad options and bad input included
+    2    plan --detailed-exitcode only: changes are pending
+    3    partial: some properties failed, the others were done and written
+    130  interrupted (Ctrl-C, SIGTERM)
+
+JSON (``--json`` on every command) is one envelope, ``format_version`` 2::
+
+    {"format_version": 2, "command": "pull", "ok": true, "exit_code": 0,
+     "data": {...what the command produced; documented in its --help...},
+     "errors":   [{"property": "123"|null, "status": "PERMISSION_DENIED"|..., "message": str, "hint": str|null}],
+     "warnings": [{"property": "123"|null, "message": str}]}
+
+``status`` is the gRPC status name of a failed GA4 call, or one of ga4kit's own: CONFIG_ERROR, USAGE_ERROR,
+OUTPUT_ERROR, CREDENTIALS_ERROR, IDENTIFIER_ERROR, CAP_EXCEEDED, PLAN_ERROR, ERROR. A command that fails as
+a whole prints the envelope with ``ok: false`` and ``data: null``. Row streams (chains rows, pulled rows)
+are not wrapped: they are written as NDJSON (one JSON object per line) where a command offers it.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import os
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import click
 
@@ -14,8 +37,12 @@ from ga4kit.errors import ConfigError, Ga4kitError
 
 EXIT_OK = 0
 EXIT_ERROR = 1
-EXIT_USAGE = 2  # click's own code for bad options
+EXIT_USAGE = 1  # bad options are an error like any other (terraform does the same); 2 means "changes pending"
 EXIT_CHANGES = 2  # plan --detailed-exitcode: changes pending
+EXIT_PARTIAL = 3  # some properties failed, the others were done
+EXIT_INTERRUPTED = 130
+
+FORMAT_VERSION = 2
 
 
 @dataclass
@@ -50,8 +77,59 @@ def echo_error(exc: Ga4kitError) -> None:
     click.echo(f"Error: {text}", err=True)
 
 
+def error_status(exc: BaseException) -> str:
+    """The ``status`` of an error entry: the gRPC status of an ApiError, else ga4kit's own kind."""
+    from ga4kit import errors as E
+
+    status = getattr(exc, "status", None)
+    if isinstance(status, str) and status:
+        return status
+    for cls, name in ((E.ConfigError, "CONFIG_ERROR"), (E.OutputError, "OUTPUT_ERROR"),
+                      (E.CredentialsError, "CREDENTIALS_ERROR"), (E.IdentifierError, "IDENTIFIER_ERROR"),
+                      (E.CapExceededError, "CAP_EXCEEDED"), (E.PlanError, "PLAN_ERROR")):
+        if isinstance(exc, cls):
+            return name
+    if isinstance(exc, click.UsageError):
+        return "USAGE_ERROR"
+    return "ERROR"
+
+
+def error_entry(exc: Any, property: str | None = None) -> dict:
+    """One entry of the envelope's ``errors`` from an exception or an object with status/message/hint."""
+    message = getattr(exc, "message", None)
+    if not isinstance(message, str) or not message:
+        message = str(exc)
+    return {"property": property, "status": error_status(exc), "message": message,
+            "hint": getattr(exc, "hint", None)}
+
+
+def envelope(command: str, data: Any, *, exit_code: int = EXIT_OK, errors: list | None = None,
+             warnings: list | None = None) -> dict:
+    """The one JSON document every command prints with --json (see the module docstring)."""
+    return {"format_version": FORMAT_VERSION, "command": command, "ok": exit_code == EXIT_OK,
+            "exit_code": exit_code, "data": data, "errors": list(errors or []), "warnings": list(warnings or [])}
+
+
+def echo_envelope(command: str, data: Any, **kw) -> None:
+    echo_json(envelope(command, data, **kw))
+
+
+def _command_name(ctx: click.Context | None) -> str:
+    if ctx is None:
+        return "ga4kit"
+    parts = []
+    while ctx is not None and ctx.parent is not None:
+        parts.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(reversed([p for p in parts if p])) or "ga4kit"
+
+
 def handle_errors(fn: Callable) -> Callable:
-    """Turn ga4kit's own exceptions into `Error: ...` on stderr and exit code 1; Ctrl-C into 130."""
+    """Turn ga4kit's own exceptions into `Error: ...` on stderr and exit code 1; Ctrl-C into 130.
+
+    With ``--json`` (an ``as_json`` parameter) a failure also prints the envelope with ``ok: false`` on
+    stdout, so a script always gets one JSON document.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -59,16 +137,106 @@ def handle_errors(fn: Callable) -> Callable:
             return fn(*args, **kwargs)
         except Ga4kitError as exc:
             echo_error(exc)
+            if kwargs.get("as_json"):
+                echo_envelope(_command_name(click.get_current_context(silent=True)), None,
+                              exit_code=exc.exit_code, errors=[error_entry(exc)])
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
-            sys.exit(130)
+            sys.exit(EXIT_INTERRUPTED)
 
     return wrapper
 
 
 def echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+    click.echo(json.dumps(data, indent=2, sort_keys=False, default=str, ensure_ascii=False))
+
+
+# ----------------------------------------------------------------------------------------- terminal
+
+def use_color(stream=None) -> bool:
+    """Colour only on a terminal, and never with NO_COLOR set (https://no-color.org) or TERM=dumb."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("TERM") == "dumb":
+        return False
+    stream = stream or sys.stdout
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def console(*, stderr: bool = False):
+    """A rich Console for stdout (or stderr) that honours NO_COLOR; piped output is never cropped at 80
+    columns (there is no terminal width to respect)."""
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    c = Console(file=stream, no_color=not use_color(stream), highlight=False, soft_wrap=False)
+    if not c.is_terminal:
+        c = Console(file=stream, no_color=True, highlight=False, width=max(c.width, 240), color_system=None)
+    return c
+
+
+class Progress:
+    """The one progress bar of every command: rich, on stderr, only when stderr is a terminal and the
+    run is not --quiet / --json. It counts properties (``advance()`` once per property, in any thread).
+
+    ``note(text)`` says something a user waiting should know (a pause for quota, a retry): above the bar
+    on a terminal, as a plain stderr line otherwise (unless quiet), so an unattended run's log shows it too.
+    """
+
+    def __init__(self, total: int, label: str, *, enabled: bool = True, quiet: bool = False):
+        self.total = total
+        self.label = label
+        self.quiet = quiet
+        self._bar = None
+        self._task = None
+        self._enabled = enabled and not quiet and total > 1 and _isatty(sys.stderr)
+
+    def __enter__(self) -> "Progress":
+        if self._enabled:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn
+            from rich.progress import TimeElapsedColumn
+
+            self._bar = RichProgress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                     TimeElapsedColumn(), console=console(stderr=True), transient=True)
+            self._bar.__enter__()
+            self._task = self._bar.add_task(self.label, total=self.total)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+            self._bar = None
+
+    def advance(self, *_: Any) -> None:
+        if self._bar is not None:
+            self._bar.advance(self._task)
+
+    __call__ = advance  # usable as the library's per-property callback
+
+    def note(self, text: str) -> None:
+        if self.quiet:
+            return
+        if self._bar is not None:
+            self._bar.console.print(text, markup=False, highlight=False)
+        else:
+            click.echo(text, err=True)
+
+
+def _isatty(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+@contextlib.contextmanager
+def progress(total: int, label: str, *, enabled: bool = True, quiet: bool = False) -> Iterator[Progress]:
+    with Progress(total, label, enabled=enabled, quiet=quiet) as p:
+        yield p
 
 
 def load_config(path: str):

@@ -2,6 +2,11 @@
 
     faults = Faults(seed=1).set("CreateKeyEvent", {"UNAVAILABLE": 0.3}, latency_ms=5)
     faults.set("*", latency_ms=20)          # every method
+    faults.set("CreateEventCreateRule", {"DEADLINE_EXCEEDED": 1.0}, after=True)   # the write lands,
+                                                                                    # the answer is lost
+
+An ``after`` fault lets the handler run first (a write is carried out) and then fails the call, as when
+GA4 commits a write but the client's deadline passes before the answer arrives.
 
 Each method draws from its own ``random.Random`` seeded with (seed, method), so the sequence of injected
 errors for one method does not depend on how calls to other methods interleave with it.
@@ -42,36 +47,44 @@ def status_code(name: str) -> grpc.StatusCode:
     return code
 
 
-def parse_fault(spec: str) -> tuple[str, str, float]:
-    """Parse ``METHOD=STATUS:RATE`` (e.g. ``CreateKeyEvent=UNAVAILABLE:0.3``, ``*=INTERNAL:0.1``)."""
+def parse_fault(spec: str) -> tuple[str, str, float, bool]:
+    """Parse ``METHOD=STATUS:RATE[:after]`` (e.g. ``CreateKeyEvent=UNAVAILABLE:0.3``, ``*=INTERNAL:0.1``,
+    ``CreateEventCreateRule=DEADLINE_EXCEEDED:1:after``). Returns (method, status, rate, after)."""
+    after = False
     try:
         method, rest = spec.split("=", 1)
+        if rest.lower().endswith(":after"):
+            rest, after = rest[: -len(":after")], True
         status, rate_text = rest.rsplit(":", 1)
         rate = float(rate_text)
     except ValueError:
-        raise ValueError(f"fault {spec!r} is not METHOD=STATUS:RATE, e.g. CreateKeyEvent=UNAVAILABLE:0.3") from None
+        raise ValueError(f"fault {spec!r} is not METHOD=STATUS:RATE[:after], e.g. "
+                         "CreateKeyEvent=UNAVAILABLE:0.3") from None
     method = method.strip()
     if not method:
         raise ValueError(f"fault {spec!r} names no method (use * for every method)")
     code = status_code(status)
     if not 0.0 <= rate <= 1.0:
         raise ValueError(f"fault {spec!r}: the rate must be between 0 and 1")
-    return method, code.name, rate
+    return method, code.name, rate, after
 
 
 @dataclass
 class _Rule:
     errors: dict[str, float] = field(default_factory=dict)
     latency_ms: float | None = None
+    after: bool = False
 
 
 @dataclass(frozen=True)
 class Decision:
-    """What to do with one call: sleep ``latency_s`` seconds, then fail with ``code`` unless it is None."""
+    """What to do with one call: sleep ``latency_s`` seconds, then fail with ``code`` unless it is None;
+    with ``after`` the call is carried out first and its answer replaced by the failure."""
 
     latency_s: float = 0.0
     code: grpc.StatusCode | None = None
     message: str = ""
+    after: bool = False
 
 
 class Faults:
@@ -86,8 +99,10 @@ class Faults:
             self.set(ALL, latency_ms=latency_ms)
 
     def set(self, method: str, errors: dict[str, float] | None = None, *,
-            latency_ms: float | None = None) -> "Faults":
-        """Add (or replace) error rates and/or latency for ``method`` ("*" = every method). Chainable."""
+            latency_ms: float | None = None, after: bool | None = None) -> "Faults":
+        """Add (or replace) error rates and/or latency for ``method`` ("*" = every method). Chainable.
+
+        ``after=True``: the method's errors fire after the call was carried out (the answer is lost)."""
         checked = {}
         for name, rate in (errors or {}).items():
             code = status_code(name)
@@ -105,15 +120,17 @@ class Faults:
                 rule.errors = checked
             if latency_ms is not None:
                 rule.latency_ms = float(latency_ms)
+            if after is not None:
+                rule.after = bool(after)
         return self
 
     def add(self, spec: str) -> "Faults":
-        """Add one ``METHOD=STATUS:RATE`` rule (as given to ``ga4kit emulator start --fault``)."""
-        method, status, rate = parse_fault(spec)
+        """Add one ``METHOD=STATUS:RATE[:after]`` rule (as given to ``ga4kit emulator start --fault``)."""
+        method, status, rate, after = parse_fault(spec)
         with self._lock:
             current = dict(self._rules.get(method, _Rule()).errors)
         current[status] = rate
-        return self.set(method, current)
+        return self.set(method, current, after=after)
 
     def clear(self, method: str | None = None) -> None:
         """Remove the rules of one method, or all rules; also restarts the random sequences."""
@@ -146,6 +163,8 @@ class Faults:
             if specific is not None:
                 errors.update(specific.errors)
             code = None
+            after = bool(specific.after if specific is not None and specific.errors else
+                         (generic.after if generic is not None else False))
             if errors:
                 rng = self._rngs.get(method)
                 if rng is None:
@@ -158,4 +177,4 @@ class Faults:
                         code = grpc.StatusCode[name]
                         break
         return Decision((latency or 0.0) / 1000.0, code,
-                        _MESSAGES.get(code.name, "Injected fault.") if code else "")
+                        _MESSAGES.get(code.name, "Injected fault.") if code else "", after and code is not None)

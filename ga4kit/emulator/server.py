@@ -358,7 +358,7 @@ class Emulator:
                 decision = self.faults.decide(method)
                 if decision.latency_s:
                     time.sleep(decision.latency_s)
-                if decision.code is not None:
+                if decision.code is not None and not decision.after:
                     raise EmulatorError(decision.code, decision.message)
                 if not _scope_allows(scope, write):
                     raise denied(SCOPE_MESSAGE)
@@ -372,7 +372,10 @@ class Emulator:
                     if data and self.admin.is_deleted(prop):
                         raise not_found(f"Property properties/{prop} is in the trash.")
                 ctx = CallContext(principal, scope, service, method, prop)
-                return handler(request, ctx)
+                answer = handler(request, ctx)
+                if decision.code is not None:  # an "after" fault: carried out, answer lost
+                    raise EmulatorError(decision.code, decision.message)
+                return answer
             except EmulatorError as exc:
                 code = exc.code.name
                 context.abort(exc.code, exc.message)
