@@ -17,6 +17,8 @@ def _clean_environment(monkeypatch, tmp_path_factory):
     monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path_factory.mktemp("gcloud-empty")))
     monkeypatch.setenv("GCE_METADATA_HOST", "127.0.0.1:9")
     monkeypatch.setenv("NO_GCE_CHECK", "True")
+    # Lock files of this test session only (a developer's own runs must not block the tests, nor the reverse).
+    monkeypatch.setenv("GA4KIT_LOCK_DIR", str(tmp_path_factory.mktemp("locks")))
 
 
 # ----------------------------------------------------------------------------- the local GA4 emulator
