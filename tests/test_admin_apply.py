@@ -295,10 +295,10 @@ def test_result_json_keys(emulator, clients):
     pid = emulator.test_property
     p = admin.plan(goals([pid]), clients)
     doc = admin.result_to_dict(admin.apply(p, clients, policy=FAST_WRITES), p)
-    assert set(doc) == {"format_version", "kind", "ok", "summary", "properties", "plan"}
-    assert doc["kind"] == "apply" and doc["ok"] is True
-    assert doc["summary"] == {"properties": 1, "applied": 1, "unchanged": 0, "failed": 0, "writes_done": 5,
-                              "writes_failed": 0, "writes_skipped": 0}
+    assert set(doc) == {"kind", "ok", "state", "summary", "properties", "plan"}
+    assert doc["kind"] == "apply" and doc["ok"] is True and doc["state"] == "ok"
+    assert doc["summary"] == {"properties": 1, "applied": 1, "unchanged": 0, "failed": 0, "interrupted": 0,
+                              "writes_done": 5, "writes_failed": 0, "writes_skipped": 0}
     [prop] = doc["properties"]
     assert set(prop) == {"property", "label", "status", "error", "outcomes"}
     assert all(set(o) == {"kind", "event", "action", "status", "name", "message"} for o in prop["outcomes"])
