@@ -249,29 +249,14 @@ def test_apply_converges_under_30_percent_unavailable(emulator, clients):
     assert not admin.plan(cfg, clients).has_changes
 
 
-def test_a_create_that_landed_but_answered_unavailable_is_not_repeated(emulator, clients, monkeypatch):
-    """GA4 may do the write and still fail the call; the retry must not add a second rule.
-
-    The Google client method is wrapped here (the real call still goes to the emulator over gRPC) because
-    the emulator's faults fail a call *before* its handler runs: it cannot yet answer UNAVAILABLE after
-    doing the write, which is the branch under test.
-    """
+def test_a_create_that_landed_but_answered_unavailable_is_not_repeated(emulator, clients):
+    """GA4 may do the write and still fail the call; the retry must not add a second rule."""
     pid = emulator.test_property
-    p = admin.plan(goals([pid]), clients)
-    real = clients.admin_alpha.raw.create_event_create_rule
-    calls = []
-
-    def lost_answer(*args, **kwargs):
-        calls.append(1)
-        real(*args, **kwargs)
-        from google.api_core import exceptions as gexc
-
-        raise gexc.ServiceUnavailable("connection reset after the write")
-
-    monkeypatch.setattr(clients.admin_alpha.raw, "create_event_create_rule", lost_answer)
+    p = admin.plan(goals([pid]), clients, check_events=False)
+    emulator.faults.set("CreateEventCreateRule", {"UNAVAILABLE": 1.0}, after=True)  # carried out, answer lost
     result = admin.apply(p, clients, policy=FAST_WRITES)
     assert result.ok
-    assert len(calls) == 1
+    assert [c.code for c in emulator.calls if c.method == "CreateEventCreateRule"] == ["UNAVAILABLE"]
     assert len(rules(emulator, pid)) == 1
     [o] = [o for o in result.property(pid).outcomes if o.action.kind == "event_create_rule"]
     assert "after 1 retry" in o.message

@@ -184,7 +184,8 @@ def apply(plan: Plan, clients: Any, *, policy: WritePolicy | None = None,
     policy = policy or WritePolicy()
     waits = _Waits(on_wait)
     run = _Run(policy, waits, planned=sum(len(p.writes) for p in plan.properties if p.error is None))
-    run.pacer = _Pacer(policy.writes_per_minute, policy.burst, waits, lambda: run.planned - run.attempted)
+    # Writes to go, the one waiting for the pacer included.
+    run.pacer = _Pacer(policy.writes_per_minute, policy.burst, waits, lambda: run.planned - run.attempted + 1)
     result = Result(properties=[])
     current: _Applier | None = None
     try:
@@ -222,7 +223,7 @@ def _close_interrupted(result: Result, plan: Plan, current: "_Applier | None") -
         for a in sorted(current.pp.writes, key=_order):
             if id(a) in started:
                 continue
-            note = ("interrupted while being written; it may still land (the next apply or plan sees it)"
+            note = ("interrupted while being written: it may still land; the next apply or plan sees it"
                     if a is current.in_flight else "not attempted: interrupted")
             pr.outcomes.append(Outcome(a, SKIPPED, note))
         pr.error = pr.error or INTERRUPTED
@@ -639,9 +640,15 @@ class _Applier:
             self.pr.outcomes[i] = _with_note(self.pr.outcomes[i], note)
 
     def _retarget(self, action: Action, name: str) -> None:
+        """Make the create's outcome name the rule kept; a create that failed on timeouts but landed after
+        all is done."""
         i = self._index(action)
-        if i is not None and self.pr.outcomes[i].resource != name and self.pr.outcomes[i].status == DONE:
-            o = self.pr.outcomes[i]
+        if i is None:
+            return
+        o = self.pr.outcomes[i]
+        if o.status == FAILED:
+            self.pr.outcomes[i] = Outcome(o.action, DONE, "it timed out, but GA4 carried it out after all", name)
+        elif o.status == DONE and o.resource != name:
             self.pr.outcomes[i] = Outcome(o.action, o.status, o.message, name, o.error)
 
 

@@ -265,18 +265,17 @@ def check_event_names(ref: PropertyRef, goals: list[Goal], clients: Any,
     if not goals:
         return []
     if getattr(clients, "data", None) is None:
-        return [PlanWarning(EVENT_CHECK_FAILED, f"Property {ref.display}: the goals' event names were not "
-                                                "checked (no Data API client).")]
+        return [PlanWarning(EVENT_CHECK_FAILED, "The goals' event names were not checked (no Data API client).")]
     try:
         seen = recent_events(ref, clients, days)
     except ApiError as exc:
         return [PlanWarning(EVENT_CHECK_FAILED,
-                            f"Property {ref.display}: the goals' event names were not checked against its data "
-                            f"(the Data API answered {exc.status}: {exc.message}). The plan is complete without "
+                            f"The goals' event names were not checked against the property's data (the Data API "
+                            f"answered {exc.status}: {exc.message}). The plan is complete without "
                             "it; pass --no-event-check to skip the check.")]
     if not seen:
-        return [PlanWarning(NO_EVENTS, f"Property {ref.display} received no events in the last {days} days, so "
-                                       "the goals' event names could not be checked. Is the GA4 tag installed?")]
+        return [PlanWarning(NO_EVENTS, f"The property received no events in the last {days} days, so the goals' "
+                                       "event names could not be checked. Is the GA4 tag installed?")]
     out: list[PlanWarning] = []
     checked: set[str] = set()
     for g in goals:
@@ -285,9 +284,9 @@ def check_event_names(ref: PropertyRef, goals: list[Goal], clients: Any,
             continue
         checked.add(name)
         [guess] = difflib.get_close_matches(name, list(seen), n=1, cutoff=0.75) or [None]
-        what = (f"the source event {name!r} of derived goal {g.event!r}" if g.derive is not None
-                else f"goal {name!r}")
-        text = f"Property {ref.display}: {what} was not seen in the last {days} days"
+        what = (f"The source event {name!r} of derived goal {g.event!r}" if g.derive is not None
+                else f"Goal {name!r}")
+        text = f"{what} was not seen in the last {days} days"
         text += f"; did you mean {guess!r}?" if guess else " (a typo, or an event not sent yet?)."
         out.append(PlanWarning(EVENT_NOT_SEEN, text, event=name, suggestion=guess))
     return out
