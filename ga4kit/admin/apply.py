@@ -232,7 +232,7 @@ def _close_interrupted(result: Result, plan: Plan, current: "_Applier | None") -
     for pp in plan.properties:
         if pp.property.id not in done:
             result.properties.append(PropertyResult(
-                pp.property, error=INTERRUPTED,
+                pp.property, error=pp.error or INTERRUPTED,
                 outcomes=[Outcome(a, SKIPPED, "not attempted: interrupted") for a in pp.writes]))
 
 
