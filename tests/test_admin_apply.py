@@ -249,29 +249,14 @@ def test_apply_converges_under_30_percent_unavailable(emulator, clients):
     assert not admin.plan(cfg, clients).has_changes
 
 
-def test_a_create_that_landed_but_answered_unavailable_is_not_repeated(emulator, clients, monkeypatch):
-    """GA4 may do the write and still fail the call; the retry must not add a second rule.
-
-    The Google client method is wrapped here (the real call still goes to the emulator over gRPC) because
-    the emulator's faults fail a call *before* its handler runs: it cannot yet answer UNAVAILABLE after
-    doing the write, which is the branch under test.
-    """
+def test_a_create_that_landed_but_answered_unavailable_is_not_repeated(emulator, clients):
+    """GA4 may do the write and still fail the call; the retry must not add a second rule."""
     pid = emulator.test_property
-    p = admin.plan(goals([pid]), clients)
-    real = clients.admin_alpha.raw.create_event_create_rule
-    calls = []
-
-    def lost_answer(*args, **kwargs):
-        calls.append(1)
-        real(*args, **kwargs)
-        from google.api_core import exceptions as gexc
-
-        raise gexc.ServiceUnavailable("connection reset after the write")
-
-    monkeypatch.setattr(clients.admin_alpha.raw, "create_event_create_rule", lost_answer)
+    p = admin.plan(goals([pid]), clients, check_events=False)
+    emulator.faults.set("CreateEventCreateRule", {"UNAVAILABLE": 1.0}, after=True)  # carried out, answer lost
     result = admin.apply(p, clients, policy=FAST_WRITES)
     assert result.ok
-    assert len(calls) == 1
+    assert [c.code for c in emulator.calls if c.method == "CreateEventCreateRule"] == ["UNAVAILABLE"]
     assert len(rules(emulator, pid)) == 1
     [o] = [o for o in result.property(pid).outcomes if o.action.kind == "event_create_rule"]
     assert "after 1 retry" in o.message
@@ -295,10 +280,10 @@ def test_result_json_keys(emulator, clients):
     pid = emulator.test_property
     p = admin.plan(goals([pid]), clients)
     doc = admin.result_to_dict(admin.apply(p, clients, policy=FAST_WRITES), p)
-    assert set(doc) == {"format_version", "kind", "ok", "summary", "properties", "plan"}
-    assert doc["kind"] == "apply" and doc["ok"] is True
-    assert doc["summary"] == {"properties": 1, "applied": 1, "unchanged": 0, "failed": 0, "writes_done": 5,
-                              "writes_failed": 0, "writes_skipped": 0}
+    assert set(doc) == {"kind", "ok", "state", "summary", "properties", "plan"}
+    assert doc["kind"] == "apply" and doc["ok"] is True and doc["state"] == "ok"
+    assert doc["summary"] == {"properties": 1, "applied": 1, "unchanged": 0, "failed": 0, "interrupted": 0,
+                              "writes_done": 5, "writes_failed": 0, "writes_skipped": 0}
     [prop] = doc["properties"]
     assert set(prop) == {"property", "label", "status", "error", "outcomes"}
     assert all(set(o) == {"kind", "event", "action", "status", "name", "message"} for o in prop["outcomes"])

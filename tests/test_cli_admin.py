@@ -62,7 +62,14 @@ def test_plan_without_detailed_exitcode_is_0_with_changes(emulator, goals_file):
 def test_plan_json(emulator, goals_file):
     result = run(emulator, "plan", "-c", goals_file, "--json", "--prune")
     assert result.exit_code == 0
-    doc = json.loads(result.stdout)
+    env = json.loads(result.stdout)
+    assert (env["format_version"], env["command"], env["ok"], env["exit_code"]) == (2, "plan", True, 0)
+    assert env["errors"] == []
+    # The test property has received no events: one warning says its event names could not be checked.
+    assert [w["property"] for w in env["warnings"]] == [emulator.test_property]
+    assert "received no events" in env["warnings"][0]["message"]
+    doc = env["data"]
+    assert "format_version" not in doc
     assert doc["kind"] == "plan" and doc["prune"] is True and doc["changes_pending"] is True
     assert doc["source"] == goals_file
     assert [k["event"] for k in doc["properties"][0]["key_events"] if k["action"] == "create"] == [
@@ -73,7 +80,7 @@ def test_property_override_and_measurement_id_refused(emulator, goals_file):
     other = new_property(emulator, name="Other")
     result = run(emulator, "plan", "-c", goals_file, "-p", f"properties/{other}", "--json")
     assert result.exit_code == 0
-    assert [p["property"] for p in json.loads(result.stdout)["properties"]] == [other]
+    assert [p["property"] for p in json.loads(result.stdout)["data"]["properties"]] == [other]
 
     emulator.reset_calls()
     bad = run(emulator, "plan", "-c", goals_file, "-p", "G-ABCD1234")
@@ -106,14 +113,14 @@ def test_apply_asks_on_a_terminal(emulator, goals_file, monkeypatch):
     assert key_event_counts(emulator, emulator.test_property) == Counter(SHOP_EVENTS)
 
 
-def test_apply_reports_every_property_and_fails_when_one_fails(emulator, tmp_path):
+def test_apply_reports_every_property_and_exits_3_when_one_fails(emulator, tmp_path):
     a, b = emulator.test_property, new_property(emulator, name="B")
     c = new_property(emulator, name="C")
     emulator.admin.set_access(b, ["someone-else@example.com"])
     path = tmp_path / "three.yaml"
     path.write_text(goals_yaml([a, b, c]))
     result = run(emulator, "apply", "-c", str(path), "--yes")
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # partial: b failed, a and c were applied
     assert f"Property P{a} ({a}): applied" in result.stdout
     assert f"Property P{b} ({b}): failed" in result.stdout
     assert f"Property P{c} ({c}): applied" in result.stdout
@@ -134,9 +141,14 @@ def test_apply_json_and_cap_refusal(emulator, tmp_path):
     path.write_text(goals_yaml([pid], "goals:\n  - {event: goal_a, type: micro, kind: secondary}\n"
                                       "  - {event: goal_b, type: macro}\n"))
     result = run(emulator, "apply", "-c", str(path), "--yes", "--json")
-    assert result.exit_code == 1
-    doc = json.loads(result.stdout)
-    assert doc["ok"] is False
+    assert result.exit_code == 1  # nothing could be done
+    env = json.loads(result.stdout)
+    assert (env["command"], env["ok"], env["exit_code"]) == ("apply", False, 1)
+    [err] = env["errors"]
+    assert set(err) == {"property", "status", "message", "hint"}
+    assert (err["property"], err["status"]) == (pid, "CAP_EXCEEDED") and "makes 31" in err["message"]
+    doc = env["data"]
+    assert doc["ok"] is False and doc["state"] == "failed"
     [prop] = doc["properties"]
     assert prop["status"] == "refused" and prop["error"]["status"] == "CAP_EXCEEDED"
     assert "allows 30" in prop["error"]["message"] and "has 29" in prop["error"]["message"]

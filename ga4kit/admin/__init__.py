@@ -8,16 +8,19 @@ rules for derived goals. Plan first, then apply; re-running changes nothing.
         print(admin.render_plan(p))
         result = admin.apply(p, clients)          # writes; never raises for a GA4 failure
         assert result.ok
+
+``apply`` raises :class:`ApplyInterrupted` (a KeyboardInterrupt) on Ctrl-C, carrying the outcomes so far.
 """
 
-from ga4kit.admin.apply import WritePolicy, apply
-from ga4kit.admin.plan import plan, select_properties
+from ga4kit.admin.apply import ApplyInterrupted, WritePolicy, apply
+from ga4kit.admin.plan import check_event_names, plan, select_properties
 from ga4kit.admin.render import plan_to_dict, render_plan, render_result, result_to_dict
 from ga4kit.admin.types import (
-    Action, CapCheck, Change, ErrorInfo, KeyEventSpec, Outcome, Plan, PropertyPlan, PropertyResult, Result,
-    RuleSpec,
+    Action, CapCheck, Change, ErrorInfo, KeyEventSpec, Outcome, Plan, PlanWarning, PropertyPlan, PropertyResult,
+    Result, RuleSpec,
 )
 
 __all__ = ["plan", "apply", "Plan", "Result", "PropertyPlan", "PropertyResult", "Action", "Outcome", "Change",
-           "CapCheck", "ErrorInfo", "KeyEventSpec", "RuleSpec", "WritePolicy", "select_properties",
-           "render_plan", "render_result", "plan_to_dict", "result_to_dict"]
+           "CapCheck", "ErrorInfo", "KeyEventSpec", "RuleSpec", "PlanWarning", "WritePolicy", "ApplyInterrupted",
+           "select_properties", "check_event_names", "render_plan", "render_result", "plan_to_dict",
+           "result_to_dict"]

@@ -4,19 +4,33 @@ Read-only: it calls get_property, list_key_events, list_data_streams and list_ev
 property that cannot be read (permission denied, not found) or whose plan cannot be applied (the key
 event cap, an ambiguous web stream) gets an ``error`` in its :class:`PropertyPlan`; the others are
 planned as usual.
+
+Two rules producing the same declared event are drift: GA4 runs every rule, so each duplicate creates the
+event again and its counts double. The plan shows the extra as ``duplicate`` (``delete`` with prune),
+keeping the rule :func:`ga4kit.admin.rules.choose_rule` picks. Several rules for an event the goals file
+does not declare are left alone (ga4kit does not own them and cannot tell a duplicate from a deliberate
+pair of rules someone maintains by hand).
+
+The event check (one Data API runReport per property, eventName x eventCount over the last 28 days) warns
+about goals whose event was not seen, with a did-you-mean from the events that were: a typo such as
+``add_to_crat`` would otherwise become a key event that never fires. A derived goal's own event cannot
+exist before its rule does, so its source event is checked instead. A failed check is a warning, never
+a failed plan.
 """
 
 from __future__ import annotations
 
+import difflib
 from typing import Any, Callable, Iterable
 
 from ga4kit.admin import rules as R
 from ga4kit.admin.types import (
-    CREATE, DELETE, KEEP, KEY_EVENT, PREMIUM_CAP, RULE, STANDARD_CAP, UNCHANGED, UPDATE, Action, CapCheck,
-    ErrorInfo, KeyEventSpec, Plan, PropertyPlan, RuleSpec,
+    CREATE, DELETE, DUPLICATE, EVENT_CHECK_FAILED, EVENT_NOT_SEEN, KEEP, KEY_EVENT, NO_EVENTS, PREMIUM_CAP,
+    RULE, STANDARD_CAP, UNCHANGED, UPDATE, Action, CapCheck, ErrorInfo, KeyEventSpec, Plan, PlanWarning,
+    PropertyPlan, RuleSpec,
 )
-from ga4kit.config.model import GoalsConfig, PropertyRef
-from ga4kit.errors import Ga4kitError, PlanError
+from ga4kit.config.model import Goal, GoalsConfig, PropertyRef
+from ga4kit.errors import ApiError, Ga4kitError, PlanError
 from ga4kit.ids import property_id, stream_id
 
 PAGE_SIZE = 200  # the most GA4 returns per page
@@ -24,6 +38,10 @@ PAGE_SIZE = 200  # the most GA4 returns per page
 NOT_DELETABLE = "not in the goals file; kept (GA4 marks it not deletable, so --prune never deletes it)"
 UNDECLARED = "not in the goals file; kept (apply --prune deletes it)"
 UNDECLARED_RULE = "not in the goals file; rules are never deleted by ga4kit"
+DUPLICATE_NOTE = ("a second rule producing {event}: GA4 creates the event once per rule, so its counts double; "
+                  "{what}")
+
+EVENT_CHECK_DAYS = 28
 
 
 def select_properties(config: GoalsConfig, ids: Iterable[Any] | None = None) -> list[PropertyRef]:
@@ -57,11 +75,13 @@ def desired_state(config: GoalsConfig) -> tuple[list[KeyEventSpec], list[RuleSpe
 
 
 def plan(config: GoalsConfig, clients: Any, *, properties: Iterable[Any] | None = None, prune: bool = False,
-         on_property: Callable[[PropertyPlan], None] | None = None) -> Plan:
+         check_events: bool = True, on_property: Callable[[PropertyPlan], None] | None = None) -> Plan:
     """The plan for every property of ``config`` (or ``properties``, which override the file's).
 
     ``prune`` plans deleting key events the property has but the file does not declare (never one GA4
-    marks not deletable). ``on_property`` is called after each property is planned (for progress).
+    marks not deletable) and duplicate rules of declared events. ``check_events`` asks the Data API once
+    per property which events it received lately and warns about goals whose event was not among them.
+    ``on_property`` is called after each property is planned (for progress).
     """
     refs = select_properties(config, properties)
     key_events, rule_specs = desired_state(config)
@@ -71,6 +91,8 @@ def plan(config: GoalsConfig, clients: Any, *, properties: Iterable[Any] | None 
             pp = plan_property(ref, key_events, rule_specs, clients, prune=prune)
         except Ga4kitError as exc:
             pp = PropertyPlan(property=ref, error=ErrorInfo.from_exception(exc))
+        if check_events and (pp.error is None or pp.cap is not None):
+            pp.warnings.extend(check_event_names(ref, config.goals, clients))
         out.properties.append(pp)
         if on_property is not None:
             on_property(pp)
@@ -99,7 +121,7 @@ def plan_property(ref: PropertyRef, key_events: list[KeyEventSpec], rule_specs: 
         pp.stream = stream_id(stream)
         request = {"parent": stream, "page_size": PAGE_SIZE}
         current = list(clients.admin_alpha.list_event_create_rules(request=request))
-        pp.actions.extend(plan_rules(rule_specs, current, pp.stream))
+        pp.actions.extend(plan_rules(rule_specs, current, pp.stream, prune=prune))
     pp.cap = cap_check(level, existing, pp.actions)
     if pp.cap.exceeded:
         pp.error = ErrorInfo("CAP_EXCEEDED", pp.cap.message(ref.display), CapCheck.HINT)
@@ -144,9 +166,9 @@ def plan_key_events(desired: list[KeyEventSpec], existing: list[Any], *, prune: 
     return actions
 
 
-def plan_rules(desired: list[RuleSpec], current: list[Any], stream: str) -> list[Action]:
+def plan_rules(desired: list[RuleSpec], current: list[Any], stream: str, *, prune: bool = False) -> list[Action]:
     by_dest: dict[str, list[Any]] = {}
-    for r in sorted(current, key=lambda r: r.name):
+    for r in sorted(current, key=R.rule_id_key):
         by_dest.setdefault(r.destination_event, []).append(r)
     actions: list[Action] = []
     for spec in desired:
@@ -154,15 +176,18 @@ def plan_rules(desired: list[RuleSpec], current: list[Any], stream: str) -> list
         if not found:
             actions.append(Action(RULE, CREATE, spec.destination_event, desired=spec, stream=stream))
             continue
-        first, dups = found[0], found[1:]
-        cur = R.rule_from_proto(first)
+        keep = R.choose_rule(found, spec)
+        cur = R.rule_from_proto(keep)
         changes = R.rule_changes(cur, spec)
         actions.append(Action(RULE, UPDATE if changes else UNCHANGED, spec.destination_event, desired=spec,
-                              current=cur, resource=first.name, changes=changes, stream=stream))
-        for d in dups:
-            actions.append(Action(RULE, KEEP, d.destination_event, current=R.rule_from_proto(d), resource=d.name,
-                                  stream=stream, note=f"a second rule for {d.destination_event}; left alone "
-                                                      "(delete it in GA4 if it duplicates the first)"))
+                              current=cur, resource=keep.name, changes=changes, stream=stream))
+        for d in found:
+            if d.name == keep.name:
+                continue
+            what = "deleted by --prune" if prune else "`ga4kit apply --prune` deletes it"
+            actions.append(Action(RULE, DELETE if prune else DUPLICATE, d.destination_event,
+                                  current=R.rule_from_proto(d), resource=d.name, stream=stream,
+                                  note=DUPLICATE_NOTE.format(event=d.destination_event, what=what)))
     for dest in sorted(by_dest):
         for r in by_dest[dest]:
             actions.append(Action(RULE, KEEP, dest, current=R.rule_from_proto(r), resource=r.name, stream=stream,
@@ -208,3 +233,60 @@ def _stream_hint(ref: PropertyRef, web: list[Any]) -> str:
     return (f"Name the web stream for this property in the goals file: under `properties:` write "
             f"`- {{id: \"{ref.id}\", stream: \"{example}\"}}` (its web streams: "
             f"{', '.join(stream_id(s.name) for s in web) or 'none'}; GA4 shows them under Admin > Data streams).")
+
+
+# --- event check -----------------------------------------------------------------------------------
+
+def recent_events(ref: PropertyRef, clients: Any, days: int = EVENT_CHECK_DAYS) -> dict[str, int]:
+    """Event name -> event count over the last ``days`` days (one runReport; raises ApiError)."""
+    request = {
+        "property": ref.name,
+        "dimensions": [{"name": "eventName"}],
+        "metrics": [{"name": "eventCount"}],
+        "date_ranges": [{"start_date": f"{days}daysAgo", "end_date": "today"}],
+        "limit": 10000,  # GA4 keeps at most 500 distinct event names per property
+        "return_property_quota": True,
+    }
+    report = clients.data.run_report(request=request)
+    out: dict[str, int] = {}
+    for row in report.rows:
+        try:
+            count = int(float(row.metric_values[0].value))
+        except (TypeError, ValueError):
+            count = 0
+        if count > 0:
+            out[row.dimension_values[0].value] = count
+    return out
+
+
+def check_event_names(ref: PropertyRef, goals: list[Goal], clients: Any,
+                      days: int = EVENT_CHECK_DAYS) -> list[PlanWarning]:
+    """Warnings for goals whose event (a derived goal: its source event) was not seen lately."""
+    if not goals:
+        return []
+    if getattr(clients, "data", None) is None:
+        return [PlanWarning(EVENT_CHECK_FAILED, "The goals' event names were not checked (no Data API client).")]
+    try:
+        seen = recent_events(ref, clients, days)
+    except ApiError as exc:
+        return [PlanWarning(EVENT_CHECK_FAILED,
+                            f"The goals' event names were not checked against the property's data (the Data API "
+                            f"answered {exc.status}: {exc.message}). The plan is complete without "
+                            "it; pass --no-event-check to skip the check.")]
+    if not seen:
+        return [PlanWarning(NO_EVENTS, f"The property received no events in the last {days} days, so the goals' "
+                                       "event names could not be checked. Is the GA4 tag installed?")]
+    out: list[PlanWarning] = []
+    checked: set[str] = set()
+    for g in goals:
+        name = g.derive.source if g.derive is not None else g.event
+        if name in seen or name in checked:
+            continue
+        checked.add(name)
+        [guess] = difflib.get_close_matches(name, list(seen), n=1, cutoff=0.75) or [None]
+        what = (f"The source event {name!r} of derived goal {g.event!r}" if g.derive is not None
+                else f"Goal {name!r}")
+        text = f"{what} was not seen in the last {days} days"
+        text += f"; did you mean {guess!r}?" if guess else " (a typo, or an event not sent yet?)."
+        out.append(PlanWarning(EVENT_NOT_SEEN, text, event=name, suggestion=guess))
+    return out

@@ -4,6 +4,11 @@ A goal with ``derive: {source, where}`` becomes an EventCreateRule (admin v1alph
 ``destination_event = goal.event``, conditions ``event_name EQUALS source`` followed by every ``where``
 condition, ``source_copy_parameters = copy_parameters``. A rule in the property is recognised by its
 destination event (one rule per destination per stream), so re-running updates it instead of adding one.
+
+GA4 gives a rule no unique key (two creates with the same destination both succeed) and no creation time.
+When a destination has several rules, :func:`choose_rule` picks the one to keep the same way in every
+run, on every machine: the first, in id order, whose conditions match the goals file, else the first in
+id order. Two runs that each clean up after a race therefore delete the same extras, never both rules.
 """
 
 from __future__ import annotations
@@ -77,6 +82,30 @@ def rule_from_proto(rule: Any) -> RuleSpec:
     conds = tuple(ConditionSpec(c.field, enum_name(c.comparison_type), c.value, bool(c.negated))
                   for c in rule.event_conditions)
     return RuleSpec(rule.destination_event, conds, bool(rule.source_copy_parameters))
+
+
+def rule_id_key(rule: Any) -> tuple:
+    """Sort rules by id, numerically when the ids are numbers (GA4's are), so the order is stable."""
+    rid = str(rule.name).rsplit("/", 1)[-1]
+    return (0, len(rid), rid) if rid.isdigit() else (1, 0, rid)
+
+
+def choose_rule(rules: list[Any], desired: RuleSpec) -> Any:
+    """The rule to keep among several with ``desired``'s destination (see the module docstring)."""
+    ordered = sorted(rules, key=rule_id_key)
+    for r in ordered:
+        if not rule_changes(rule_from_proto(r), desired) and not list(r.parameter_mutations):
+            return r
+    return ordered[0]
+
+
+def same_rule(a: Any, b: Any) -> bool:
+    """Whether two GA4 rules do exactly the same thing (an exact duplicate is safe to delete)."""
+    def mutations(r: Any) -> list:
+        return [(m.parameter, m.parameter_value) for m in r.parameter_mutations]
+
+    return (a.destination_event == b.destination_event
+            and not rule_changes(rule_from_proto(a), rule_from_proto(b)) and mutations(a) == mutations(b))
 
 
 # --- comparing -------------------------------------------------------------------------------------

@@ -22,8 +22,10 @@ UPDATE = "update"
 DELETE = "delete"
 UNCHANGED = "unchanged"
 KEEP = "kept"  # present in the property, not declared, left alone
+DUPLICATE = "duplicate"  # a second rule producing a declared event: drift, deleted only with --prune
 
-CHANGE_OPS = (CREATE, UPDATE, DELETE)
+CHANGE_OPS = (CREATE, UPDATE, DELETE)  # what apply writes
+PENDING_OPS = CHANGE_OPS + (DUPLICATE,)  # what makes a plan "changes pending"
 
 # Outcome.status
 DONE = "done"
@@ -110,6 +112,11 @@ class Action:
 
     @property
     def is_change(self) -> bool:
+        """Drift the plan shows as pending (a write, or a duplicate rule left for --prune)."""
+        return self.op in PENDING_OPS
+
+    @property
+    def is_write(self) -> bool:
         return self.op in CHANGE_OPS
 
     def to_dict(self) -> dict:
@@ -139,8 +146,10 @@ class ErrorInfo:
         status = getattr(exc, "status", None)
         if status is None:
             from ga4kit.errors import CapExceededError
+            from ga4kit.locking import LockTimeout
 
-            status = "CAP_EXCEEDED" if isinstance(exc, CapExceededError) else "PLAN_ERROR"
+            status = ("CAP_EXCEEDED" if isinstance(exc, CapExceededError)
+                      else "LOCK_TIMEOUT" if isinstance(exc, LockTimeout) else "PLAN_ERROR")
         return cls(status=status, message=getattr(exc, "message", None) or str(exc), hint=getattr(exc, "hint", None))
 
     def __str__(self) -> str:
@@ -182,6 +191,28 @@ class CapCheck:
                 "adding": self.adding, "removing": self.removing, "after": self.after, "exceeded": self.exceeded}
 
 
+# PlanWarning.kind
+EVENT_NOT_SEEN = "event_not_seen"  # a goal's event (or a derived goal's source) had no events lately
+NO_EVENTS = "no_events"  # the property received no events at all lately: names could not be checked
+EVENT_CHECK_FAILED = "event_check_failed"  # the Data API could not be asked
+
+
+@dataclass(frozen=True)
+class PlanWarning:
+    """Something the plan can go ahead with but a person should look at (e.g. a goal event never seen)."""
+
+    kind: str
+    message: str
+    event: str | None = None
+    suggestion: str | None = None  # did you mean ...?
+
+    def __str__(self) -> str:
+        return self.message
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "event": self.event, "suggestion": self.suggestion, "message": self.message}
+
+
 @dataclass
 class PropertyPlan:
     """The plan for one property. ``error`` set means nothing will be written to it."""
@@ -191,6 +222,7 @@ class PropertyPlan:
     cap: CapCheck | None = None
     stream: str | None = None  # web data stream id the rules live on, when the goals derive any
     error: ErrorInfo | None = None
+    warnings: list[PlanWarning] = field(default_factory=list)
 
     @property
     def key_events(self) -> list[Action]:
@@ -205,8 +237,17 @@ class PropertyPlan:
         return [a for a in self.actions if a.is_change]
 
     @property
+    def writes(self) -> list[Action]:
+        """The actions apply writes (creates, updates, deletes); a duplicate without --prune is not one."""
+        return [a for a in self.actions if a.is_write]
+
+    @property
     def has_changes(self) -> bool:
         return self.error is None and bool(self.changes)
+
+    @property
+    def has_writes(self) -> bool:
+        return self.error is None and bool(self.writes)
 
     def count(self, op: str) -> int:
         return sum(1 for a in self.actions if a.op == op)
@@ -225,8 +266,17 @@ class Plan:
         return any(p.has_changes for p in self.properties)
 
     @property
+    def has_writes(self) -> bool:
+        return any(p.has_writes for p in self.properties)
+
+    @property
     def has_errors(self) -> bool:
         return any(p.error is not None for p in self.properties)
+
+    @property
+    def warnings(self) -> list[tuple[str, PlanWarning]]:
+        """Every property's warnings as (property id, warning)."""
+        return [(p.property.id, w) for p in self.properties for w in p.warnings]
 
     def property(self, property_id: str) -> PropertyPlan:
         for p in self.properties:
@@ -243,7 +293,9 @@ class Plan:
             "delete": sum(p.count(DELETE) for p in ok),
             "unchanged": sum(p.count(UNCHANGED) for p in ok),
             "kept": sum(p.count(KEEP) for p in ok),
+            "duplicate": sum(p.count(DUPLICATE) for p in ok),
             "errors": sum(1 for p in self.properties if p.error is not None),
+            "warnings": sum(len(p.warnings) for p in self.properties),
         }
 
 
@@ -255,6 +307,7 @@ class Outcome:
     status: str  # DONE | FAILED | SKIPPED | NOOP
     message: str | None = None
     resource: str | None = None  # the resource written (e.g. the new key event's name)
+    error: ErrorInfo | None = field(default=None, compare=False)  # why it failed (FAILED only)
 
     def to_dict(self) -> dict:
         return {"kind": self.action.kind, "event": self.action.event, "action": self.action.op,
@@ -279,10 +332,13 @@ class PropertyResult:
 
     @property
     def status(self) -> str:
-        """``applied``, ``unchanged``, ``partial`` (some writes done, some failed), ``failed`` or ``refused``."""
+        """``applied``, ``unchanged``, ``partial`` (some writes done, some failed), ``failed``, ``refused``
+        (the key event cap) or ``interrupted`` (Ctrl-C; some of its writes may be done)."""
         done = sum(1 for o in self.outcomes if o.status == DONE)
         if self.error is not None and self.error.status == "CAP_EXCEEDED":
             return "refused"
+        if self.error is not None and self.error.status == "INTERRUPTED":
+            return "interrupted"
         if self.ok:
             return "applied" if done else "unchanged"
         return "partial" if done else "failed"
@@ -298,6 +354,30 @@ class Result:
     def ok(self) -> bool:
         return all(p.ok for p in self.properties)
 
+    @property
+    def state(self) -> str:
+        """``ok`` (every property applied or unchanged), ``partial`` (some failed, but other properties
+        are fine or some writes landed) or ``failed`` (nothing could be done)."""
+        if self.ok:
+            return "ok"
+        fine = any(p.ok for p in self.properties)
+        wrote = any(o.status == DONE for p in self.properties for o in p.outcomes)
+        return "partial" if fine or wrote else "failed"
+
+    @property
+    def errors(self) -> list[tuple[str, ErrorInfo]]:
+        """Why each failed property failed, as (property id, error): its error, else its first failed write's."""
+        out = []
+        for p in self.properties:
+            if p.ok:
+                continue
+            err = p.error or next((o.error for o in p.failed if o.error is not None), None)
+            if err is None and p.failed:
+                err = ErrorInfo("ERROR", p.failed[0].message or "a write failed")
+            if err is not None:
+                out.append((p.property.id, err))
+        return out
+
     def property(self, property_id: str) -> PropertyResult:
         for p in self.properties:
             if p.property.id == property_id:
@@ -311,6 +391,7 @@ class Result:
             "applied": sum(1 for p in self.properties if p.status == "applied"),
             "unchanged": sum(1 for p in self.properties if p.status == "unchanged"),
             "failed": sum(1 for p in self.properties if p.status in ("failed", "partial", "refused")),
+            "interrupted": sum(1 for p in self.properties if p.status == "interrupted"),
             "writes_done": sum(1 for o in outs if o.status == DONE),
             "writes_failed": sum(1 for o in outs if o.status == FAILED),
             "writes_skipped": sum(1 for o in outs if o.status == SKIPPED),
