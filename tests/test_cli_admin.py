@@ -59,6 +59,13 @@ def test_plan_without_detailed_exitcode_is_0_with_changes(emulator, goals_file):
     assert run(emulator, "plan", "-c", goals_file).exit_code == 0
 
 
+def test_plan_json_with_changes_pending_is_ok(emulator, goals_file):
+    # Exit 2 is plan's answer "changes pending", not a failure: the envelope says ok.
+    result = run(emulator, "plan", "-c", goals_file, "--json", "--detailed-exitcode")
+    env = json.loads(result.stdout)
+    assert (result.exit_code, env["exit_code"], env["ok"], env["data"]["changes_pending"]) == (2, 2, True, True)
+
+
 def test_plan_json(emulator, goals_file):
     result = run(emulator, "plan", "-c", goals_file, "--json", "--prune")
     assert result.exit_code == 0

@@ -10,7 +10,7 @@ Exit codes (the same for every command; README and `ga4kit --help` list them)::
 
 JSON (``--json`` on every command) is one envelope, ``format_version`` 2::
 
-    {"format_version": 2, "command": "pull", "ok": true, "exit_code": 0,
+    {"format_version": 2, "command": "pull", "ok": true, "exit_code": 0,   # ok: exit 0 (or plan's 2)
      "data": {...what the command produced; documented in its --help...},
      "errors":   [{"property": "123"|null, "status": "PERMISSION_DENIED"|..., "message": str, "hint": str|null}],
      "warnings": [{"property": "123"|null, "message": str}]}
@@ -104,9 +104,14 @@ def error_entry(exc: Any, property: str | None = None) -> dict:
 
 
 def envelope(command: str, data: Any, *, exit_code: int = EXIT_OK, errors: list | None = None,
-             warnings: list | None = None) -> dict:
-    """The one JSON document every command prints with --json (see the module docstring)."""
-    return {"format_version": FORMAT_VERSION, "command": command, "ok": exit_code == EXIT_OK,
+             warnings: list | None = None, ok: bool | None = None) -> dict:
+    """The one JSON document every command prints with --json (see the module docstring).
+
+    ``ok`` is true when the command did what it was asked: exit code 0, or 2 from
+    `plan --detailed-exitcode` (changes pending is an answer, not a failure)."""
+    if ok is None:
+        ok = exit_code == EXIT_OK or (command == "plan" and exit_code == EXIT_CHANGES)
+    return {"format_version": FORMAT_VERSION, "command": command, "ok": ok,
             "exit_code": exit_code, "data": data, "errors": list(errors or []), "warnings": list(warnings or [])}
 
 
