@@ -1,10 +1,10 @@
 """The emulator's Data API through Google's real clients over gRPC: reports checked against an
 independent pandas computation over the raw events, GA4's invariants, validation, batches,
-quotas, funnels, derived events, broken tracking and the importer."""
+the quota returned with a report, funnels, derived events, broken tracking and the importer.
+Quota exhaustion and the ledger itself: test_emulator_quota.py."""
 
 from __future__ import annotations
 
-import threading
 from datetime import date, datetime, timedelta, timezone
 
 import grpc
@@ -19,7 +19,6 @@ from google.analytics.data_v1beta.services.beta_analytics_data.transports import
 
 from ga4kit.emulator import Emulator
 from ga4kit.emulator.importer import EventFileError, read_events, write_events
-from ga4kit.emulator.quota import QuotaLedger
 
 TODAY = date(2026, 11, 22)
 TZ = "Europe/Berlin"
@@ -280,57 +279,6 @@ def test_property_quota_is_returned_and_consumed(emu):
     assert not _run(emu, ["eventName"], ["eventCount"]).property_quota.tokens_per_day.remaining
 
 
-# ---- quotas on small limits ----------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def small():
-    e = Emulator(today=TODAY, days=14, users=200, seed=3,
-                 quota=QuotaLedger(limits={"tokens_per_hour": 12}))
-    e.start()
-    e.pid = e.demo_property_ids[0]
-    e.beta, e.alpha = _clients(e)
-    yield e
-    e.stop(grace=None)
-
-
-def test_token_quota_exhaustion(small):
-    seen = []
-    with pytest.raises(gexc.ResourceExhausted, match="Exhausted property tokens per hour quota"):
-        for _ in range(20):
-            seen.append(_run(small, ["eventName"], ["eventCount"], return_property_quota=True)
-                        .property_quota.tokens_per_hour.remaining)
-    assert seen == sorted(seen, reverse=True) and seen[-1] < 12
-    small.quota.reset()
-
-
-def test_concurrency_limit(small):
-    small.quota.reset()
-    small.data.processing_delay_ms = 1000
-    results, lock = [], threading.Lock()
-
-    def call():
-        try:
-            _run(small, ["eventName"], ["eventCount"])
-            out = "ok"
-        except gexc.ResourceExhausted as exc:
-            out = str(exc)
-        with lock:
-            results.append(out)
-
-    threads = [threading.Thread(target=call) for _ in range(11)]
-    try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        small.data.processing_delay_ms = 0
-    assert results.count("ok") == 10
-    assert "Exhausted concurrent requests quota" in [r for r in results if r != "ok"][0]
-    small.quota.reset()
-    assert _run(small, ["eventName"], ["eventCount"]).row_count > 0
-
-
 def test_broken_tracking_stops_the_event():
     broken_from = TODAY - timedelta(days=5)
     with Emulator(today=TODAY, days=21, users=600, seed=5, broken={"video_complete": broken_from}) as e:
@@ -522,40 +470,6 @@ def test_event_store_persists_as_parquet(tmp_path, emu):
     again = EventStore(tmp_path)
     pd.testing.assert_frame_equal(again.frame("42").astype(str), s.frame("42").astype(str))
     assert str(again.frame("42")["event_name"].dtype) == "category"
-
-
-# ---- the quota ledger on its own ---------------------------------------------------------------
-
-def test_quota_ledger_windows_levels_and_errors():
-    from ga4kit.emulator.errors import EmulatorError
-    from ga4kit.emulator.quota import QuotaLimits, report_cost
-
-    now = [datetime(2026, 11, 22, 5, 30, tzinfo=timezone.utc).timestamp()]  # 21:30 in Los Angeles
-    q = QuotaLedger(limits={"tokens_per_day": 100, "tokens_per_hour": 60}, clock=lambda: now[0])
-    q.charge("1", 55)
-    q.check("1")
-    q.charge("1", 10)
-    with pytest.raises(EmulatorError, match="tokens per hour") as e:
-        q.check("1")
-    assert e.value.code == grpc.StatusCode.RESOURCE_EXHAUSTED
-    q.check("2")  # per property
-    now[0] += 3601  # next hour, but still the same Pacific day
-    q.charge("1", 40)
-    with pytest.raises(EmulatorError, match="tokens per day"):
-        q.check("1")
-    now[0] += 2 * 3600  # past Pacific midnight: a new day
-    q.check("1")
-    assert q.status("1")["tokens_per_day"] == (0, 100)
-    # 360 properties: 10x tokens, 50 concurrent requests
-    assert q.limits_for("PREMIUM").tokens_per_day == 2_000_000 and QuotaLimits.premium().concurrent_requests == 50
-    assert q.status("9", "PREMIUM")["concurrent_requests"] == (0, 50)
-    for _ in range(10):
-        q.record_server_error("3")
-    with pytest.raises(EmulatorError, match="server errors per project per hour"):
-        q.check("3")
-    assert report_cost(1_000_000, 6_368, 3, 2) == 1 + 10 + 1 + 0
-    with q.acquire("4"):
-        assert q.status("4")["concurrent_requests"][1] == 9
 
 
 def test_v1alpha_run_report_and_metadata(emu):

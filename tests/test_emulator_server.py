@@ -215,15 +215,22 @@ def test_unimplemented_methods_are_answered_and_logged(emulator):
     client.transport.close()
 
 
-def test_data_methods_answer_unimplemented_without_the_data_service(monkeypatch):
-    monkeypatch.setattr(Emulator, "_make_data_service", lambda self: None)
-    with _small_emulator() as emu:
-        channel = grpc.insecure_channel(emu.address)
-        data = data_v1beta.BetaAnalyticsDataClient(transport=BetaAnalyticsDataGrpcTransport(channel=channel))
-        with pytest.raises(gexc.MethodNotImplemented, match="not implemented"):
-            data.run_report(request={"property": f"properties/{emu.test_property}"})
-        assert emu.calls[-1] == CallRecord(DATA_BETA, "RunReport", emu.test_property, "UNIMPLEMENTED")
-        channel.close()
+def test_data_methods_the_emulator_lacks_pass_the_gate_then_answer_unimplemented(emulator):
+    channel = grpc.insecure_channel(emulator.address)
+    data = data_v1beta.BetaAnalyticsDataClient(transport=BetaAnalyticsDataGrpcTransport(channel=channel))
+    with pytest.raises(gexc.MethodNotImplemented, match="not implemented"):
+        data.run_pivot_report(request={"property": f"properties/{emulator.test_property}"})
+    assert emulator.calls[-1] == CallRecord(DATA_BETA, "RunPivotReport", emulator.test_property, "UNIMPLEMENTED")
+    with pytest.raises(gexc.NotFound):  # the gate still answers for an unknown property first
+        data.run_pivot_report(request={"property": "properties/999"})
+    channel.close()
+
+
+def test_method_names_lists_every_implemented_rpc(emulator):
+    names = emulator.method_names()
+    assert {"CreateKeyEvent", "ListAccountSummaries", "CreateEventCreateRule", "RunReport", "BatchRunReports",
+            "RunFunnelReport", "GetMetadata"} <= names
+    assert "RunPivotReport" not in names and "GetDataSharingSettings" not in names
 
 
 def test_data_calls_are_gated_like_admin_calls(emulator):
@@ -332,40 +339,6 @@ def test_emulator_command_module_imports_only_click():
             "print(sorted(m for m in ('grpc', 'pandas', 'google.analytics.admin_v1beta') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=REPO))
     assert out.stdout.strip() == "[]", out.stderr
-
-
-# ----------------------------------------------------------------------------- Admin API quotas (opt-in)
-def test_admin_quota_is_off_by_default_and_enforced_when_asked(emulator):
-    assert emulator.admin_quota is None
-    now = [1000.0]
-    with _small_emulator(admin_quota={"writes_per_user_per_minute": 3, "requests_per_minute": 8}) as emu:
-        emu.admin_quota.clock = lambda: now[0]
-        client = _raw_admin(emu.address)
-        parent = f"properties/{emu.test_property}"
-
-        def create(name, who="owner@ga4kit.local"):
-            return client.create_key_event(parent=parent, key_event=admin_v1beta.KeyEvent(
-                event_name=name, counting_method="ONCE_PER_EVENT"), metadata=[("x-ga4kit-principal", who)])
-
-        for i in range(3):
-            create(f"goal_{i}")
-        with pytest.raises(gexc.ResourceExhausted, match="Write requests per minute per user"):
-            create("goal_3")
-        create("goal_3", who="colleague@example.com")  # another user has their own write quota
-        client.get_property(name=parent)  # reads still pass
-        now[0] += 61  # the window slides
-        create("goal_4")
-        for _ in range(7):  # 8 requests in this minute
-            client.get_property(name=parent)
-        with pytest.raises(gexc.ResourceExhausted, match="Requests per minute"):
-            client.get_property(name=parent)
-        assert [c.code for c in emu.calls].count("RESOURCE_EXHAUSTED") == 2
-        client.transport.close()
-
-
-def test_admin_quota_refuses_unknown_limits():
-    with pytest.raises(ValueError, match="writes_per_hour"):
-        Emulator(demo=False, admin_quota={"writes_per_hour": 1})
 
 
 def test_emulator_start_reports_a_damaged_state_dir(tmp_path):

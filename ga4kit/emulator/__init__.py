@@ -12,7 +12,8 @@ See docs/emulator-contract.md for how the parts fit together.
 from ga4kit.emulator.admin_state import AdminState, PropertyInfo, RuleInfo
 from ga4kit.emulator.errors import EmulatorError
 from ga4kit.emulator.faults import Faults, parse_fault
-from ga4kit.emulator.server import SERVICES, AdminQuota, AdminQuotaLimits, CallRecord, Emulator
+from ga4kit.emulator.quota import AdminQuota, AdminQuotaLimits
+from ga4kit.emulator.server import SERVICES, CallRecord, Emulator
 
 __all__ = ["Emulator", "CallRecord", "Faults", "parse_fault", "AdminState", "PropertyInfo", "RuleInfo",
            "EmulatorError", "SERVICES", "AdminQuota", "AdminQuotaLimits"]

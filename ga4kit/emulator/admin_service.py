@@ -18,7 +18,7 @@ from typing import Any, Callable
 from google.protobuf import empty_pb2
 
 from ga4kit.emulator.admin_state import ENHANCED_DEFAULTS, AdminState, parse_time
-from ga4kit.emulator.errors import invalid
+from ga4kit.emulator.errors import denied, invalid
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -220,7 +220,6 @@ class AdminService:
         (aid,) = parse(_ACCOUNT, request.name, "accounts/{account}")
         if aid not in self._visible_accounts(ctx.principal):
             if aid in self.state.account_ids():
-                from ga4kit.emulator.errors import denied
                 raise denied(f"User does not have sufficient permissions for this account: accounts/{aid}.")
         return self.account_msg(self.state.get_account(aid))
 

@@ -1,5 +1,6 @@
 """The emulator's Admin state: accounts, properties, web streams, key events, create-event rules, data
-retention, enhanced measurement, custom dimensions and Google Ads links, with GA4's validation rules.
+retention, enhanced measurement, custom dimensions and Google Ads links, with GA4's per-property limits
+(the field rules live in ``validation.py``).
 
 Plain Python data (dicts) behind one lock, saved as JSON (``admin.json`` in the state directory, written
 atomically: a temporary file then ``os.replace``) after every change and loaded again on the next start.
@@ -12,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-import math
 import os
 import re
 import tempfile
@@ -21,62 +21,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable
 
-import grpc
-
-from ga4kit.emulator.errors import EmulatorError, exists, invalid, not_found
+from ga4kit.emulator.errors import exists, failed_precondition, invalid, not_found
+from ga4kit.emulator.validation import (CUSTOM_DIMENSION_CAP, CUSTOM_KEY_EVENT_CAP, DEFAULT_KEY_EVENTS, RETENTION_360,
+                                        RETENTION_STANDARD, check_ads_customer_id, check_counting_method,
+                                        check_currency, check_custom_dimension, check_default_value,
+                                        check_event_name, check_rule, check_service_level, check_time_zone)
 
 STATE_FILE = "admin.json"
 DEFAULT_PRINCIPAL = "owner@ga4kit.local"
-
-# ISO 4217 currency codes GA4 accepts (active codes).
-CURRENCIES = frozenset("""
-AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD CAD CDF
-CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD
-HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD
-MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN
-PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP
-TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG ZWL
-""".split())
-
-COUNTING_METHODS = ("ONCE_PER_EVENT", "ONCE_PER_SESSION")
-SERVICE_LEVELS = {
-    "STANDARD": "STANDARD", "PREMIUM": "PREMIUM", "360": "PREMIUM",
-    "GOOGLE_ANALYTICS_STANDARD": "STANDARD", "GOOGLE_ANALYTICS_360": "PREMIUM",
-    "SERVICE_LEVEL_GOOGLE_ANALYTICS_STANDARD": "STANDARD", "SERVICE_LEVEL_GOOGLE_ANALYTICS_360": "PREMIUM",
-}
-CUSTOM_KEY_EVENT_CAP = {"STANDARD": 30, "PREMIUM": 50}
-# Key events GA4 treats as its own ("default", custom=False): they do not count towards the cap.
-DEFAULT_KEY_EVENTS = frozenset({"purchase", "first_open", "in_app_purchase", "app_store_subscription_convert",
-                                "app_store_subscription_renew"})
-RESERVED_PREFIXES = ("_", "firebase_", "ga_", "google_", "gtag.")
-# Events GA4 collects by itself (automatically or by enhanced measurement): fine as key events, never the
-# destination of a create-event rule.
-AUTO_COLLECTED = frozenset({
-    "page_view", "scroll", "click", "session_start", "first_visit", "user_engagement", "file_download",
-    "form_start", "form_submit", "video_start", "video_progress", "video_complete", "view_search_results",
-    "first_open", "app_remove", "app_update", "os_update", "screen_view", "notification_receive",
-    "notification_open", "notification_dismiss", "ad_click", "ad_exposure", "ad_impression", "ad_query",
-    "ad_reward", "adunit_exposure", "app_clear_data", "app_exception", "app_store_refund",
-    "app_store_subscription_cancel", "app_store_subscription_convert", "app_store_subscription_renew",
-    "dynamic_link_app_open", "dynamic_link_app_update", "dynamic_link_first_open", "error",
-    "firebase_campaign", "in_app_purchase",
-})
-RULE_COMPARISONS = (
-    "EQUALS", "EQUALS_CASE_INSENSITIVE", "CONTAINS", "CONTAINS_CASE_INSENSITIVE", "STARTS_WITH",
-    "STARTS_WITH_CASE_INSENSITIVE", "ENDS_WITH", "ENDS_WITH_CASE_INSENSITIVE", "GREATER_THAN",
-    "GREATER_THAN_OR_EQUAL", "LESS_THAN", "LESS_THAN_OR_EQUAL", "REGULAR_EXPRESSION",
-    "REGULAR_EXPRESSION_CASE_INSENSITIVE",
-)
-NUMERIC_COMPARISONS = frozenset({"GREATER_THAN", "GREATER_THAN_OR_EQUAL", "LESS_THAN", "LESS_THAN_OR_EQUAL"})
-MAX_RULE_CONDITIONS = 10
-MAX_PARAMETER_MUTATIONS = 20
-RETENTION_STANDARD = ("TWO_MONTHS", "FOURTEEN_MONTHS")
-RETENTION_360 = RETENTION_STANDARD + ("TWENTY_SIX_MONTHS", "THIRTY_EIGHT_MONTHS", "FIFTY_MONTHS")
-CUSTOM_DIMENSION_CAP = {
-    "EVENT": {"STANDARD": 50, "PREMIUM": 125},
-    "USER": {"STANDARD": 25, "PREMIUM": 100},
-    "ITEM": {"STANDARD": 10, "PREMIUM": 25},
-}
 ENHANCED_DEFAULTS = {
     "stream_enabled": True, "scrolls_enabled": True, "outbound_clicks_enabled": True, "site_search_enabled": True,
     "video_engagement_enabled": True, "file_downloads_enabled": True, "page_changes_enabled": True,
@@ -84,14 +36,7 @@ ENHANCED_DEFAULTS = {
     "uri_query_parameter": "",
 }
 TRASH_DAYS = 35
-
-_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-_DISPLAY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_ ]*$")
 _KEEP = object()
-
-
-def failed_precondition(message: str) -> EmulatorError:
-    return EmulatorError(grpc.StatusCode.FAILED_PRECONDITION, message)
 
 
 def utcnow() -> datetime:
@@ -104,28 +49,6 @@ def _iso(dt: datetime) -> str:
 
 def parse_time(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
-
-
-def check_event_name(name: str, field_name: str = "event_name", *, max_len: int = 40) -> None:
-    """GA4's rules for a custom event name (INVALID_ARGUMENT when broken)."""
-    if not name:
-        raise invalid(f"Field {field_name} is required.")
-    if len(name) > max_len:
-        raise invalid(f"Field {field_name} '{name}' is too long: an event name may have at most {max_len} "
-                      "characters.")
-    for prefix in RESERVED_PREFIXES:
-        if name.startswith(prefix):
-            raise invalid(f"Field {field_name} '{name}' starts with the reserved prefix '{prefix}'.")
-    if not _NAME_RE.match(name):
-        raise invalid(f"Field {field_name} '{name}' is invalid: it must start with a letter and contain only "
-                      "letters, digits and underscores.")
-
-
-def check_currency(code: str, field_name: str = "currency_code") -> None:
-    if not code:
-        raise invalid(f"Field {field_name} is required.")
-    if code not in CURRENCIES:
-        raise invalid(f"Field {field_name} '{code}' is not a valid ISO 4217 currency code.")
 
 
 @dataclass
@@ -292,16 +215,9 @@ class AdminState:
                         currency: str = "EUR", service_level: str = "STANDARD",
                         property_id: str | None = None, industry: str = "OTHER") -> str:
         """A GA4 property with its default key event ``purchase`` (not deletable, not custom)."""
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        level = SERVICE_LEVELS.get(str(service_level).upper())
-        if level is None:
-            raise invalid(f"Unknown service level {service_level!r}.")
+        level = check_service_level(service_level)
         check_currency(currency)
-        try:
-            ZoneInfo(time_zone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise invalid(f"Field time_zone '{time_zone}' is not a valid IANA time zone.") from None
+        check_time_zone(time_zone)
         with self._lock:
             if str(account_id) not in self._data["accounts"]:
                 raise not_found(f"Account accounts/{account_id} was not found.")
@@ -436,31 +352,12 @@ class AdminState:
             raise not_found(f"Key event properties/{property_id}/keyEvents/{key_event_id} was not found.")
         return ke
 
-    @staticmethod
-    def _check_default_value(default_value: tuple[float, str] | None) -> list | None:
-        if default_value is None:
-            return None
-        value, currency = default_value
-        if value is None or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise invalid("Field default_value.numeric_value is required and must be a finite number.")
-        check_currency(currency, "default_value.currency_code")
-        return [float(value), currency]
-
-    @staticmethod
-    def _check_counting(counting_method: str | None) -> str:
-        if not counting_method or counting_method == "COUNTING_METHOD_UNSPECIFIED":
-            raise invalid("Field counting_method is required: use ONCE_PER_EVENT or ONCE_PER_SESSION.")
-        if counting_method not in COUNTING_METHODS:
-            raise invalid(f"Field counting_method '{counting_method}' is invalid: use ONCE_PER_EVENT or "
-                          "ONCE_PER_SESSION.")
-        return counting_method
-
     def create_key_event(self, property_id: str, event_name: str, counting_method: str | None = "ONCE_PER_EVENT",
                          default_value: tuple[float, str] | None = None) -> dict:
         """Mark ``event_name`` as a key event; GA4's checks (name, counting method, value, cap, duplicate)."""
         check_event_name(event_name, "key_event.event_name")
-        counting = self._check_counting(counting_method)
-        value = self._check_default_value(default_value)
+        counting = check_counting_method(counting_method)
+        value = check_default_value(default_value)
         with self._lock:
             prop = self._prop(property_id)
             for ke in prop["key_events"].values():
@@ -495,8 +392,8 @@ class AdminState:
 
     def update_key_event(self, property_id: str, key_event_id: str, *, counting_method: Any = _KEEP,
                          default_value: Any = _KEEP) -> dict:
-        counting = self._check_counting(counting_method) if counting_method is not _KEEP else None
-        value = self._check_default_value(default_value) if default_value is not _KEEP else None
+        counting = check_counting_method(counting_method) if counting_method is not _KEEP else None
+        value = check_default_value(default_value) if default_value is not _KEEP else None
         with self._lock:
             ke = self._key_event(property_id, key_event_id)
             if counting_method is not _KEEP:
@@ -517,70 +414,6 @@ class AdminState:
             self._changed()
 
     # ----------------------------------------------------------------- event create rules
-    @staticmethod
-    def _check_rule(destination_event: str, conditions: list[dict], mutations: list[dict]) -> None:
-        if not destination_event:
-            raise invalid("Field destination_event is required.")
-        if len(destination_event) >= 40:
-            raise invalid(f"Field destination_event '{destination_event}' is too long: it must be less than 40 "
-                          "characters.")
-        if not _NAME_RE.match(destination_event):
-            raise invalid(f"Field destination_event '{destination_event}' is invalid: it must start with a letter "
-                          "and contain only letters, digits and underscores.")
-        check_event_name(destination_event, "destination_event")
-        if destination_event in AUTO_COLLECTED:
-            raise invalid(f"Field destination_event '{destination_event}' is an event Google Analytics collects "
-                          "automatically and cannot be created by a rule.")
-        if not conditions:
-            raise invalid("Field event_conditions is required: a rule needs at least one condition.")
-        if len(conditions) > MAX_RULE_CONDITIONS:
-            raise invalid(f"Too many event_conditions ({len(conditions)}): at most {MAX_RULE_CONDITIONS} are "
-                          "allowed.")
-        for i, c in enumerate(conditions):
-            where = f"event_conditions[{i}]"
-            if not c.get("field"):
-                raise invalid(f"Field {where}.field is required.")
-            if any(ch.isspace() for ch in c["field"]):
-                raise invalid(f"Field {where}.field '{c['field']}' must not contain spaces.")
-            ctype = c.get("comparison_type")
-            if not ctype or ctype == "COMPARISON_TYPE_UNSPECIFIED":
-                raise invalid(f"Field {where}.comparison_type is required.")
-            if ctype not in RULE_COMPARISONS:
-                raise invalid(f"Field {where}.comparison_type '{ctype}' is invalid.")
-            value = c.get("value", "")
-            if value == "":
-                raise invalid(f"Field {where}.value is required.")
-            if ctype in NUMERIC_COMPARISONS:
-                try:
-                    float(value)
-                except ValueError:
-                    raise invalid(f"Field {where}.value '{value}' must be a number for {ctype}.") from None
-            if ctype.startswith("REGULAR_EXPRESSION"):
-                try:
-                    re.compile(value)
-                except re.error:
-                    raise invalid(f"Field {where}.value '{value}' is not a valid regular expression.") from None
-        if len(mutations) > MAX_PARAMETER_MUTATIONS:
-            raise invalid(f"Too many parameter_mutations ({len(mutations)}): at most {MAX_PARAMETER_MUTATIONS} "
-                          "are allowed.")
-        seen = set()
-        for i, m in enumerate(mutations):
-            where = f"parameter_mutations[{i}]"
-            param = m.get("parameter", "")
-            if not param:
-                raise invalid(f"Field {where}.parameter is required.")
-            if len(param) >= 40 or not _NAME_RE.match(param):
-                raise invalid(f"Field {where}.parameter '{param}' is invalid: it must be less than 40 characters, "
-                              "start with a letter and contain only letters, digits and underscores.")
-            if param in seen:
-                raise invalid(f"Field {where}.parameter '{param}' is used by more than one mutation.")
-            seen.add(param)
-            value = m.get("parameter_value", "")
-            if value == "":
-                raise invalid(f"Field {where}.parameter_value is required.")
-            if len(value) >= 100:
-                raise invalid(f"Field {where}.parameter_value is too long: it must be less than 100 characters.")
-
     def _rule(self, property_id: str, stream_id: str, rule_id: str) -> dict:
         rule = self._stream(property_id, stream_id)["rules"].get(str(rule_id))
         if rule is None:
@@ -600,7 +433,7 @@ class AdminState:
         tuples. ``create_time`` backdates the rule (for seeding history)."""
         conds = [_condition(c) for c in conditions]
         muts = [_mutation(m) for m in parameter_mutations]
-        self._check_rule(destination_event, conds, muts)
+        check_rule(destination_event, conds, muts)
         with self._lock:
             stream = self._stream(property_id, stream_id)
             rid = self._next("rule")
@@ -638,7 +471,7 @@ class AdminState:
                     merged[key] = value
                 else:
                     raise invalid(f"Field {key} cannot be updated.")
-            self._check_rule(merged["destination_event"], merged["event_conditions"], merged["parameter_mutations"])
+            check_rule(merged["destination_event"], merged["event_conditions"], merged["parameter_mutations"])
             rule.update(merged)
             self._changed()
             return self._rule_out(property_id, stream_id, str(rule_id), rule)
@@ -702,25 +535,7 @@ class AdminState:
     # ----------------------------------------------------------------- custom dimensions
     def create_custom_dimension(self, property_id: str, parameter_name: str, display_name: str, scope: str,
                                 description: str = "", disallow_ads_personalization: bool = False) -> dict:
-        if not scope or scope == "DIMENSION_SCOPE_UNSPECIFIED":
-            raise invalid("Field scope is required: EVENT, USER or ITEM.")
-        if scope not in CUSTOM_DIMENSION_CAP:
-            raise invalid(f"Field scope '{scope}' is invalid.")
-        max_len = 24 if scope == "USER" else 40
-        if not parameter_name:
-            raise invalid("Field parameter_name is required.")
-        if len(parameter_name) > max_len or not _NAME_RE.match(parameter_name):
-            raise invalid(f"Field parameter_name '{parameter_name}' is invalid: at most {max_len} characters, "
-                          "starting with a letter, letters, digits and underscores only.")
-        if not display_name:
-            raise invalid("Field display_name is required.")
-        if len(display_name) > 82 or not _DISPLAY_RE.match(display_name):
-            raise invalid(f"Field display_name '{display_name}' is invalid: at most 82 characters, starting with "
-                          "a letter, letters, digits, spaces and underscores only.")
-        if len(description) > 150:
-            raise invalid("Field description must be at most 150 characters.")
-        if disallow_ads_personalization and scope != "USER":
-            raise invalid("Field disallow_ads_personalization is only supported on user-scoped custom dimensions.")
+        check_custom_dimension(parameter_name, display_name, scope, description, disallow_ads_personalization)
         with self._lock:
             prop = self._prop(property_id)
             dims = prop["custom_dimensions"]
@@ -754,11 +569,7 @@ class AdminState:
     # ----------------------------------------------------------------- Google Ads links
     def create_google_ads_link(self, property_id: str, customer_id: str, *, ads_personalization_enabled: bool = True,
                                creator: str | None = None) -> dict:
-        if not customer_id:
-            raise invalid("Field customer_id is required.")
-        if not re.fullmatch(r"\d{10}", customer_id):
-            raise invalid(f"Field customer_id '{customer_id}' is invalid: a Google Ads customer id has 10 digits "
-                          "and no dashes.")
+        check_ads_customer_id(customer_id)
         with self._lock:
             links = self._prop(property_id)["ads_links"]
             for link in links.values():

@@ -16,11 +16,12 @@ from zoneinfo import ZoneInfo
 
 from google.analytics import data_v1alpha, data_v1beta
 
-from .errors import EmulatorError, invalid
+from .dimensions import DIMENSIONS, METRICS
+from .errors import EmulatorError, invalid, unimplemented
 from .events import EventStore
 from .funnel import FunnelEngine
 from .quota import QuotaLedger, funnel_cost, report_cost
-from .reports import METRICS, ReportEngine, unsupported, DIMENSIONS
+from .reports import ReportEngine
 
 MAX_BATCH = 5
 _PROPERTY = re.compile(r"^properties/(\d+)$")
@@ -132,7 +133,7 @@ class DataService:
         two versions share)."""
         req = data_v1alpha.RunReportRequest.pb(request)
         if req.HasField("conversion_spec"):
-            raise unsupported("conversion_spec is not supported by the emulator.")
+            raise unimplemented("conversion_spec is not supported by the emulator.")
         info = self.admin.property_info(property_id_of(req.property))
         self.quota.check(info.property_id, info.service_level)
         with self.quota.acquire(info.property_id, info.service_level):

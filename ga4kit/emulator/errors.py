@@ -30,3 +30,11 @@ def exists(message: str) -> EmulatorError:
 
 def exhausted(message: str) -> EmulatorError:
     return EmulatorError(grpc.StatusCode.RESOURCE_EXHAUSTED, message)
+
+
+def failed_precondition(message: str) -> EmulatorError:
+    return EmulatorError(grpc.StatusCode.FAILED_PRECONDITION, message)
+
+
+def unimplemented(message: str) -> EmulatorError:
+    return EmulatorError(grpc.StatusCode.UNIMPLEMENTED, message)

@@ -23,10 +23,11 @@ from datetime import date
 
 import numpy as np
 
-from .errors import invalid
+from .dates import date_labels, resolve_ranges
+from .dimensions import DIMENSIONS, Prepared, bad_dimension
+from .errors import invalid, unimplemented
 from .events import PARAMETER_COLUMNS
-from .reports import (DIMENSIONS, Prepared, _leaf_hits, bad_dimension, eval_filter,
-                      filter_fields, resolve_ranges, unsupported, _date_labels)
+from .filters import eval_filter, filter_fields, leaf_hits
 
 MAX_BREAKDOWN_LIMIT = 15
 
@@ -47,7 +48,7 @@ def _step_mask(expr, prep: Prepared, rows: np.ndarray) -> np.ndarray:
         if ff.field_name not in DIMENSIONS:
             raise bad_dimension(ff.field_name)
         codes, labels = prep.dimension(ff.field_name)
-        return _leaf_hits(ff, labels, "dimension")[codes[rows]]
+        return leaf_hits(ff, labels, "dimension")[codes[rows]]
     if which == "funnel_event_filter":
         ef = expr.funnel_event_filter
         if not ef.event_name:
@@ -77,11 +78,11 @@ def _param_mask(expr, prep: Prepared, rows: np.ndarray) -> np.ndarray:
         series = prep.frame[col]
         if col == "value":
             vals = series.to_numpy()[rows]
-            return _leaf_hits(pf, vals, "parameter", name)
+            return leaf_hits(pf, vals, "parameter", name)
         cat = series.array
         codes = cat.codes.astype(np.int64)[rows]
         labels = np.asarray(cat.categories, dtype=object)
-        hits = _leaf_hits(pf, labels, "parameter", name)
+        hits = leaf_hits(pf, labels, "parameter", name)
         present = labels != ""
         return np.where(codes >= 0, (hits & present)[np.maximum(codes, 0)], False)
     raise invalid("A funnel parameter filter expression is empty.")
@@ -92,16 +93,16 @@ class FunnelEngine:
         """Execute a raw RunFunnelReportRequest pb; returns (response pb, events scanned).
         ``types`` is the data_v1alpha module."""
         if len(req.segments):
-            raise unsupported("Funnel segments are not supported by the emulator.")
+            raise unimplemented("Funnel segments are not supported by the emulator.")
         if req.HasField("funnel_next_action"):
-            raise unsupported("Funnel next actions are not supported by the emulator.")
+            raise unimplemented("Funnel next actions are not supported by the emulator.")
         steps = list(req.funnel.steps)
         if not steps:
             raise invalid("A funnel needs at least one step.")
         if req.limit < 0:
             raise invalid("limit must be positive.")
         if len(req.date_ranges) > 1:
-            raise unsupported("The emulator's funnel reports take one date range.")
+            raise unimplemented("The emulator's funnel reports take one date range.")
         if len(req.date_ranges):
             ranges = resolve_ranges(req.date_ranges, today)
         else:
@@ -134,7 +135,6 @@ class FunnelEngine:
         rows = rows[order]
         user = prep.user[rows]
         t = ts[rows]
-        n = len(rows)
 
         k = len(steps)
         reached: list[np.ndarray] = []     # per step: positions (into rows) that reach the step
@@ -203,7 +203,7 @@ class FunnelEngine:
                 for d, cnt in zip(*np.unique(days, return_counts=True)):
                     row = vis.rows.add()
                     row.dimension_values.add().value = step_names[i]
-                    row.dimension_values.add().value = _date_labels("date", np.array([d]))[0]
+                    row.dimension_values.add().value = date_labels("date", np.array([d]))[0]
                     row.metric_values.add().value = str(int(cnt))
             else:
                 row = vis.rows.add()

@@ -15,7 +15,6 @@ setups for agency audits.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -308,8 +307,7 @@ def populate_demo(admin, store, *, seed: int = 42, days: int = 90, users: int = 
     """Create "Demo Account" with ``properties`` properties and their events; returns the property
     ids, the online shop "Demo Shop" first. ``broken`` applies to the shop. Properties after the
     first get a quarter of ``users`` (at least 200) so agency-sized demos stay quick."""
-    batch = getattr(admin, "batch", None)
-    with (batch() if batch else contextlib.nullcontext()):  # one admin-state write, not one per call
+    with admin.batch():  # one admin-state write, not one per call
         return _populate(admin, store, seed=seed, days=days, users=users, properties=properties,
                          today=today, broken=broken)
 

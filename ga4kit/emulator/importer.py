@@ -482,9 +482,6 @@ def import_file(admin, store, path: str | Path, property_id: str | None = None, 
     return str(property_id)
 
 
-import_events = import_file
-
-
 # ---- writing (the inverse, for round trips and for handing demo data to other tools) ---------
 
 def export_records(frame: pd.DataFrame) -> list[dict]:

@@ -1,4 +1,7 @@
-"""Data API property quotas: a token cost model, a per-property ledger and the concurrency limit.
+"""API quotas: the Data API's property tokens and concurrency (``QuotaLedger``) and the Admin API's
+per-minute request limits (``AdminQuota``).
+
+Data API: a token cost model, a per-property ledger and the concurrency limit.
 
 Cost model (ours; Google does not publish its formula, only that most requests cost < 10 tokens
 and that cost grows with the data scanned and the request's complexity):
@@ -15,6 +18,9 @@ ran, so remaining never goes below zero. Windows: hour = the last 3,600 s, day =
 America/Los_Angeles (GA4 resets daily quotas at Pacific midnight). Limits per property follow
 Google's PropertyQuota documentation; 360 (PREMIUM) properties get 10x tokens, 50 concurrent
 requests and 50 server errors per hour.
+
+Admin API (opt-in, ``Emulator(admin_quota=True)``): sliding one-minute windows over requests, writes
+and writes per user, as the Admin API's per-project quotas.
 """
 
 from __future__ import annotations
@@ -188,3 +194,64 @@ class QuotaLedger:
         st = self.status(property_id, service_level, **kw)
         return message_module.PropertyQuota(**{
             n: message_module.QuotaStatus(consumed=c, remaining=r) for n, (c, r) in st.items()})
+
+
+# ---- Admin API ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AdminQuotaLimits:
+    """GA4 Admin API quotas (per minute; the emulator is one project)."""
+
+    requests_per_minute: int = 1200
+    writes_per_minute: int = 600
+    writes_per_user_per_minute: int = 180
+
+
+class AdminQuota:
+    """Sliding one-minute windows over Admin calls; RESOURCE_EXHAUSTED once a limit is reached.
+
+    Refused calls do not count. ``clock`` returns seconds (injectable for tests).
+    """
+
+    def __init__(self, limits: AdminQuotaLimits | dict | None = None, *, clock=time.monotonic):
+        if isinstance(limits, dict):
+            unknown = set(limits) - {f.name for f in fields(AdminQuotaLimits)}
+            if unknown:
+                raise ValueError(f"unknown admin quota limits: {', '.join(sorted(unknown))}")
+            limits = replace(AdminQuotaLimits(), **limits)
+        self.limits = limits or AdminQuotaLimits()
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._requests: deque = deque()
+        self._writes: deque = deque()
+        self._user_writes: dict[str, deque] = defaultdict(deque)
+
+    @staticmethod
+    def _trim(window: deque, now: float) -> deque:
+        while window and window[0] <= now - 60.0:
+            window.popleft()
+        return window
+
+    def check(self, principal: str, write: bool) -> None:
+        with self._lock:
+            now = self.clock()
+            lim = self.limits
+            checks = [(self._trim(self._requests, now), lim.requests_per_minute, "Requests",
+                       "Requests per minute")]
+            if write:
+                checks.append((self._trim(self._writes, now), lim.writes_per_minute, "Write requests",
+                               "Write requests per minute"))
+                checks.append((self._trim(self._user_writes[principal], now), lim.writes_per_user_per_minute,
+                               "Write requests", "Write requests per minute per user"))
+            for window, limit, metric, name in checks:
+                if len(window) >= limit:
+                    raise exhausted(f"Quota exceeded for quota metric '{metric}' and limit '{name}' of service "
+                                    "'analyticsadmin.googleapis.com' for consumer 'project_number:ga4kit-emulator'.")
+            for window, *_ in checks:
+                window.append(now)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._requests.clear()
+            self._writes.clear()
+            self._user_writes.clear()

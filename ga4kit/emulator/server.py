@@ -6,20 +6,20 @@
 Every call goes through one gate: read the caller from the metadata (``x-ga4kit-principal``,
 ``x-ga4kit-scope``), inject latency and faults, refuse writes with the read-only scope, answer NOT_FOUND
 for an unknown property and PERMISSION_DENIED for one the caller may not access, run the handler, and
-record the outcome in the call log. The Data methods are served by ``data_service.DataService`` when that
-module is available (otherwise UNIMPLEMENTED).
+record the outcome in the call log. Admin methods are served by ``admin_service``, Data methods by
+``data_service.DataService``; a Data method the emulator does not implement (pivot, realtime, compatibility)
+passes the gate and then answers UNIMPLEMENTED, as does any other method of the four services.
 """
 
 from __future__ import annotations
 
-import collections
 import logging
 import os
 import re
 import threading
 import time
 from concurrent import futures
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any, Callable
 from urllib.parse import parse_qsl
@@ -27,10 +27,15 @@ from urllib.parse import parse_qsl
 import grpc
 from google.analytics import admin_v1alpha, admin_v1beta, data_v1alpha, data_v1beta
 
+from ga4kit.emulator import importer
 from ga4kit.emulator.admin_service import Method, admin_methods, is_write, serialize
 from ga4kit.emulator.admin_state import DEFAULT_PRINCIPAL, AdminState
-from ga4kit.emulator.errors import EmulatorError, denied, exhausted, not_found
+from ga4kit.emulator.data_service import DataService
+from ga4kit.emulator.errors import EmulatorError, denied, not_found, unimplemented
+from ga4kit.emulator.events import EventStore
 from ga4kit.emulator.faults import Faults
+from ga4kit.emulator.generator import populate_demo
+from ga4kit.emulator.quota import AdminQuota, AdminQuotaLimits, QuotaLedger
 
 log = logging.getLogger("ga4kit.emulator")
 
@@ -125,65 +130,6 @@ def property_of(request: Any, metadata: dict[str, str]) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class AdminQuotaLimits:
-    """GA4 Admin API quotas (per minute; the emulator is one project)."""
-
-    requests_per_minute: int = 1200
-    writes_per_minute: int = 600
-    writes_per_user_per_minute: int = 180
-
-
-class AdminQuota:
-    """Sliding one-minute windows over Admin calls; RESOURCE_EXHAUSTED once a limit is reached.
-
-    Refused calls do not count. ``clock`` returns seconds (injectable for tests).
-    """
-
-    def __init__(self, limits: AdminQuotaLimits | dict | None = None, *, clock: Callable[[], float] = time.monotonic):
-        if isinstance(limits, dict):
-            unknown = set(limits) - {f.name for f in fields(AdminQuotaLimits)}
-            if unknown:
-                raise ValueError(f"unknown admin quota limits: {', '.join(sorted(unknown))}")
-            limits = replace(AdminQuotaLimits(), **limits)
-        self.limits = limits or AdminQuotaLimits()
-        self.clock = clock
-        self._lock = threading.Lock()
-        self._requests: collections.deque = collections.deque()
-        self._writes: collections.deque = collections.deque()
-        self._user_writes: dict[str, collections.deque] = collections.defaultdict(collections.deque)
-
-    @staticmethod
-    def _trim(window: collections.deque, now: float) -> collections.deque:
-        while window and window[0] <= now - 60.0:
-            window.popleft()
-        return window
-
-    def check(self, principal: str, write: bool) -> None:
-        with self._lock:
-            now = self.clock()
-            lim = self.limits
-            checks = [(self._trim(self._requests, now), lim.requests_per_minute, "Requests",
-                       "Requests per minute")]
-            if write:
-                checks.append((self._trim(self._writes, now), lim.writes_per_minute, "Write requests",
-                               "Write requests per minute"))
-                checks.append((self._trim(self._user_writes[principal], now), lim.writes_per_user_per_minute,
-                               "Write requests", "Write requests per minute per user"))
-            for window, limit, metric, name in checks:
-                if len(window) >= limit:
-                    raise exhausted(f"Quota exceeded for quota metric '{metric}' and limit '{name}' of service "
-                                    "'analyticsadmin.googleapis.com' for consumer 'project_number:ga4kit-emulator'.")
-            for window, *_ in checks:
-                window.append(now)
-
-    def reset(self) -> None:
-        with self._lock:
-            self._requests.clear()
-            self._writes.clear()
-            self._user_writes.clear()
-
-
 def _scope_allows(scope: str, write: bool) -> bool:
     scope = scope.rsplit("/", 1)[-1].strip()
     if scope == EDIT_SCOPE:
@@ -227,20 +173,21 @@ class Emulator:
         self._calls_lock = threading.Lock()
         self._server: grpc.Server | None = None
         self._max_workers = max_workers
-        self.data_unavailable: str | None = None  # why Data methods answer UNIMPLEMENTED, if they do
+        self.data_unavailable: str | None = None  # always None: the Data side is part of the emulator
 
         if self.state_dir:
             os.makedirs(self.state_dir, exist_ok=True)
         self.admin = AdminState(self.state_dir, clock=self._clock)
-        self.store = self._make_store()
-        self.quota = quota if quota is not None else self._make_quota()
+        self.store = EventStore(self.state_dir)
+        self.quota = quota if quota is not None else QuotaLedger()
         self.demo_property_ids: list[str] = []
         if not self.admin.loaded and demo:
             self._populate_demo(days=days, users=users, properties=properties, broken=broken)
         if events_file is not None:
             self._import_events(os.fspath(events_file))
         self.admin.save()
-        self.data = self._make_data_service()
+        # Without a fixed --today the data side takes today in each property's time zone itself.
+        self.data = DataService(self.admin, self.store, self.quota, self.today_for if self.today else None)
 
         self._admin = {ADMIN_BETA: admin_methods(self.admin, admin_v1beta),
                        ADMIN_ALPHA: admin_methods(self.admin, admin_v1alpha)}
@@ -264,69 +211,28 @@ class Emulator:
             tz = "UTC"
         return datetime.now(ZoneInfo(tz)).date()
 
-    # ----------------------------------------------------------------- data side (optional modules)
-    def _make_store(self) -> Any:
-        try:
-            from ga4kit.emulator.events import EventStore
-        except Exception as exc:  # the Data side is optional: Admin works without it
-            self.data_unavailable = f"event store unavailable ({type(exc).__name__}: {exc})"
-            return None
-        return EventStore(self.state_dir)
-
-    def _make_quota(self) -> Any:
-        try:
-            from ga4kit.emulator.quota import QuotaLedger
-        except Exception as exc:
-            self.data_unavailable = self.data_unavailable or f"quota unavailable ({type(exc).__name__}: {exc})"
-            return None
-        return QuotaLedger()
-
-    def _make_data_service(self) -> Any:
-        if self.store is None or self.quota is None:
-            return None
-        try:
-            from ga4kit.emulator.data_service import DataService
-        except Exception as exc:
-            self.data_unavailable = f"data service unavailable ({type(exc).__name__}: {exc})"
-            return None
-        # Without a fixed --today the data side takes today in each property's time zone itself.
-        return DataService(self.admin, self.store, self.quota, self.today_for if self.today else None)
-
+    # ----------------------------------------------------------------- data
     def _populate_demo(self, *, days: int, users: int, properties: int, broken: dict | None) -> None:
-        populate = None
-        if self.store is not None:
-            try:
-                from ga4kit.emulator.generator import populate_demo as populate
-            except Exception as exc:
-                log.warning("demo generator unavailable (%s); serving an empty demo account", exc)
         with self.admin.batch():
-            if populate is not None:
-                self.demo_property_ids = list(populate(self.admin, self.store, seed=self.seed, days=days,
-                                                       users=users, properties=properties, today=self.today,
-                                                       broken=broken) or [])
-            else:
-                account = self.admin.create_account("Demo Account")
-                pid = self.admin.create_property(account, "Demo Shop", time_zone="Europe/Berlin", currency="EUR")
-                self.admin.create_web_stream(pid, "Demo Shop web", "https://shop.example.com")
-                self.demo_property_ids = [pid]
-        if self.store is not None and self.state_dir and hasattr(self.store, "save"):
+            self.demo_property_ids = list(populate_demo(self.admin, self.store, seed=self.seed, days=days,
+                                                        users=users, properties=properties, today=self.today,
+                                                        broken=broken))
+        if self.state_dir:
             self.store.save()
 
     def _import_events(self, path: str) -> None:
         if not os.path.exists(path):
             raise FileNotFoundError(f"events file {path} does not exist")
-        try:
-            from ga4kit.emulator import importer
-        except Exception as exc:
-            raise RuntimeError(f"importing events is not available ({exc})") from None
-        if self.store is None:
-            raise RuntimeError("importing events needs the event store")
-        fn = getattr(importer, "import_file", None) or getattr(importer, "import_events", None)
-        if fn is None:
-            raise RuntimeError("ga4kit.emulator.importer has no import_file function")
-        fn(self.admin, self.store, path)
-        if self.state_dir and hasattr(self.store, "save"):
+        importer.import_file(self.admin, self.store, path)
+        if self.state_dir:
             self.store.save()
+
+    def method_names(self) -> set[str]:
+        """Every RPC the emulator implements, over all four services ({"CreateKeyEvent", "RunReport", ...})."""
+        names = {rpc for methods in self._admin.values() for rpc in methods}
+        names |= {rpc for methods in DATA_METHODS.values() for rpc, (_, attr) in methods.items()
+                  if hasattr(self.data, attr)}
+        return names
 
     # ----------------------------------------------------------------- call log
     @property
@@ -388,11 +294,10 @@ class Emulator:
 
         return behaviour
 
-    def _unimplemented(self, service: str, method: str, reason: str | None) -> Callable:
+    @staticmethod
+    def _unimplemented(service: str, method: str) -> Callable:
         def handler(request: Any, ctx: CallContext) -> Any:
-            detail = f" ({reason})" if reason else ""
-            raise EmulatorError(grpc.StatusCode.UNIMPLEMENTED,
-                                f"Method {service}.{method} is not implemented by the ga4kit emulator{detail}.")
+            raise unimplemented(f"Method {service}.{method} is not implemented by the ga4kit emulator.")
         return handler
 
     def _handlers(self) -> list:
@@ -407,11 +312,11 @@ class Emulator:
         for service, methods in DATA_METHODS.items():
             table = {}
             for rpc, (request_cls, attr) in methods.items():
-                fn = getattr(self.data, attr, None) if self.data is not None else None
+                fn = getattr(self.data, attr, None)
                 if fn is not None:
                     handler = (lambda f: lambda request, ctx: f(request))(fn)
                 else:
-                    handler = self._unimplemented(service, rpc, self.data_unavailable)
+                    handler = self._unimplemented(service, rpc)
                 table[rpc] = grpc.unary_unary_rpc_method_handler(
                     self._serve(service, rpc, handler, write=False, data=True),
                     request_deserializer=request_cls.deserialize, response_serializer=serialize)
