@@ -78,6 +78,8 @@ def test_bigquery_link_lifecycle(world):
     api.delete_big_query_link(name=link.name)
     with pytest.raises(gexc.NotFound):
         api.get_big_query_link(name=link.name)
+    with pytest.raises(gexc.NotFound):
+        api.delete_big_query_link(name=link.name)
     assert list(api.list_big_query_links(parent=parent)) == []
 
 

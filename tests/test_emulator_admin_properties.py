@@ -80,6 +80,22 @@ def test_create_property_needs_access_to_the_account(world):
                                metadata=as_user("boss@agency.example"))
 
 
+@pytest.mark.parametrize("m", VERSIONS)
+def test_accounts_are_visible_to_those_who_may_use_one_of_their_properties(world, m):
+    api = world.client(m)
+    account = world.emu.admin.create_account("Client")
+    assert api.get_account(name=f"accounts/{account}").display_name == "Client"  # no properties yet
+    pid = world.emu.admin.create_property(account, "Client shop")
+    world.emu.admin.set_access(pid, ["boss@agency.example"])
+    assert api.get_account(name=f"accounts/{account}", metadata=as_user("boss@agency.example")).name
+    with pytest.raises(gexc.PermissionDenied, match=f"accounts/{account}"):
+        api.get_account(name=f"accounts/{account}", metadata=as_user("intern@agency.example"))
+    visible = [a.name for a in api.list_accounts(metadata=as_user("intern@agency.example"))]
+    assert f"accounts/{account}" not in visible and f"accounts/{world.account}" in visible
+    with pytest.raises(gexc.NotFound):
+        api.get_account(name="accounts/7")
+
+
 # ----------------------------------------------------------------------------- update
 @pytest.mark.parametrize("m", VERSIONS)
 def test_update_property_changes_only_the_masked_fields(world, m):
@@ -256,3 +272,24 @@ def test_v1alpha_only_methods_are_not_served_in_v1beta(world, rpc, request_type)
         call(request_type())
     assert err.value.code() == grpc.StatusCode.UNIMPLEMENTED
     assert not hasattr(world.beta, re.sub(r"(?<!^)([A-Z])", r"_\1", rpc).lower())
+
+
+def test_the_read_only_scope_may_search_and_read_but_not_administer(world):
+    readonly = [("x-ga4kit-scope", "https://www.googleapis.com/auth/analytics.readonly")]
+    pid = world.new_property()
+    name = f"properties/{pid}"
+    world.alpha.get_attribution_settings(name=f"{name}/attributionSettings", metadata=readonly)
+    list(world.alpha.search_change_history_events(request={"account": f"accounts/{world.account}"},
+                                                   metadata=readonly))
+    cd = world.emu.admin.create_custom_dimension(pid, "plan", "Plan", "EVENT")
+    writes = [
+        lambda: world.beta.create_property(property=_new(admin_v1beta, parent=f"accounts/{world.account}"),
+                                           metadata=readonly),
+        lambda: world.beta.archive_custom_dimension(name=f"{name}/customDimensions/{cd['id']}", metadata=readonly),
+        lambda: world.alpha.update_google_signals_settings(
+            google_signals_settings={"name": f"{name}/googleSignalsSettings", "state": "GOOGLE_SIGNALS_ENABLED"},
+            update_mask=mask("state"), metadata=readonly),
+    ]
+    for write in writes:
+        with pytest.raises(gexc.PermissionDenied, match="insufficient authentication scopes"):
+            write()

@@ -169,6 +169,8 @@ def test_measurement_protocol_secrets(world, m):
     with pytest.raises(gexc.NotFound):
         api.get_measurement_protocol_secret(name=secret.name)
     with pytest.raises(gexc.NotFound):
+        api.delete_measurement_protocol_secret(name=secret.name)
+    with pytest.raises(gexc.NotFound):
         api.create_measurement_protocol_secret(
             parent=f"properties/{pid}/dataStreams/1", measurement_protocol_secret={"display_name": "x"})
 
