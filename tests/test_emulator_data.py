@@ -423,6 +423,21 @@ def test_imported_file_is_served(tmp_path, emu):
         exp[exp > 0].sort_index().astype(float).to_dict()
 
 
+def test_import_names_the_property_within_ga4s_limits(tmp_path):
+    """A long file name still imports: the property's name is cut to GA4's 100 characters."""
+    from ga4kit.emulator import importer
+    from ga4kit.emulator.admin_state import AdminState
+    from ga4kit.emulator.events import EventStore
+
+    path = tmp_path / ("x" * 120 + ".csv")
+    path.write_text("event_name,user_pseudo_id,event_timestamp,page_location\n"
+                    "page_view,u1,1700000000000000,https://shop.example.com:8080/a b?q=1\n")
+    admin = AdminState()
+    pid = importer.import_file(admin, EventStore(), path)
+    assert len(admin.get_property(pid)["display_name"]) <= 100
+    assert admin.list_streams(pid)[0]["uri"] == "https://shop.example.com:8080"
+
+
 @pytest.mark.parametrize("name,content,match", [
     ("bad.ndjson", '{"event_name": "x", "user_pseudo_id": "u", "event_timestamp": 1700000000000000}\n{oops\n',
      r"bad.ndjson:2: not valid JSON"),

@@ -473,11 +473,10 @@ def import_file(admin, store, path: str | Path, property_id: str | None = None, 
             cur = cur[cur != ""]
             currency = cur.mode().iloc[0] if len(cur) else "EUR"
         account = admin.create_account("Imported Events")
-        property_id = admin.create_property(account, display_name or Path(path).stem, time_zone=time_zone,
-                                            currency=currency)
-        hosts = frame["page_location"].astype(str).str.extract(r"^(https?://[^/]+)")[0].dropna()
-        admin.create_web_stream(property_id, f"{display_name or Path(path).stem} web",
-                                hosts.iloc[0] if len(hosts) else "https://www.example.com")
+        name = (display_name or Path(path).stem)[:96]  # GA4 allows 100 characters; leaves room for " web"
+        property_id = admin.create_property(account, name, time_zone=time_zone, currency=currency)
+        hosts = frame["page_location"].astype(str).str.extract(r"^(https?://[A-Za-z0-9.-]+(?::\d+)?)")[0].dropna()
+        admin.create_web_stream(property_id, f"{name} web", hosts.iloc[0] if len(hosts) else "https://www.example.com")
     store.append(property_id, frame)
     return str(property_id)
 

@@ -28,7 +28,8 @@ import grpc
 from google.analytics import admin_v1alpha, admin_v1beta, data_v1alpha, data_v1beta
 
 from ga4kit.emulator import importer
-from ga4kit.emulator.admin_service import Method, admin_methods, is_write, serialize
+from ga4kit.emulator.admin_rpc import Method, serialize
+from ga4kit.emulator.admin_service import admin_methods, is_write
 from ga4kit.emulator.admin_state import DEFAULT_PRINCIPAL, AdminState
 from ga4kit.emulator.data_service import DataService
 from ga4kit.emulator.errors import EmulatorError, denied, not_found, unimplemented
