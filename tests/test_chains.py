@@ -63,19 +63,19 @@ def test_chain_numbers_by_hand():
     assert r["rate_from_first"] == pytest.approx(40 / 100)
     assert r["drop_off"] == 60 and r["drop_off_rate"] == pytest.approx(60 / 100)
     assert r["all_users"] == 1000 and r["rate_over_all_users"] == pytest.approx(40 / 1000)
-    assert r["micro_to_macro"] == pytest.approx(10 / 40)
+    assert r["macro_per_step_user"] == pytest.approx(10 / 40)
     assert (r["goal_type"], r["goal_kind"]) == ("micro", "milestone")
 
     r = row(out, "Organic", "purchase")
     assert r["rate_from_previous"] == pytest.approx(10 / 40)
     assert r["rate_from_first"] == pytest.approx(10 / 100)
     assert r["drop_off"] == 30
-    assert math.isnan(r["micro_to_macro"])  # only micro steps have it
+    assert math.isnan(r["macro_per_step_user"])  # only micro steps have it
     assert r["goal_type"] == "macro"
 
     r = row(out, "Organic", "view_item")
     assert math.isnan(r["rate_from_previous"]) and math.isnan(r["drop_off"])
-    assert r["rate_from_first"] == 1.0 and r["micro_to_macro"] == pytest.approx(10 / 100)
+    assert r["rate_from_first"] == 1.0 and r["macro_per_step_user"] == pytest.approx(10 / 100)
 
     # "(all)" is its own segment, not the sum of the channels (140 != 100 + 50).
     r = row(out, "(all)", "view_item")
@@ -87,7 +87,7 @@ def test_missing_goal_is_zero_and_zero_division_is_nan():
     r = row(out, "Paid", "add_to_cart")  # no row in events → 0 users, not absent
     assert (r["users"], r["events"]) == (0, 0)
     assert r["rate_from_previous"] == 0.0 and r["drop_off"] == 50
-    assert math.isnan(r["micro_to_macro"])  # 5 / 0
+    assert math.isnan(r["macro_per_step_user"])  # 5 / 0
     r = row(out, "Paid", "purchase")
     assert math.isnan(r["rate_from_previous"])  # 5 / 0
     assert r["drop_off"] == -5
@@ -105,7 +105,7 @@ def test_previous_period_comparison():
     prev_bl = baseline_frame([("Organic", 900), ("(all)", 900)], period="2026-10", start="2026-10-04",
                              end="2026-10-31")
     out = C.compute_chains(EVENTS, BASELINE, CONFIG, [S], previous=(prev_ev, prev_bl))
-    assert list(out.columns)[-3:] == ["users_prev", "change_abs", "change_pct"]
+    assert list(out.columns)[-4:] == ["users_prev", "change_abs", "change_pct", "change_note"]
     r = row(out, "Organic", "view_item")
     assert (r["users_prev"], r["change_abs"]) == (80, 20)
     assert r["change_pct"] == pytest.approx(20 / 80)
