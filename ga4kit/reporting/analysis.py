@@ -110,8 +110,8 @@ def analyse(config: GoalsConfig, clients, *, properties: list[str] | None = None
         daily = _history(config, clients, pulled, compare_previous, today)
         for pid, err in daily.errors.items():
             incomplete.append(Incomplete(pid, "history", err, (
-                f"the day-by-day history could not be pulled ({err}): trend lines are missing and broken-"
-                "tracking checks only see the report's own periods.")))
+                f"the day-by-day history could not be pulled ({str(err).rstrip('.')}): trend lines are "
+                "missing and broken-tracking checks only see the report's own periods.")))
     first_data = _first_data(daily, pulled) if daily is not None else None
     prev = (pulled.previous_events, pulled.previous_baseline) if compare_previous else None
     chains = C.compute_chains(pulled.events, pulled.baseline, config, segs, previous=prev, today=todays,
@@ -191,7 +191,7 @@ def _exact(config, clients, pulled: PullResult, chains, segs, incomplete: list[I
             missing = sorted({f"{g.chain} {g.period}" if len(periods) > 1 else g.chain for g in gaps})
             incomplete.append(Incomplete(pid, "exact", gaps[0].error, (
                 f"the closed funnel (--exact) is missing for {len(gaps)} of {len(periods) * len(config.chains)} "
-                f"chain funnels ({', '.join(missing)}): GA4 answered {gaps[0].error}. users_exact is empty "
+                f"chain funnels ({', '.join(missing)}): {str(gaps[0].error).rstrip('.')}. users_exact is empty "
                 "there; run again when the quota allows, or with fewer periods.")))
     return C.exact_steps(chains, pd.concat(funnels, ignore_index=True), segs)
 
