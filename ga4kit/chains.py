@@ -549,7 +549,12 @@ def caveat_flags(summary: pd.DataFrame, segments: Sequence[str]) -> pd.DataFrame
     rows = summary
     for seg in segments:
         rows = rows[rows[seg] == ALL]
+    users = rows.groupby(["property", "period"], sort=False)["all_users"].max().fillna(0)
     per = rows.drop_duplicates(["property", "period"])
+    if "change_note" not in per:
+        per = per[per["partial"].astype(bool)]
+    else:
+        per = per[per["partial"].astype(bool) | per["change_note"].notna()]
     found = []
     for r in per.itertuples(index=False):
         r = r._asdict()
@@ -569,8 +574,7 @@ def caveat_flags(summary: pd.DataFrame, segments: Sequence[str]) -> pd.DataFrame
                           "are clipped to the range). Start and end the range on week or month boundaries to "
                           "compare every period."})
             continue
-        has_users = rows.loc[(rows["property"] == r["property"]) & (rows["period"] == r["period"]), "all_users"]
-        if note == "no data in the previous period" and not (has_users.fillna(0) > 0).any():
+        if note == "no data in the previous period" and not users.get((r["property"], r["period"]), 0) > 0:
             continue  # no data at all: the no_data flag says it
         found.append({"property": r["property"], "period": r["period"], "flag": "previous_incomplete",
                       "severity": "info",

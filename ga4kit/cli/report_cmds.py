@@ -18,9 +18,10 @@ def _report_options(fn):
                      help="Goals file (YAML)."),
         click.option("-p", "--property", "properties", multiple=True, metavar="ID",
                      help="Property id (repeatable); default: the goals file's properties."),
-        click.option("--start", help="First day: YYYY-MM-DD, NdaysAgo, yesterday (default: the goals file's "
-                                     "report.range, else 28daysAgo)."),
-        click.option("--end", help="Last day (default: the goals file's report.range, else yesterday)."),
+        click.option("--start", help="First day: YYYY-MM-DD, NdaysAgo, yesterday or today (default: the goals "
+                                     "file's report.range, else 28daysAgo)."),
+        click.option("--end", help="Last day (default: the goals file's report.range, else yesterday: today's "
+                                   "data is still coming in, so a range that includes today is partial)."),
         click.option("-s", "--segment", "segments", multiple=True, metavar="DIMENSION",
                      help="Segment dimension (repeatable), e.g. sessionDefaultChannelGroup, deviceCategory. "
                           "Default: the goals file's report.segments."),

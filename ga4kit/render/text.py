@@ -210,7 +210,8 @@ def render(frame: pd.DataFrame, fmt: str = "table", *, title: str | None = None,
         from rich.console import Console
 
         buf = io.StringIO()
-        Console(file=buf, width=width or 240, color_system=None, force_terminal=False, highlight=False).print(
+        # Without a width (a file), nothing is hidden and nothing squeezed.
+        Console(file=buf, width=width or 4000, color_system=None, force_terminal=False, highlight=False).print(
             table(frame, title=title, max_rows=max_rows, width=width, segments=segments, currencies=currencies))
         return buf.getvalue()
     raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
