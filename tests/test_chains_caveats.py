@@ -205,3 +205,27 @@ def test_exact_funnels_cut_short_by_quota_are_said_in_the_files_and_exit_3(late,
     gap = flags[flags["flag"] == "exact_incomplete"]
     assert len(gap) == 1 and "tokens per hour" in gap["message"].iloc[0]
     assert "checkout 2026-11-02..2026-11-08" in gap["message"].iloc[0]
+
+
+def test_a_property_that_fails_makes_the_run_partial_and_is_named_in_the_files(late, tmp_path):
+    """Exit 1 said "nothing done" although the other properties were written; the files did not say who
+    was missing."""
+    emu, pid, cfg = late
+    locked = emu.admin.create_property(emu.admin.account_ids()[0], "Locked")
+    emu.admin.set_access(locked, ["someone@else.example"])
+    out = tmp_path / "out"
+    out.mkdir()
+    res = invoke(emu.address, "chains", "-c", str(cfg), *DATES, "-p", pid, "-p", locked, "-f", "csv", "-o", str(out))
+    assert res.exit_code == 3, res.output
+    assert f"Error: property {locked}:" in res.stderr
+    assert set(pd.read_csv(out / "chains.csv")["property"].astype(str)) == {pid}
+    flags = pd.read_csv(out / "flags.csv", dtype={"property": str})
+    missing = flags[flags["flag"] == "not_pulled"]
+    assert list(missing["property"]) == [locked] and "missing from every table" in missing["message"].iloc[0]
+    doc = json.loads(invoke(emu.address, "chains", "-c", str(cfg), *DATES, "-p", pid, "-p", locked, "--json").stdout)
+    assert (doc["ok"], doc["exit_code"]) == (False, 3)
+    assert [(e["property"], e["status"]) for e in doc["errors"]] == [(locked, "PERMISSION_DENIED")]
+    page = tmp_path / "r.html"
+    res = invoke(emu.address, "report", "-c", str(cfg), *DATES, "-p", pid, "-p", locked, "-o", str(page))
+    assert res.exit_code == 3, res.output
+    assert "not_pulled" in page.read_text() and locked in page.read_text()

@@ -183,7 +183,8 @@ def _say_problems(a) -> None:
 
 def _say_data_errors(a, *, err: bool = False) -> None:
     """The loudest flags once more, below the tables, so nobody reads the numbers without them."""
-    bad = a.flags[a.flags["severity"] == "error"] if len(a.flags) else a.flags
+    # (not_pulled is a failure of the command, already said on stderr.)
+    bad = a.flags[(a.flags["severity"] == "error") & (a.flags["flag"] != "not_pulled")] if len(a.flags) else a.flags
     if not len(bad):
         return
     kinds = ", ".join(f"{k} ({n})" if n > 1 else k for k, n in bad["flag"].value_counts(sort=False).items())

@@ -4,7 +4,8 @@ trend lines, at day grain over the current and previous period; everything else 
 
 Nothing is dropped without saying so. A property whose pull fails is in ``errors``; a part that fails for
 a property that was pulled (the day-by-day history behind trends and broken-tracking flags, closed funnels
-of ``exact``) is in ``incomplete`` and raises a flag (``history_unavailable``, ``exact_incomplete``).
+of ``exact``) is in ``incomplete``. Each gets a flag (``not_pulled``, ``history_unavailable``,
+``exact_incomplete``), so a table written to a file says what it lacks.
 Either makes the analysis ``partial`` (the CLI exits 3).
 
 Periods are judged against each property's today (in its time zone): a period that includes today or
@@ -132,6 +133,10 @@ def analyse(config: GoalsConfig, clients, *, properties: list[str] | None = None
         C.make_flags([{"property": i.property, "flag": f"{i.part}_unavailable" if i.part == "history" else
                        "exact_incomplete", "severity": "warning", "message": i.message[0].upper() + i.message[1:]}
                       for i in incomplete], segs),
+        # Files written from this analysis must say which properties are missing from them.
+        C.make_flags([{"property": pid, "flag": "not_pulled", "severity": "error",
+                       "message": f"This property could not be pulled ({str(err).rstrip('.')}); it is missing "
+                                  "from every table."} for pid, err in pulled.errors.items()], segs),
     ], segs)
     return Analysis(config, pulled, daily, chains, goals, flags, segs, dict(pulled.errors), incomplete, todays)
 
