@@ -229,3 +229,20 @@ def test_a_property_that_fails_makes_the_run_partial_and_is_named_in_the_files(l
     res = invoke(emu.address, "report", "-c", str(cfg), *DATES, "-p", pid, "-p", locked, "-o", str(page))
     assert res.exit_code == 3, res.output
     assert "not_pulled" in page.read_text() and locked in page.read_text()
+
+
+def test_a_quiet_weekend_is_not_the_start_of_the_data():
+    """Only a gap before the first users longer than any quiet run after it counts as "data starts late"."""
+    from ga4kit.reporting.analysis import _first_data
+    from ga4kit.reporting.pull import PullResult
+
+    def history(pid, days):
+        return pd.DataFrame({"property": pid, "period_start": pd.to_datetime(days), "users": 5})
+
+    start, end = dt.date(2026, 11, 1), dt.date(2026, 11, 28)  # previous period from 2026-10-04
+    daily_site = pd.date_range("2026-10-14", "2026-11-28")  # starts 10 days into the previous period
+    small_site = [d for d in pd.date_range("2026-10-06", "2026-11-28") if d.weekday() < 4]  # 3 quiet days a week
+    base = pd.concat([history("a", daily_site), history("b", small_site)])
+    daily = PullResult(None, base, (), "day", start, end)
+    got = _first_data(daily, PullResult(None, None, (), "range", start, end))
+    assert got == {"a": dt.date(2026, 10, 14)}

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from ga4kit.cli.common import EXIT_OK, EXIT_PARTIAL, echo_json, handle_errors, load_config, settings
+from ga4kit.cli.common import echo_json, handle_errors, load_config, settings
 
 GRAINS = ("day", "week", "month", "range")
 
@@ -213,6 +213,8 @@ def _records(frame) -> list:
 
 
 def _exit_code(a) -> int:
+    from ga4kit.cli.common import EXIT_OK, EXIT_PARTIAL
+
     return EXIT_PARTIAL if a.partial else EXIT_OK
 
 

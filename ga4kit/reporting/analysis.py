@@ -168,14 +168,25 @@ def _history(config, clients, pulled: PullResult, compare_previous: bool, today)
 
 
 def _first_data(daily: PullResult, pulled: PullResult) -> dict[str, dt.date]:
-    """Each property's first day with users in the history (which starts with the previous period);
-    properties whose history is missing are left out (unknown)."""
+    """Each property's first day with users in the history (which starts with the previous period), where
+    the data evidently starts then: the days without users before it are more than the longest run of days
+    without users after it (a small site's quiet weekend is no start of tracking). Properties whose history
+    is missing are left out (unknown)."""
     base = daily.baseline
-    if base is None or not len(base):
+    if base is None or not len(base) or pulled.start is None:
         return {}
+    history_start, _ = P.previous(pulled.start, pulled.end)
     seen = base[base["users"] > 0]
-    firsts = seen.groupby("property")["period_start"].min()
-    return {str(pid): d.date() for pid, d in firsts.items() if str(pid) not in daily.errors}
+    out = {}
+    for pid, starts in seen.groupby("property")["period_start"]:
+        if str(pid) in daily.errors:
+            continue
+        days = sorted({d.date() for d in starts})
+        lead = (days[0] - history_start).days
+        quiet = max([(b - a).days - 1 for a, b in zip(days, days[1:])] + [0])
+        if lead > quiet:
+            out[str(pid)] = days[0]
+    return out
 
 
 def _exact(config, clients, pulled: PullResult, chains, segs, incomplete: list[Incomplete]):

@@ -76,6 +76,9 @@ def order_error(start: dt.date, end: dt.date, *, start_text: str | None = None, 
     if (start - end).days == 1 and (end_is_default or end_text == "yesterday"):
         hint = ("Ranges end yesterday by default, because today's data is still incomplete. To include "
                 "today, pass --end today as well (today's numbers are partial).")
+    elif (start - end).days == 1 and end_text is None:
+        hint = ("Ranges end yesterday by default; to include today pass --end today as well (today's numbers "
+                "are partial). Otherwise swap --start and --end.")
     elif end_is_default:
         hint = f"The range ends {shown(end, end_text)} by default (the goals file's report.range); pass --end."
     else:
