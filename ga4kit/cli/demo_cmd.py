@@ -46,7 +46,8 @@ def demo(ctx, config_path, output, no_report, days, users, seed, as_json):
 
     def show(title, frame):
         if not as_json:
-            text.print_frame(frame, "table", title=title, console=out)
+            text.print_frame(frame, "table", title=title, console=out,
+                             hidden_hint="see the HTML report, or a wider terminal")
 
     result = run_demo(goals_file=config_path, report_path=None if no_report else output, days=days, users=users,
                       seed=seed, say=say, show=show)

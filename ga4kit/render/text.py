@@ -219,7 +219,7 @@ def render(frame: pd.DataFrame, fmt: str = "table", *, title: str | None = None,
 
 def print_frame(frame: pd.DataFrame, fmt: str = "table", *, title: str | None = None, console=None,
                 max_rows: int | None = 500, segments: Sequence[str] | None = None,
-                currencies: dict | None = None) -> None:
+                currencies: dict | None = None, hidden_hint: str = HIDDEN_HINT) -> None:
     """Print to the terminal: a rich table fitted to ``console``'s width (default: ga4kit's console, which
     honours NO_COLOR and never crops piped output), else text."""
     if fmt == "table":
@@ -228,7 +228,7 @@ def print_frame(frame: pd.DataFrame, fmt: str = "table", *, title: str | None = 
 
             console = make_console()
         console.print(table(frame, title=title, max_rows=max_rows, width=console.width, segments=segments,
-                            currencies=currencies))
+                            currencies=currencies, hidden_hint=hidden_hint))
         return
     text = render(frame, fmt, title=title, segments=segments, currencies=currencies)
     if console is not None:
