@@ -71,7 +71,7 @@ def naive(events: pd.DataFrame, baseline: pd.DataFrame) -> list[dict]:
                                 rate_from_previous=(u / prev if prev else float("nan")),
                                 rate_from_first=(u / users[0] if users[0] else float("nan")),
                                 rate_over_all_users=(u / all_users if all_users else float("nan")),
-                                micro_to_macro=(users[-1] / u if u and i < len(users) - 1 else float("nan"))))
+                                macro_per_step_user=(users[-1] / u if u and i < len(users) - 1 else float("nan"))))
     return out
 
 
@@ -120,7 +120,7 @@ def main() -> None:
     nv = pd.DataFrame(naive_rows)
     m = vec.merge(nv, on=["property", "period", "seg", "chain", "step"], suffixes=("", "_naive"))
     assert len(m) == len(vec) == len(nv), (len(m), len(vec), len(nv))
-    for col in ("users", "rate_from_previous", "rate_from_first", "rate_over_all_users", "micro_to_macro"):
+    for col in ("users", "rate_from_previous", "rate_from_first", "rate_over_all_users", "macro_per_step_user"):
         np.testing.assert_allclose(m[col].astype(float), m[col + "_naive"].astype(float), equal_nan=True)
     print("naive and vectorised results agree on the subset")
 

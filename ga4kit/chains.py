@@ -11,13 +11,23 @@ more segment value, never computed by summing segments (``users`` is not additiv
 periods). A declared goal with no row at all counts as zero.
 
 Counts are *open*: users of a step need not have done the previous steps first, so a step can have more
-users than the one before it (``flags`` reports that). ``exact_steps`` places a closed funnel beside them.
+users than the one before it (``flags`` reports that; ``drop_off`` is then negative). For the same reason
+``macro_per_step_user`` (macro users / this step's users) is a ratio of two open counts, not the share of
+the step's users who went on to the macro goal: it can exceed 100%. ``exact_steps`` places a closed funnel
+beside the open counts; its ``macro_share_exact`` is that share (users who did this step and then, in
+order, every later step up to the macro goal).
+
+A period that includes the property's today or later days is ``partial`` (its counts are incomplete): no
+change against the previous period is computed for it, and neither against a previous period that begins
+before the property's data does (``change_note`` says why a change is missing).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+import datetime as dt
 
 import numpy as np
 import pandas as pd
@@ -31,6 +41,7 @@ EVENT_COLUMNS = ("property", "period", "period_start", "period_end", "event", "g
 BASELINE_COLUMNS = ("property", "period", "period_start", "period_end", "users", "sessions")
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+EXACT_COLUMNS = ("users_exact", "rate_exact", "macro_share_exact")
 
 
 # --------------------------------------------------------------------------------------------- helpers
@@ -182,8 +193,10 @@ def _period_ordinal(frame: pd.DataFrame) -> pd.Series:
     return frame.groupby("property")["period_start"].rank(method="dense").astype("int64")
 
 
-def _attach_previous(cur: pd.DataFrame, prev: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """users_prev / change_abs / change_pct, matching periods by their position within the property."""
+def _attach_previous(cur: pd.DataFrame, prev: pd.DataFrame, keys: list[str], *,
+                     data_start: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """users_prev / change_abs / change_pct / change_note, matching periods by their position within the
+    property; no change for a partial period, nor against a previous period with no (or incomplete) data."""
     cur = cur.copy()
     cur["_ord"] = _period_ordinal(cur) if len(cur) else pd.Series(dtype="int64")
     prev = prev.copy()
@@ -192,14 +205,63 @@ def _attach_previous(cur: pd.DataFrame, prev: pd.DataFrame, keys: list[str]) -> 
     out = _merge_m1(cur, right, [*keys, "_ord"], "previous")
     # A segment or goal absent from a previous period that was pulled had zero users there;
     # a property/period with no previous data at all stays unknown (NA).
-    known = pd.MultiIndex.from_frame(prev[["property", "_ord"]].drop_duplicates())
-    has_prev = pd.MultiIndex.from_frame(out[["property", "_ord"]]).isin(known)
+    pkeys = prev[["property", "_ord", "period_start", "period_end", "period"]] \
+        .drop_duplicates(["property", "_ord"]).set_index(["property", "_ord"])
+    at = pd.MultiIndex.from_frame(out[["property", "_ord"]])
+    has_prev = at.isin(pkeys.index)
     users_prev = out["users_prev"].astype("Float64")
     users_prev = users_prev.mask(users_prev.isna() & has_prev, 0)
     out["users_prev"] = users_prev.astype("Int64")
     out["change_abs"] = (out["users"].astype("Int64") - out["users_prev"]).astype("Int64")
     out["change_pct"] = _div(out["change_abs"], out["users_prev"])
+
+    note = pd.Series(np.where(has_prev, None, "no data in the previous period"), index=out.index, dtype="object")
+    prev_start = pd.Series(pkeys["period_start"].reindex(at).to_numpy(), index=out.index)
+    prev_label = pd.Series(pkeys["period"].reindex(at).to_numpy(), index=out.index, dtype="object")
+    first = _dates_by_property(out["property"], data_start)
+    late = (has_prev & first.notna().to_numpy() & (prev_start < first).fillna(False).to_numpy(dtype=bool))
+    if late.any():
+        note[late] = ("the previous period " + prev_label[late].astype(str) + " begins before the property's "
+                      "first data (" + _day(first[late]) + ")")
+    # Weeks and months are clipped to the range, so the first and last can be shorter than the periods
+    # they are matched with: a 1-day week against a 3-day one is no comparison.
+    prev_days = (pd.Series(pkeys["period_end"].reindex(at).to_numpy(), index=out.index) - prev_start).dt.days + 1
+    days = (pd.to_datetime(out["period_end"]) - pd.to_datetime(out["period_start"])).dt.days + 1
+    uneven = has_prev & ~late & (prev_days.notna() & (prev_days != days)).to_numpy(dtype=bool)
+    if uneven.any():
+        note[uneven] = ("the previous period " + prev_label[uneven].astype(str) + " has "
+                        + prev_days[uneven].astype("int64").astype(str) + " days, this one "
+                        + days[uneven].astype("int64").astype(str))
+    partial = out["partial"].to_numpy(dtype=bool) if "partial" in out else np.zeros(len(out), dtype=bool)
+    note[partial] = "this period is partial (it includes today or later days)"
+    blank = partial | late | uneven
+    if blank.any():
+        out.loc[blank, "change_abs"] = pd.NA
+        out.loc[blank, "change_pct"] = np.nan
+    out["change_note"] = note
     return out.drop(columns="_ord")
+
+
+def _dates_by_property(props: pd.Series, dates: Mapping[str, Any] | Any | None) -> pd.Series:
+    """A datetime64 Series aligned with ``props``: dates[property] (a mapping) or one date for all."""
+    if dates is None:
+        return pd.Series(pd.NaT, index=props.index, dtype="datetime64[ns]")
+    if isinstance(dates, Mapping):
+        clean = {str(k).removeprefix("properties/"): v for k, v in dates.items() if v is not None}
+        values = props.astype(str).map(clean)
+    else:
+        values = pd.Series([dates] * len(props), index=props.index, dtype="object")
+    return pd.to_datetime(values).astype("datetime64[ns]")
+
+
+def mark_partial(frame: pd.DataFrame, today: Mapping[str, Any] | dt.date | None) -> pd.Series:
+    """True where the row's period ends on or after ``today`` (a date, or {property: date}): the period
+    includes the property's today or the future, so its counts are not complete yet."""
+    if today is None or not len(frame):
+        return pd.Series(np.zeros(len(frame), dtype=bool), index=frame.index)
+    t = _dates_by_property(frame["property"].astype(str).str.removeprefix("properties/"), today)
+    end = pd.to_datetime(frame["period_end"]).astype("datetime64[ns]")
+    return pd.Series((end >= t).to_numpy(dtype=bool), index=frame.index)
 
 
 # --------------------------------------------------------------------------------------------- chains
@@ -208,26 +270,35 @@ def chain_columns(segments: Sequence[str], *, previous: bool = False) -> list[st
     """The columns of :func:`compute_chains`, in order."""
     cols = ["property", "chain", *segments, "period", "period_start", "period_end", "step_index", "step",
             "goal_type", "goal_kind", "users", "events", "rate_from_previous", "rate_from_first", "drop_off",
-            "drop_off_rate", "all_users", "rate_over_all_users", "micro_to_macro"]
+            "drop_off_rate", "all_users", "rate_over_all_users", "macro_per_step_user", "partial"]
     if previous:
-        cols += ["users_prev", "change_abs", "change_pct"]
+        cols += ["users_prev", "change_abs", "change_pct", "change_note"]
     return cols
 
 
 def compute_chains(events: pd.DataFrame, baseline: pd.DataFrame, config, segments: Sequence[str], *,
-                   previous: Any = None) -> pd.DataFrame:
+                   previous: Any = None, today: Mapping[str, Any] | dt.date | None = None,
+                   data_start: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """One row per property × chain × segment values × period × step.
 
     ``users``/``events`` are the step's users and event count in that property/period/segment (0 when the
     goal has no row); ``rate_from_previous`` = users / previous step's users (NaN for step 1),
     ``rate_from_first`` = users / step 1 users, ``drop_off`` = previous users − users and ``drop_off_rate``
-    = drop_off / previous users, ``all_users`` = baseline users of the same property/period/segment and
-    ``rate_over_all_users`` = users / all_users, ``micro_to_macro`` = users of the chain's last (macro) step
-    / this step's users, for micro steps only. Every division by zero gives NaN.
+    = drop_off / previous users (both negative when the step has more users than the one before it),
+    ``all_users`` = baseline users of the same property/period/segment and ``rate_over_all_users`` = users
+    / all_users, ``macro_per_step_user`` = users of the chain's last (macro) step / this step's users, for
+    micro steps only: macro users per step user, from open counts, so not a share (it can exceed 1; see
+    ``exact_steps`` for the share). Every division by zero gives NaN.
+
+    ``today``: a date or {property: date} (the property's today, in its time zone); ``partial`` is True
+    for periods that end on or after it.
 
     ``previous``: the frames of the previous period of the same length, as ``(events, baseline)`` or
-    ``{"events": ..., "baseline": ...}``; adds ``users_prev``, ``change_abs``, ``change_pct``. Periods are
-    matched by position within each property (1st with 1st, ...), so day grain compares day by day.
+    ``{"events": ..., "baseline": ...}``; adds ``users_prev``, ``change_abs``, ``change_pct`` and
+    ``change_note``. Periods are matched by position within each property (1st with 1st, ...), so day
+    grain compares day by day. No change is computed for a partial period, nor against a previous period
+    that begins before ``data_start[property]`` (the property's first day with data); ``change_note``
+    says why a change is missing.
     """
     segments = list(segments)
     ev = _normalise(events, segments, EVENT_COLUMNS, "events")
@@ -267,7 +338,7 @@ def compute_chains(events: pd.DataFrame, baseline: pd.DataFrame, config, segment
         frame["drop_off"] = drop.ravel()
         frame["drop_off_rate"] = _div(drop, prev).ravel()
         is_micro = np.tile(types == MICRO, idx.n)
-        frame["micro_to_macro"] = np.where(is_micro, _div(macro, u).ravel(), np.nan)
+        frame["macro_per_step_user"] = np.where(is_micro, _div(macro, u).ravel(), np.nan)
         base = pd.array(np.repeat(all_users.to_numpy(dtype="float64", na_value=np.nan), n))
         frame["all_users"] = pd.Series(base).astype("Int64")
         frame["rate_over_all_users"] = _div(frame["users"], frame["all_users"])
@@ -277,11 +348,13 @@ def compute_chains(events: pd.DataFrame, baseline: pd.DataFrame, config, segment
         out = pd.concat(parts, ignore_index=True)
     else:
         out = pd.DataFrame({c: pd.Series(dtype="object") for c in chain_columns(segments)})
+    out["partial"] = mark_partial(out, today)
 
     if previous is not None:
         pev, pbl = _frames(previous, "previous")
         prev_chains = compute_chains(pev, pbl, config, segments)
-        out = _attach_previous(out, prev_chains, ["property", "chain", *segments, "step_index"])
+        out = _attach_previous(out, prev_chains, ["property", "chain", *segments, "step_index"],
+                               data_start=data_start)
     return out.loc[:, chain_columns(segments, previous=previous is not None)].reset_index(drop=True)
 
 
@@ -290,18 +363,20 @@ def compute_chains(events: pd.DataFrame, baseline: pd.DataFrame, config, segment
 def goal_columns(segments: Sequence[str], *, previous: bool = False) -> list[str]:
     """The columns of :func:`goal_summary`, in order."""
     cols = ["property", *segments, "period", "period_start", "period_end", "event", "goal_type", "goal_kind",
-            "users", "events", "value", "key_events", "all_users", "rate_over_all_users"]
+            "users", "events", "value", "key_events", "all_users", "rate_over_all_users", "partial"]
     if previous:
-        cols += ["users_prev", "change_abs", "change_pct"]
+        cols += ["users_prev", "change_abs", "change_pct", "change_note"]
     return cols
 
 
 def goal_summary(events: pd.DataFrame, baseline: pd.DataFrame, config, segments: Sequence[str],
-                 previous: Any = None) -> pd.DataFrame:
+                 previous: Any = None, *, today: Mapping[str, Any] | dt.date | None = None,
+                 data_start: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Every declared goal per property × segment × period, including goals that never fired (zeros).
 
     Columns: see :func:`goal_columns`. ``rate_over_all_users`` = users / baseline users (NaN on zero);
-    with ``previous`` (as in :func:`compute_chains`) also ``users_prev``, ``change_abs``, ``change_pct``.
+    ``partial``, and with ``previous`` ``users_prev``, ``change_abs``, ``change_pct``, ``change_note``: as
+    in :func:`compute_chains`.
     """
     segments = list(segments)
     ev = _normalise(events, segments, EVENT_COLUMNS, "events")
@@ -321,23 +396,28 @@ def goal_summary(events: pd.DataFrame, baseline: pd.DataFrame, config, segments:
     frame["all_users"] = pd.Series(np.repeat(all_users.to_numpy(dtype="float64", na_value=np.nan), n)) \
         .astype("Int64")
     frame["rate_over_all_users"] = _div(frame["users"], frame["all_users"])
+    frame["partial"] = mark_partial(frame, today)
     if previous is not None:
         pev, pbl = _frames(previous, "previous")
         prev = goal_summary(pev, pbl, config, segments)
-        frame = _attach_previous(frame, prev, ["property", *segments, "event"])
+        frame = _attach_previous(frame, prev, ["property", *segments, "event"], data_start=data_start)
     return frame.loc[:, goal_columns(segments, previous=previous is not None)].reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------------------------- exact
 
 def exact_steps(chains: pd.DataFrame, funnel: pd.DataFrame, segments: Sequence[str]) -> pd.DataFrame:
-    """``chains`` with ``users_exact`` and ``rate_exact`` from a closed (in-order) funnel beside the open counts.
+    """``chains`` with ``users_exact``, ``rate_exact`` and ``macro_share_exact`` from a closed (in-order)
+    funnel beside the open counts.
 
     ``funnel``: property, chain, [period], [segment columns], step_index, step, users_exact — e.g. from
     runFunnelReport. Segment columns it lacks are taken as ``"(all)"``; without a ``period`` column its
     numbers apply to every period of the chain frame. ``rate_exact`` = users_exact / users_exact of the
-    previous step (NaN for step 1 and on zero), the closed counterpart of ``rate_from_previous``.
-    Raises ValueError when a funnel step names a different event than the chain step at that index.
+    previous step (NaN for step 1 and on zero), the closed counterpart of ``rate_from_previous``;
+    ``macro_share_exact`` = users_exact of the chain's last (macro) step / this step's users_exact, for micro
+    steps: the share of the users who reached this step in order who went on to the macro goal (at most 1).
+    Rows the funnel has no numbers for keep NA. Raises ValueError when a funnel step names a different event
+    than the chain step at that index.
     """
     segments = list(segments)
     f = funnel.copy()
@@ -353,8 +433,11 @@ def exact_steps(chains: pd.DataFrame, funnel: pd.DataFrame, segments: Sequence[s
     prev = f.groupby(keys, sort=False)["users_exact"].shift(1)
     f["rate_exact"] = _div(f["users_exact"], prev)
     f.loc[f["step_index"] == 1, "rate_exact"] = np.nan
-    right = f[[*keys, "step_index", "step", "users_exact", "rate_exact"]].rename(columns={"step": "_fstep"})
-    out = _merge_m1(chains.drop(columns=[c for c in ("users_exact", "rate_exact") if c in chains]),
+    last = f.groupby(keys, sort=False)["users_exact"].transform("last")
+    f["macro_share_exact"] = _div(last, f["users_exact"])
+    right = f[[*keys, "step_index", "step", "users_exact", "rate_exact", "macro_share_exact"]] \
+        .rename(columns={"step": "_fstep"})
+    out = _merge_m1(chains.drop(columns=[c for c in EXACT_COLUMNS if c in chains]),
                     right, [*keys, "step_index"], "funnel")
     bad = out["_fstep"].notna() & (out["_fstep"].astype(str) != out["step"].astype(str))
     if bad.any():
@@ -362,6 +445,7 @@ def exact_steps(chains: pd.DataFrame, funnel: pd.DataFrame, segments: Sequence[s
         raise ValueError(f"funnel step {row['step_index']} of chain {row['chain']} is {row['_fstep']!r}, "
                          f"but the chain has {row['step']!r} there")
     out["users_exact"] = out["users_exact"].astype("Int64")
+    out["macro_share_exact"] = out["macro_share_exact"].where(out["goal_type"] == MICRO, np.nan)
     return out.drop(columns="_fstep")
 
 
@@ -372,9 +456,17 @@ def flag_columns(segments: Sequence[str]) -> list[str]:
 
 
 def flags(events: pd.DataFrame, baseline: pd.DataFrame, config, segments: Sequence[str], *,
-          history: Any = None, metadata: Mapping | None = None, min_history: int = 3,
-          min_fire_share: float = 0.5, min_expected: float = 20.0) -> pd.DataFrame:
+          history: Any = None, metadata: Mapping | None = None, properties: Sequence[str] | None = None,
+          min_history: int = 3, min_fire_share: float = 0.5, min_expected: float = 20.0) -> pd.DataFrame:
     """Where the data looks broken. Columns: property, period, <segments>, event, flag, severity, message.
+
+    ``no_data`` (error): a property of ``properties`` (the properties that were pulled; default: those in
+    the frames) without a single user in the whole range: a range before the property collected data or
+    in the future, a tag that is not installed, or the wrong property.
+
+    ``no_goal_events`` (error): a property with users but not one event of any declared goal in the
+    range: tags that send none of them, different event names, or the wrong property. (It replaces the
+    property's ``never_fired`` flags.)
 
     ``broken_tracking`` (error): a goal with zero events over a run of periods with traffic, although
     before the run it fired in at least ``min_fire_share`` of at least ``min_history`` periods with traffic,
@@ -399,14 +491,26 @@ def flags(events: pd.DataFrame, baseline: pd.DataFrame, config, segments: Sequen
     segments = list(segments)
     ev = _normalise(events, segments, EVENT_COLUMNS, "events")
     bl = _normalise(baseline, segments, BASELINE_COLUMNS, "baseline")
+    empty = _no_data(ev, bl, config, segments, properties)
+    silent = set(empty.loc[empty["flag"] == "no_goal_events", "property"]) if len(empty) else set()
+    never = _never_fired(ev, bl, config, segments, history)
+    if len(never) and silent:
+        never = never[~never["property"].isin(silent)]
     parts = [
+        empty,
         _broken_tracking(ev, bl, config, segments, history, min_history=min_history,
                          min_fire_share=min_fire_share, min_expected=min_expected),
         _out_of_sequence(ev, bl, config, segments),
-        _never_fired(ev, bl, config, segments, history),
+        never,
         _metadata_flags(metadata, segments),
     ]
-    parts = [p for p in parts if len(p)]
+    return sort_flags(parts, segments)
+
+
+def sort_flags(parts: Sequence[pd.DataFrame], segments: Sequence[str]) -> pd.DataFrame:
+    """Flag frames as one, errors first (then property, flag, segments, period, event)."""
+    segments = list(segments)
+    parts = [p for p in parts if p is not None and len(p)]
     cols = flag_columns(segments)
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype="str" if c != "event" else "object") for c in cols})
@@ -415,6 +519,100 @@ def flags(events: pd.DataFrame, baseline: pd.DataFrame, config, segments: Sequen
     out = out.sort_values(["_sev", "property", "flag", *segments, "period", "event"], kind="stable",
                           na_position="first")
     return out.drop(columns="_sev").reset_index(drop=True)
+
+
+def make_flags(rows: Sequence[Mapping[str, Any]], segments: Sequence[str]) -> pd.DataFrame:
+    """A flags frame from dicts with property, flag, severity, message (and optionally period, event,
+    segment values; missing ones are "(all)", or None for event)."""
+    out = []
+    for r in rows:
+        row = {"property": str(r["property"]).removeprefix("properties/"), "period": r.get("period", ALL),
+               "event": r.get("event"), "flag": r["flag"], "severity": r.get("severity", "warning"),
+               "message": r["message"]}
+        row.update({s: r.get(s, ALL) for s in segments})
+        out.append(row)
+    return pd.DataFrame(out, columns=flag_columns(segments)) if out else pd.DataFrame(columns=flag_columns(segments))
+
+
+def caveat_flags(summary: pd.DataFrame, segments: Sequence[str]) -> pd.DataFrame:
+    """Flags that explain missing changes, from a :func:`goal_summary` frame (over all traffic):
+
+    ``partial_period`` (warning): a period that includes the property's today or later days; its counts
+    are incomplete and no change is computed for it. ``previous_incomplete`` (info): the previous period
+    begins before the property's first data (or holds none), so no change is computed against it.
+    ``uneven_periods`` (info): a week or month clipped by the range is matched with a previous period of
+    another length, so no change is computed for it.
+    """
+    segments = list(segments)
+    if summary is None or not len(summary):
+        return make_flags([], segments)
+    rows = summary
+    for seg in segments:
+        rows = rows[rows[seg] == ALL]
+    users = rows.groupby(["property", "period"], sort=False)["all_users"].max().fillna(0)
+    per = rows.drop_duplicates(["property", "period"])
+    if "change_note" not in per:
+        per = per[per["partial"].astype(bool)]
+    else:
+        per = per[per["partial"].astype(bool) | per["change_note"].notna()]
+    found = []
+    for r in per.itertuples(index=False):
+        r = r._asdict()
+        if bool(r.get("partial")):
+            found.append({"property": r["property"], "period": r["period"], "flag": "partial_period",
+                          "severity": "warning",
+                          "message": f"The period {r['period']} includes today or later days in the property's "
+                                     "time zone: its counts are incomplete, so no change against the previous "
+                                     "period is shown. Ranges end yesterday by default; pass --end yesterday "
+                                     "(or an earlier day) for complete numbers."})
+        note = r.get("change_note")
+        if not isinstance(note, str) or note.startswith("this period is partial"):
+            continue
+        if " days, this one " in note:
+            found.append({"property": r["property"], "period": r["period"], "flag": "uneven_periods",
+                          "severity": "info", "message": f"No change for {r['period']}: {note} (weeks and months "
+                          "are clipped to the range). Start and end the range on week or month boundaries to "
+                          "compare every period."})
+            continue
+        if note == "no data in the previous period" and not users.get((r["property"], r["period"]), 0) > 0:
+            continue  # no data at all: the no_data flag says it
+        found.append({"property": r["property"], "period": r["period"], "flag": "previous_incomplete",
+                      "severity": "info",
+                      "message": f"No change for {r['period']}: {note}, so a comparison would mostly measure "
+                                 "when the data starts, not how the numbers moved."})
+    return make_flags(found, segments)
+
+
+def _no_data(ev: pd.DataFrame, bl: pd.DataFrame, config, segments: list[str],
+             properties: Sequence[str] | None) -> pd.DataFrame:
+    props = [str(p).removeprefix("properties/") for p in (properties or [])]
+    props += [p for p in pd.unique(pd.concat([bl["property"], ev["property"]])) if p not in props]
+    if not props:
+        return pd.DataFrame()
+    goals = [g.event for g in config.goals]
+    users = bl.groupby("property")["users"].max() if len(bl) else pd.Series(dtype="int64")
+    n_periods = bl.groupby("property")["period"].nunique() if len(bl) else pd.Series(dtype="int64")
+    fired = ev[ev["event"].isin(goals)].groupby("property")["event_count"].sum() if len(ev) else \
+        pd.Series(dtype="int64")
+    rows = []
+    for prop in props:
+        n_users = int(users.get(prop, 0))
+        if n_users <= 0 and int(fired.get(prop, 0)) <= 0:
+            rows.append({"property": prop, "flag": "no_data", "severity": "error",
+                         "message": "No users at all in this range: it may lie before the property collected "
+                                    "data or in the future, the tag may not be installed, or this is the wrong "
+                                    "property. Check --start/--end, the property id and GA4's Realtime report. "
+                                    "Every number here is zero for that reason, not because nobody converted."})
+        elif goals and int(fired.get(prop, 0)) <= 0:
+            names = ", ".join(goals)
+            had = f"up to {n_users:,} users per period" if int(n_periods.get(prop, 1)) > 1 else f"{n_users:,} users"
+            rows.append({"property": prop, "flag": "no_goal_events", "severity": "error",
+                         "message": f"The property had {had} in this range but not one event of "
+                                    f"any declared goal ({names}). The tags may not send them, the names may "
+                                    "differ (they are case-sensitive), or the goals file names the wrong "
+                                    "property. Check GA4's Realtime or DebugView for the event names it "
+                                    "receives."})
+    return make_flags(rows, segments)
 
 
 def _never_fired(ev: pd.DataFrame, bl: pd.DataFrame, config, segments: list[str], history: Any) -> pd.DataFrame:

@@ -22,6 +22,17 @@ def default_goals_file() -> Path:
     return repo if repo.is_file() else Path(__file__).resolve().parent / "data" / "shop.yaml"
 
 
+def check_report_path(path: str | os.PathLike) -> None:
+    """OutputError unless ``path`` is an .html file that can be written."""
+    from ga4kit.errors import OutputError
+    from ga4kit.outputs import check_writable
+
+    if not str(path).lower().endswith((".html", ".htm")):
+        raise OutputError(f"Cannot write {path}: the report is an HTML page.",
+                          "Name the file with .html, e.g. -o report.html.")
+    check_writable(path)
+
+
 @dataclass
 class DemoResult:
     property_id: str
@@ -36,7 +47,12 @@ class DemoResult:
 def run_demo(*, goals_file: str | os.PathLike | None = None, report_path: str | os.PathLike | None = "report.html",
              days: int = 90, users: int = 5000, seed: int = 42, say: Callable[[str], None] = lambda s: None,
              show: Callable[[str, object], None] | None = None) -> DemoResult:
-    """Run the demo; ``say`` receives progress lines, ``show(title, frame)`` the result tables."""
+    """Run the demo; ``say`` receives progress lines, ``show(title, frame)`` the result tables.
+
+    The report path is checked before anything runs: a path that cannot be written fails at once.
+    """
+    if report_path:
+        check_report_path(report_path)
     from ga4kit import admin
     from ga4kit.config import load
     from ga4kit.connect import make_clients
@@ -75,8 +91,8 @@ def run_demo(*, goals_file: str | os.PathLike | None = None, report_path: str | 
     if show is not None:
         from ga4kit.render import text
 
-        compact = [*a.segments, "step", "users", "rate_from_previous", "rate_from_first", "micro_to_macro",
-                   "users_exact", "users_prev", "change_pct"]
+        compact = [*a.segments, "step", "users", "rate_from_previous", "rate_from_first", "macro_per_step_user",
+                   "users_exact", "macro_share_exact", "users_prev", "change_pct"]
         show(f"Chain '{cfg.chains[0].name}' by channel, last 28 days vs the 28 before",
              a.chains.loc[a.chains["chain"] == cfg.chains[0].name, [c for c in compact if c in a.chains]])
         if len(a.flags):

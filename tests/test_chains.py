@@ -63,19 +63,19 @@ def test_chain_numbers_by_hand():
     assert r["rate_from_first"] == pytest.approx(40 / 100)
     assert r["drop_off"] == 60 and r["drop_off_rate"] == pytest.approx(60 / 100)
     assert r["all_users"] == 1000 and r["rate_over_all_users"] == pytest.approx(40 / 1000)
-    assert r["micro_to_macro"] == pytest.approx(10 / 40)
+    assert r["macro_per_step_user"] == pytest.approx(10 / 40)
     assert (r["goal_type"], r["goal_kind"]) == ("micro", "milestone")
 
     r = row(out, "Organic", "purchase")
     assert r["rate_from_previous"] == pytest.approx(10 / 40)
     assert r["rate_from_first"] == pytest.approx(10 / 100)
     assert r["drop_off"] == 30
-    assert math.isnan(r["micro_to_macro"])  # only micro steps have it
+    assert math.isnan(r["macro_per_step_user"])  # only micro steps have it
     assert r["goal_type"] == "macro"
 
     r = row(out, "Organic", "view_item")
     assert math.isnan(r["rate_from_previous"]) and math.isnan(r["drop_off"])
-    assert r["rate_from_first"] == 1.0 and r["micro_to_macro"] == pytest.approx(10 / 100)
+    assert r["rate_from_first"] == 1.0 and r["macro_per_step_user"] == pytest.approx(10 / 100)
 
     # "(all)" is its own segment, not the sum of the channels (140 != 100 + 50).
     r = row(out, "(all)", "view_item")
@@ -87,7 +87,7 @@ def test_missing_goal_is_zero_and_zero_division_is_nan():
     r = row(out, "Paid", "add_to_cart")  # no row in events → 0 users, not absent
     assert (r["users"], r["events"]) == (0, 0)
     assert r["rate_from_previous"] == 0.0 and r["drop_off"] == 50
-    assert math.isnan(r["micro_to_macro"])  # 5 / 0
+    assert math.isnan(r["macro_per_step_user"])  # 5 / 0
     r = row(out, "Paid", "purchase")
     assert math.isnan(r["rate_from_previous"])  # 5 / 0
     assert r["drop_off"] == -5
@@ -105,7 +105,7 @@ def test_previous_period_comparison():
     prev_bl = baseline_frame([("Organic", 900), ("(all)", 900)], period="2026-10", start="2026-10-04",
                              end="2026-10-31")
     out = C.compute_chains(EVENTS, BASELINE, CONFIG, [S], previous=(prev_ev, prev_bl))
-    assert list(out.columns)[-3:] == ["users_prev", "change_abs", "change_pct"]
+    assert list(out.columns)[-4:] == ["users_prev", "change_abs", "change_pct", "change_note"]
     r = row(out, "Organic", "view_item")
     assert (r["users_prev"], r["change_abs"]) == (80, 20)
     assert r["change_pct"] == pytest.approx(20 / 80)
@@ -330,3 +330,86 @@ def test_never_fired_goal_is_flagged_once_over_all_traffic():
     # no traffic, no flag
     quiet = base.assign(users=0)
     assert "never_fired" not in set(C.flags(events.iloc[:0], quiet, cfg, ["sessionDefaultChannelGroup"])["flag"])
+
+
+# ------------------------------------------------------------------------------------------ trust fixes
+
+def test_macro_per_step_user_is_not_a_share_and_the_closed_funnel_gives_the_share():
+    """Open counts: more purchasers than product viewers gives 150% "macro/step"; the closed funnel's
+    macro_share_exact is the share of in-order step users who reached the macro goal."""
+    ev = events_frame([("(all)", "view_item", 40, 20), ("(all)", "add_to_cart", 15, 10),
+                       ("(all)", "purchase", 30, 30)])
+    bl = baseline_frame([("(all)", 100)])
+    out = C.compute_chains(ev, bl, CONFIG, [S])
+    first = row(out, "(all)", "view_item")
+    assert first["macro_per_step_user"] == pytest.approx(30 / 20)  # 150%: a ratio, not a share
+    assert row(out, "(all)", "add_to_cart")["drop_off"] == 10
+    assert row(out, "(all)", "purchase")["drop_off"] == -20  # more purchasers than cart users
+    funnel = pd.DataFrame({"property": "1", "chain": "checkout", "step_index": [1, 2, 3],
+                           "step": ["view_item", "add_to_cart", "purchase"], "users_exact": [20, 8, 4]})
+    ex = C.exact_steps(out, funnel, [S]).sort_values("step_index")
+    assert list(ex["macro_share_exact"].iloc[:2]) == [pytest.approx(4 / 20), pytest.approx(4 / 8)]
+    assert math.isnan(ex["macro_share_exact"].iloc[2])  # the macro step itself
+    assert (ex["macro_share_exact"].dropna() <= 1).all()
+
+
+def test_partial_period_has_no_change():
+    prev_ev = events_frame([("(all)", "view_item", 100, 80)], period="2026-10", start="2026-10-04",
+                           end="2026-10-31")
+    prev_bl = baseline_frame([("(all)", 900)], period="2026-10", start="2026-10-04", end="2026-10-31")
+    today = {"1": pd.Timestamp("2026-11-20").date()}  # inside 2026-11-01..2026-11-28
+    out = C.compute_chains(EVENTS, BASELINE, CONFIG, [S], previous=(prev_ev, prev_bl), today=today)
+    r = row(out, "(all)", "view_item")
+    assert bool(r["partial"]) and r["users_prev"] == 80
+    assert pd.isna(r["change_abs"]) and math.isnan(r["change_pct"])
+    assert "partial" in r["change_note"]
+    goals = C.goal_summary(EVENTS, BASELINE, CONFIG, [S], previous=(prev_ev, prev_bl), today=today)
+    assert goals["partial"].all() and goals["change_pct"].isna().all()
+    flags = C.caveat_flags(goals, [S])
+    assert list(flags["flag"]) == ["partial_period"] and flags["severity"].iloc[0] == "warning"
+    # Yesterday's range is complete: the change is there.
+    done = C.compute_chains(EVENTS, BASELINE, CONFIG, [S], previous=(prev_ev, prev_bl),
+                            today={"1": pd.Timestamp("2026-11-29").date()})
+    r = row(done, "(all)", "view_item")
+    assert not r["partial"] and r["change_pct"] == pytest.approx(60 / 80) and r["change_note"] is None
+
+
+def test_previous_period_before_the_data_starts_gives_no_change():
+    """Data that starts inside the previous period made +2253.8% out of a few days of data."""
+    prev_ev = events_frame([("(all)", "view_item", 6, 6)], period="2026-10", start="2026-10-04", end="2026-10-31")
+    prev_bl = baseline_frame([("(all)", 60)], period="2026-10", start="2026-10-04", end="2026-10-31")
+    first = {"1": pd.Timestamp("2026-10-29").date()}
+    out = C.compute_chains(EVENTS, BASELINE, CONFIG, [S], previous=(prev_ev, prev_bl), data_start=first)
+    r = row(out, "(all)", "view_item")
+    assert r["users_prev"] == 6 and math.isnan(r["change_pct"])
+    assert r["change_note"] == ("the previous period 2026-10 begins before the property's first data "
+                                "(2026-10-29)")
+    goals = C.goal_summary(EVENTS, BASELINE, CONFIG, [S], previous=(prev_ev, prev_bl), data_start=first)
+    flags = C.caveat_flags(goals, [S])
+    assert list(flags["flag"]) == ["previous_incomplete"] and "2026-10-29" in flags["message"].iloc[0]
+
+
+def test_clipped_periods_of_different_length_give_no_change():
+    ev = events_frame([("(all)", "view_item", 5, 5)], period="w1", start="2026-11-01", end="2026-11-01")
+    bl = baseline_frame([("(all)", 50)], period="w1", start="2026-11-01", end="2026-11-01")
+    pev = events_frame([("(all)", "view_item", 9, 9)], period="p1", start="2026-10-02", end="2026-10-04")
+    pbl = baseline_frame([("(all)", 90)], period="p1", start="2026-10-02", end="2026-10-04")
+    out = C.compute_chains(ev, bl, CONFIG, [S], previous=(pev, pbl))
+    r = row(out, "(all)", "view_item")
+    assert math.isnan(r["change_pct"]) and r["change_note"] == "the previous period p1 has 3 days, this one 1"
+
+
+def test_no_data_and_no_goal_events_are_error_flags():
+    """An empty range, or traffic without one goal event, said "No flags: the data looks consistent"."""
+    empty_ev = events_frame([])
+    empty_bl = baseline_frame([])
+    flags = C.flags(empty_ev, empty_bl, CONFIG, [S], properties=["1"])
+    assert list(flags["flag"]) == ["no_data"] and flags["severity"].iloc[0] == "error"
+    quiet_bl = baseline_frame([("(all)", 700), ("Organic", 400)])
+    flags = C.flags(empty_ev, quiet_bl, CONFIG, [S], properties=["1"])
+    assert list(flags["flag"]) == ["no_goal_events"]  # instead of one never_fired per goal
+    assert "700 users" in flags["message"].iloc[0] and "view_item" in flags["message"].iloc[0]
+    assert flags["severity"].iloc[0] == "error"
+    # Healthy data: neither.
+    assert not C.flags(EVENTS, BASELINE, CONFIG, [S], properties=["1"])["flag"].isin(
+        ["no_data", "no_goal_events"]).any()

@@ -144,7 +144,9 @@ def test_demo_runs_end_to_end(tmp_path):
     res = subprocess.run([sys.executable, "-m", "ga4kit", "demo", "--json", "-o", str(tmp_path / "r.html")],
                          capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env)
     assert res.returncode == 0, res.stderr
-    doc = json.loads(res.stdout)
+    env_doc = json.loads(res.stdout)
+    assert (env_doc["format_version"], env_doc["command"], env_doc["ok"], env_doc["exit_code"]) == (2, "demo", True, 0)
+    doc = env_doc["data"]
     assert doc["plan_changes"] == 4 and doc["second_plan_changes"] == 0
     assert (tmp_path / "r.html").stat().st_size > 5000
     assert {r["step"] for r in doc["chains"]} == {"view_item", "add_to_cart", "begin_checkout", "purchase"}

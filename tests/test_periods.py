@@ -37,3 +37,21 @@ def test_split_by_grain_covers_the_range_exactly():
 
 def test_previous_period_has_the_same_length():
     assert previous(dt.date(2026, 10, 25), dt.date(2026, 11, 21)) == (dt.date(2026, 9, 27), dt.date(2026, 10, 24))
+
+
+def test_start_today_with_the_default_end_explains_the_default():
+    """`--start today` used to say "Swap --start and --end", which gives a range that ends today... backwards."""
+    from ga4kit.reporting.periods import check_order
+
+    with pytest.raises(Ga4kitError) as info:
+        check_order("today", "yesterday", today=TODAY, end_is_default=True)
+    text = str(info.value)
+    assert "end yesterday by default" in text and "--end today" in text and "Swap" not in text
+    with pytest.raises(Ga4kitError, match="Swap --start and --end"):
+        check_order("2026-11-10", "2026-11-01", today=TODAY)
+    with pytest.raises(Ga4kitError, match="by default"):
+        check_order("2026-12-01", "yesterday", today=TODAY, end_is_default=True)
+    check_order("28daysAgo", "yesterday", today=TODAY)
+    check_order("today", "today", today=TODAY)
+    # A relative and an absolute date one day apart depend on the property's time zone: left to the pull.
+    check_order("2026-11-22", "yesterday", today=TODAY)

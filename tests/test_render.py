@@ -183,3 +183,96 @@ def test_funnel_shows_the_closed_funnel_beside_open_counts():
     assert exact[1] == pytest.approx(bars[0] * 60 / 200, abs=0.1) and bars[1] == pytest.approx(bars[0] * 0.4, abs=0.1)
     assert "in order 60" in svg
     assert 'class="exact"' not in H.funnel_svg(steps.drop(columns="users_exact"))
+
+
+# ----------------------------------------------------------------------------------------- trust fixes
+
+def test_markup_in_data_is_shown_as_written_never_interpreted():
+    """Segment values come from UTM parameters anyone can set: "[/]" crashed rich, "[link=...]" made links."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    df = pd.DataFrame({"property": ["1", "1"], "sessionSource": ["[/]", "[link=https://evil.example]win[/link]"],
+                       "step": ["[bold]view_item", "purchase"], "users": [3, 2]})
+    buf = StringIO()
+    Console(file=buf, width=200, force_terminal=True, color_system="truecolor").print(
+        T.table(df, title="[red]Chains[/]", segments=["sessionSource"]))
+    out = buf.getvalue()
+    assert "[/]" in out and "[link=https://evil.example]win[/link]" in out and "[bold]view_item" in out
+    assert "[red]Chains[/]" in out
+    assert "\x1b]8;" not in out  # no OSC 8 hyperlink
+    plain = T.render(df, "table", title="[/]", width=200)
+    assert "[link=https://evil.example]win[/link]" in plain
+
+
+def _wide_chains():
+    chains = C.compute_chains(EVENTS, BASELINE, CONFIG, [S], previous=(EVENTS.assign(users=EVENTS.users * 2),
+                                                                       BASELINE))
+    return T.view(chains, [S], "chains")
+
+
+@pytest.mark.parametrize("width", [80, 120, 200])
+def test_table_fits_the_width_and_keeps_the_numbers(width):
+    """At 80 columns the chains table used to be cropped to ids and names: no number was left."""
+    out = T.render(_wide_chains(), "table", width=width, segments=[S])
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= width
+    row = next(line for line in lines if "Organic" in line and "add_to_cart" in line)
+    assert " 40 " in row and "40.0%" in row  # users and of prev: 40 of 100
+    assert "-50.0%" in row  # the change against the previous period (40 now, 80 before)
+    words = " ".join(out.split())
+    if width == 80:
+        assert "Hidden columns: type, drop, of all, prev users; see -f csv or -f json, or a wider terminal" in words
+    if width < 200:
+        # Columns with one value in every row make way first, and are stated once.
+        assert "All rows: chain checkout, period 2026-11, property 1" in words
+    else:
+        assert "Hidden columns" not in words and "All rows" not in words
+
+
+def test_narrow_table_keeps_columns_by_importance():
+    out = T.render(_wide_chains(), "table", width=60, segments=[S])
+    header = next(line for line in out.splitlines() if "step" in line and "users" in line)
+    for name in ("channel", "step", "users", "of prev", "change"):
+        assert name in header
+    hidden = " ".join(out[out.index("Hidden columns:"):].split())
+    for name in ("of first", "macro/step", "prev users"):
+        assert name in hidden
+
+
+def test_one_number_format_for_table_markdown_and_html():
+    """Counts, rates, changes and money read the same in the terminal, Markdown and HTML."""
+    df = pd.DataFrame({"property": ["1"], "event": ["purchase"], "users": [1174], "events": [1200],
+                       "value": [11635.599999999991], "rate_over_all_users": [0.4149],
+                       "change_pct": [0.0821], "drop_off": [np.nan]})
+    want = ["1,174", "1,200", "11,635.60", "41.5%", "+8.2%", T.MISSING]
+    table_text = T.render(df, "table", width=200)
+    md = T.render(df, "markdown")
+    page = H.render_report(None, df.assign(period="p", goal_type="macro", goal_kind=None), None, None, {})
+    for text in (table_text, md, page):
+        for cell in want:
+            assert cell in text, (cell, text[:400])
+    # Money follows the property's currency: JPY has no minor unit.
+    assert "11,636" in T.render(df, "table", width=200, currencies={"1": "JPY"})
+    assert "11,636" in H.render_report(None, df.assign(period="p", goal_type="macro", goal_kind=None), None, None,
+                                       {"metadata": {"1": {"currency": "JPY"}}})
+
+
+def test_round_frame_money_to_minor_unit_and_rates():
+    from ga4kit.render.numbers import round_frame
+
+    df = pd.DataFrame({"property": ["1", "2"], "value": [11635.389999999994, 99.5], "users": [3, 4],
+                       "rate_from_previous": [0.41666666666666663, 1 / 3]})
+    out = round_frame(df, {"1": "EUR", "2": "JPY"})
+    assert out["value"].tolist() == [11635.39, 100.0]
+    assert out["rate_from_previous"].tolist() == [0.416667, 0.333333]
+    assert "11635.389999999994" not in frame_to_csv(out)
+
+
+def test_ndjson_is_one_object_per_line(frames):
+    chains = frames[0]
+    lines = T.render(chains, "ndjson").splitlines()
+    assert len(lines) == len(chains)
+    rows = [json.loads(line) for line in lines]
+    assert rows == json.loads(T.render(chains, "json"))

@@ -136,7 +136,7 @@ def test_chain_numbers_and_previous_period_from_raw_events(shop):
         assert rows["rate_from_first"].iloc[3] == pytest.approx(users[3] / users[0])
         assert rows["drop_off"].iloc[2] == users[1] - users[2]
         assert rows["rate_over_all_users"].iloc[0] == pytest.approx(users[0] / all_users)
-        assert rows["micro_to_macro"].iloc[0] == pytest.approx(users[3] / users[0])
+        assert rows["macro_per_step_user"].iloc[0] == pytest.approx(users[3] / users[0])
         assert rows["change_abs"].iloc[3] == users[3] - prev_users[3]
 
 

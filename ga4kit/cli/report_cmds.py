@@ -18,9 +18,10 @@ def _report_options(fn):
                      help="Goals file (YAML)."),
         click.option("-p", "--property", "properties", multiple=True, metavar="ID",
                      help="Property id (repeatable); default: the goals file's properties."),
-        click.option("--start", help="First day: YYYY-MM-DD, NdaysAgo, yesterday (default: the goals file's "
-                                     "report.range, else 28daysAgo)."),
-        click.option("--end", help="Last day (default: the goals file's report.range, else yesterday)."),
+        click.option("--start", help="First day: YYYY-MM-DD, NdaysAgo, yesterday or today (default: the goals "
+                                     "file's report.range, else 28daysAgo)."),
+        click.option("--end", help="Last day (default: the goals file's report.range, else yesterday: today's "
+                                   "data is still coming in, so a range that includes today is partial)."),
         click.option("-s", "--segment", "segments", multiple=True, metavar="DIMENSION",
                      help="Segment dimension (repeatable), e.g. sessionDefaultChannelGroup, deviceCategory. "
                           "Default: the goals file's report.segments."),
@@ -34,6 +35,10 @@ def _report_options(fn):
 
 
 def _segments(segments: tuple[str, ...], no_segments: bool):
+    if no_segments and segments:
+        raise click.UsageError(f"--no-segments and --segment {' '.join(segments)} contradict each other. Pass "
+                               "--segment DIMENSION to report by that dimension, or --no-segments alone to report "
+                               "over all traffic only.")
     if no_segments:
         return ()
     return tuple(segments) if segments else None
@@ -145,104 +150,183 @@ def pull_cmd(ctx, config_path, properties, start, end, segments, no_segments, gr
     sys.exit(1 if result.errors else 0)
 
 
-def _analyse(ctx, config_path, properties, start, end, segments, no_segments, grain, compare, exact):
+EXIT_CODES_HELP = ("Exit codes: 0 done; 1 error (nothing written); 3 partial: some property failed, or part "
+                   "of the result is missing (the day-by-day history, closed funnels of --exact); what was "
+                   "computed is shown and written, and the flags and stderr say what is missing. Flags about "
+                   "the data (even errors such as no_data) do not change the exit code: the command did its "
+                   "job; scripts read them from --json (data.flags, severity).")
+
+
+def _analyse(ctx, config_path, properties, start, end, segments, no_segments, grain, compare, exact, *,
+             as_json=False):
+    from ga4kit.cli.common import Progress
     from ga4kit.reporting.analysis import analyse
 
+    segs = _segments(segments, no_segments)  # a contradiction must not cost an API call
     cfg = load_config(config_path)
     if not cfg.chains and exact:
         click.echo("Note: the goals file declares no chains; --exact has nothing to do.", err=True)
     s = settings(ctx)
     props = _properties(properties)
-    progress = _Progress(len(props or cfg.properties), "Pulling")
-    with s.clients() as clients:
-        try:
-            return analyse(cfg, clients, properties=props, start=start, end=end,
-                           segments=_segments(segments, no_segments), grain=grain,
-                           compare_previous=compare == "previous", exact=exact, progress=progress)
-        finally:
-            progress.close()
+    with s.clients() as clients, Progress(len(props or cfg.properties), "Pulling", enabled=not as_json,
+                                          quiet=s.quiet) as progress:
+        return analyse(cfg, clients, properties=props, start=start, end=end, segments=segs, grain=grain,
+                       compare_previous=compare == "previous", exact=exact, progress=progress)
 
 
-@click.command("chains")
+def _say_problems(a) -> None:
+    """Failed properties and missing parts on stderr: never drop data without saying so."""
+    _report_errors(a.errors)
+    for item in a.incomplete:
+        click.echo(f"Warning: property {item.property}: {item.message}", err=True)
+
+
+def _say_data_errors(a, *, err: bool = False) -> None:
+    """The loudest flags once more, below the tables, so nobody reads the numbers without them."""
+    # (not_pulled is a failure of the command, already said on stderr.)
+    bad = a.flags[(a.flags["severity"] == "error") & (a.flags["flag"] != "not_pulled")] if len(a.flags) else a.flags
+    if not len(bad):
+        return
+    kinds = ", ".join(f"{k} ({n})" if n > 1 else k for k, n in bad["flag"].value_counts(sort=False).items())
+    click.echo(f"Data errors: {kinds}. Read the flags before using these numbers.", err=err)
+
+
+def _envelope_problems(a) -> tuple[list, list]:
+    from ga4kit.cli.common import error_entry
+
+    errors = [error_entry(err, property=pid) for pid, err in a.errors.items()]
+    warnings = []
+    for item in a.incomplete:
+        entry = error_entry(item.error, property=item.property)
+        entry["message"] = item.message
+        errors.append(entry)
+        warnings.append({"property": item.property, "message": item.message})
+    return errors, warnings
+
+
+def _records(frame) -> list:
+    import json
+
+    from ga4kit.outputs import frame_to_json
+
+    return json.loads(frame_to_json(frame))
+
+
+def _exit_code(a) -> int:
+    from ga4kit.cli.common import EXIT_OK, EXIT_PARTIAL
+
+    return EXIT_PARTIAL if a.partial else EXIT_OK
+
+
+@click.command("chains", epilog=EXIT_CODES_HELP)
 @_report_options
 @click.option("--compare", type=click.Choice(["previous", "none"]), default="previous", show_default=True,
               help="Compare with the previous period of the same length.")
 @click.option("--exact", is_flag=True, help="Add the closed, in-order funnel (runFunnelReport) beside the "
-                                            "open counts (users_exact, rate_exact; by the first segment).")
-@click.option("-f", "--format", "fmt", type=click.Choice(["table", "csv", "json", "markdown"]), default="table",
-              show_default=True, help="Output format.")
+                                            "open counts (users_exact, rate_exact, macro_share_exact; by the "
+                                            "first segment).")
+@click.option("-f", "--format", "fmt", type=click.Choice(["table", "csv", "json", "ndjson", "markdown"]),
+              default="table", show_default=True,
+              help="Output format. csv and ndjson hold one table: the chains (goals and flags go to files with "
+                   "-o); json is one document with every table; table and markdown show every table.")
 @click.option("--goals/--no-goals", "show_goals", default=True, help="Also show the goal summary.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to a file instead of the terminal "
-                                                                      "(format from --format).")
+@click.option("-o", "--output", type=click.Path(), help="Write to files instead of the terminal (format from "
+              "--format). A directory (existing, or ending in /) gets chains.csv, goals.csv and flags.csv; a file "
+              "NAME.csv gets the chains, with NAME.goals.csv and NAME.flags.csv beside it.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the JSON envelope ({format_version, command, ok, exit_code, data: {chains, goals, "
+                   "flags, meta, files}, errors, warnings}) instead of tables.")
 @click.pass_context
 @handle_errors
 def chains_cmd(ctx, config_path, properties, start, end, segments, no_segments, grain, compare, exact, fmt,
-               show_goals, output):
+               show_goals, output, as_json):
     """Compute micro-to-macro chains per segment and period.
 
-    For every chain in the goals file: users and events per step, step-to-step rate, rate from the first
-    step, drop-off, each step's rate over all users, the micro-to-macro ratio, and the change against the
-    previous period. Counts are open (users per event, order unknown); --exact adds the in-order funnel.
-    Flags (broken tracking, steps out of sequence, thresholded or sampled data) follow the tables.
+    For every chain in the goals file: users and events per step, step-to-step rate ("of prev"), rate from
+    the first step ("of first"), drop-off ("drop"), each step's rate over all users ("of all"), macro users
+    per step user ("macro/step": the macro goal's users divided by this step's users; counts are open, users
+    need not do the steps in order, so it can pass 100% and drop can be negative), and the change against
+    the previous period. --exact adds the in-order funnel: "exact" users, "exact rate" and "macro share",
+    the share of this step's in-order users who reached the macro goal. Flags (no data, goals that never
+    fire, broken tracking, steps out of sequence, partial periods, thresholded or sampled data) follow
+    the tables.
+
+    A period that includes today or later days is partial (marked so) and gets no change. Ranges end
+    yesterday by default; pass --end today to include today.
+
+    Machine output rounds money to the currency's minor unit and ratios to 6 decimals.
     """
-    from ga4kit.render import text
+    from ga4kit.render import bundle, text
+    from ga4kit.render.numbers import round_frame
 
+    if as_json and fmt != "table" and not output:
+        raise click.UsageError(f"--json prints the JSON envelope; -f {fmt} would print a second document. Use "
+                               f"-f {fmt} alone, or --json with -o DIR to also write {fmt} files.")
+    names = ["chains", *(["goals"] if show_goals else []), "flags"]
     if output:
-        from ga4kit.outputs import check_writable
+        bundle.check(output, fmt, names)  # before any API call: a bad path must not cost quota
+    a = _analyse(ctx, config_path, properties, start, end, segments, no_segments, grain, compare, exact,
+                 as_json=as_json)
+    code = _exit_code(a)
+    cur = a.currencies
+    frames = {"chains": round_frame(a.chains, cur), "goals": round_frame(a.goals, cur), "flags": a.flags}
+    frames = {n: frames[n] for n in names}
+    kw = {"meta": a.meta(), "segments": a.segments, "currencies": cur}
+    written = bundle.write(output, frames, fmt, **kw) if output else []
+    if as_json:
+        from ga4kit.cli.common import echo_envelope
 
-        check_writable(output)  # before any API call
-    a = _analyse(ctx, config_path, properties, start, end, segments, no_segments, grain, compare, exact)
-    _report_errors(a.errors)
-    if fmt == "json":
-        import json
+        errors, warnings = _envelope_problems(a)
+        data = {n: _records(f) for n, f in frames.items()}
+        data.update(meta=a.meta(), files=[str(p) for p in written])
+        _say_problems(a)
+        echo_envelope("chains", data, exit_code=code, errors=errors, warnings=warnings)
+        sys.exit(code)
+    _say_problems(a)
+    if written:
+        for p in written:
+            click.echo(f"Wrote {p}", err=True)
+        _say_data_errors(a, err=True)
+    elif fmt == "table":
+        from ga4kit.cli.common import console
 
-        from ga4kit.outputs import frame_to_json
-
-        doc = {"chains": json.loads(frame_to_json(a.chains)), "flags": json.loads(frame_to_json(a.flags)),
-               "meta": a.meta()}
-        if show_goals:
-            doc["goals"] = json.loads(frame_to_json(a.goals))
-        body = json.dumps(doc, indent=1, default=str) + "\n"
+        out = console()
+        for name, frame in frames.items():
+            if name == "flags" and not len(frame):
+                continue
+            text.print_frame(text.view(frame, a.segments, name), "table", title=bundle.TITLES[name], console=out,
+                             segments=a.segments, currencies=cur)
+        if not len(a.flags):
+            click.echo("No flags: the data looks consistent.")
+        _say_data_errors(a)
     else:
-        parts = [("Chains", text.view(a.chains, a.segments, "chains"))]
-        if show_goals:
-            parts.append(("Goals", text.view(a.goals, a.segments, "goals")))
-        if len(a.flags):
-            parts.append(("Flags", text.view(a.flags, a.segments, "flags")))
-        if output is None and fmt == "table":
-            for title, frame in parts:
-                text.print_frame(frame, "table", title=title)
-            if not len(a.flags):
-                click.echo("No flags: the data looks consistent.")
-            sys.exit(1 if a.errors else 0)
-        body = "\n".join(text.render(frame, fmt, title=title) for title, frame in parts)
-    if output:
-        from ga4kit.outputs import write_text
-
-        write_text(output, body)
-        click.echo(f"Wrote {output}", err=True)
-    else:
-        click.echo(body, nl=False)
-    sys.exit(1 if a.errors else 0)
+        click.echo(bundle.document(frames, fmt, **kw), nl=False)
+        _say_data_errors(a, err=True)
+    sys.exit(code)
 
 
-@click.command("report")
+@click.command("report", epilog=EXIT_CODES_HELP)
 @_report_options
 @click.option("-o", "--output", default="report.html", show_default=True, type=click.Path(dir_okay=False),
               help="The HTML file to write.")
 @click.option("--compare", type=click.Choice(["previous", "none"]), default="previous", show_default=True,
               help="Compare with the previous period of the same length.")
 @click.option("--exact", is_flag=True, help="Add the closed, in-order funnel beside the open counts.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the JSON envelope (data: {file, chain_rows, flags, meta}) instead of text.")
 @click.pass_context
 @handle_errors
-def report_cmd(ctx, config_path, properties, start, end, segments, no_segments, grain, output, compare, exact):
+def report_cmd(ctx, config_path, properties, start, end, segments, no_segments, grain, output, compare, exact,
+               as_json):
     """Write one self-contained HTML report (readable offline).
 
     A funnel chart per chain and segment, a trend line per goal, the flags, and the data's caveats
-    (thresholding, sampling). No external URL: the page can be mailed or archived as it is.
+    (thresholding, sampling, partial periods, missing parts). No external URL: the page can be mailed or
+    archived as it is.
     """
     from ga4kit.outputs import check_writable
     from ga4kit.render.html import write_report
+    from ga4kit.render.numbers import round_frame
 
     if not output.lower().endswith((".html", ".htm")):
         from ga4kit.errors import OutputError
@@ -250,8 +334,19 @@ def report_cmd(ctx, config_path, properties, start, end, segments, no_segments, 
         raise OutputError(f"Cannot write {output}: the report is an HTML page.",
                           "Name the file with .html, e.g. -o report.html.")
     check_writable(output)  # before any API call: a bad path must not cost quota
-    a = _analyse(ctx, config_path, properties, start, end, segments, no_segments, grain, compare, exact)
-    _report_errors(a.errors)
-    path = write_report(output, a.chains, a.goals, a.flags, a.trend, a.meta(), segments=a.segments)
-    click.echo(f"Wrote {path} ({len(a.chains)} chain rows, {len(a.flags)} flags)")
-    sys.exit(1 if a.errors else 0)
+    a = _analyse(ctx, config_path, properties, start, end, segments, no_segments, grain, compare, exact,
+                 as_json=as_json)
+    code = _exit_code(a)
+    path = write_report(output, a.chains, round_frame(a.goals, a.currencies), a.flags, a.trend, a.meta(),
+                        segments=a.segments)
+    _say_problems(a)
+    if as_json:
+        from ga4kit.cli.common import echo_envelope
+
+        errors, warnings = _envelope_problems(a)
+        echo_envelope("report", {"file": str(path), "chain_rows": int(len(a.chains)), "flags": _records(a.flags),
+                                 "meta": a.meta()}, exit_code=code, errors=errors, warnings=warnings)
+    else:
+        click.echo(f"Wrote {path} ({len(a.chains)} chain rows, {len(a.flags)} flags)")
+        _say_data_errors(a)
+    sys.exit(code)

@@ -17,14 +17,16 @@ from typing import Any
 import pandas as pd
 
 from ga4kit.outputs import write_text
-from ga4kit.render.text import MISSING, format_value, view
+from ga4kit.render.numbers import MISSING, fmt_count, fmt_rate, format_value
+from ga4kit.render.text import PARTIAL_MARK, view
 
 ALL = "(all)"
 BASE_COLUMNS = {"property", "chain", "period", "period_start", "period_end", "step_index", "step", "goal_type",
                 "goal_kind", "users", "events", "rate_from_previous", "rate_from_first", "drop_off",
-                "drop_off_rate", "all_users", "rate_over_all_users", "micro_to_macro", "users_prev", "change_abs",
-                "change_pct", "users_exact", "rate_exact", "event", "value", "key_events", "event_count",
-                "flag", "severity", "message", "sessions"}
+                "drop_off_rate", "all_users", "rate_over_all_users", "macro_per_step_user", "users_prev",
+                "change_abs", "change_pct", "change_note", "partial", "users_exact", "rate_exact",
+                "macro_share_exact", "event", "value", "key_events", "event_count", "flag", "severity", "message",
+                "sessions"}
 
 CSS = """
 :root{--ink:#1f2933;--muted:#616e7c;--line:#e4e7eb;--bg:#f5f7fa;--card:#fff;--micro:#3e7cb1;--second:#9aa5b1;
@@ -79,14 +81,12 @@ def _num(v: Any) -> float:
 
 def _fmt_int(v: Any) -> str:
     f = _num(v)
-    return MISSING if math.isnan(f) else f"{int(round(f)):,}"
+    return MISSING if math.isnan(f) else fmt_count(f)
 
 
 def _fmt_pct(v: Any, signed: bool = False) -> str:
     f = _num(v)
-    if math.isnan(f):
-        return MISSING
-    return f"{f:+.1%}" if signed else f"{f:.1%}"
+    return MISSING if math.isnan(f) else fmt_rate(f, signed=signed)
 
 
 def _segment_columns(frame: pd.DataFrame, segments: Sequence[str] | None) -> list[str]:
@@ -200,7 +200,7 @@ def trend_svg(points: pd.DataFrame, *, width: int = 540, height: int = 120, valu
 
 # ----------------------------------------------------------------------------------------- sections
 
-def _table(frame: pd.DataFrame, *, max_rows: int = 2000) -> str:
+def _table(frame: pd.DataFrame, *, max_rows: int = 2000, currencies: Mapping[str, Any] | None = None) -> str:
     if frame.empty:
         return '<p class="ok">No rows.</p>'
     shown = frame.head(max_rows)
@@ -209,8 +209,9 @@ def _table(frame: pd.DataFrame, *, max_rows: int = 2000) -> str:
     rows = []
     for rec in shown.itertuples(index=False):
         cells = []
+        cur = (currencies or {}).get(str(getattr(rec, "property", ""))) if "property" in shown else None
         for c, v in zip(shown.columns, rec):
-            text = format_value(c, v)
+            text = format_value(c, v, cur)
             if c == "severity":
                 cells.append(f'<td><span class="badge {esc(v)}">{esc(v)}</span></td>')
             elif c == "change_pct" and text != MISSING:
@@ -239,8 +240,11 @@ def _chains_section(chains: pd.DataFrame, segments: list[str], labels: Mapping[s
     for (chain_name, prop), per_chain in latest.groupby(["chain", "property"], sort=False):
         prop = str(prop)
         first_step = per_chain[per_chain["step_index"] == 1]
+        period = str(first_step["period"].iloc[0]) if len(first_step) else ""
+        if len(first_step) and "partial" in first_step and bool(first_step["partial"].iloc[0]):
+            period += PARTIAL_MARK + ": includes today or later days, counts incomplete"
         out.append(f"<h3>{esc(chain_name)} · {esc(labels.get(prop, prop))}</h3>"
-                   f"<p class=\"sub\">period {esc(first_step['period'].iloc[0] if len(first_step) else '')}</p>"
+                   f"<p class=\"sub\">period {esc(period)}</p>"
                    "<div class=\"grid\">")
         if segments:
             groups = list(per_chain.groupby(segments, sort=False))
@@ -367,7 +371,9 @@ def render_report(chains: pd.DataFrame | None, goals: pd.DataFrame | None, flags
         latest = _latest(goals)
         body.append("<h2>Goals</h2><p class=\"legend\"><span>rate = users who did it / all users in the "
                     "period and segment; latest period of each property</span></p>")
-        body.append(_table(view(latest, segs, "goals")))
+        currencies = {str(p): (m or {}).get("currency") for p, m in dict(meta.get("metadata") or {}).items()
+                      if isinstance(m, Mapping)}
+        body.append(_table(view(latest, segs, "goals"), currencies=currencies))
     body.append(_trends_section(trend_events, segs, labels, goals))
     body.append(_meta_section(meta))
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

@@ -4,12 +4,18 @@ The open counts in :mod:`ga4kit.chains` say how many users did each step in a pe
 funnel report says how many did the steps in the chain's order. ``exact_chains`` returns a frame
 (property, chain, <segment>, step_index, step, users_exact) that :func:`ga4kit.chains.exact_steps`
 places beside the open counts.
+
+A call that fails part-way (typically RESOURCE_EXHAUSTED when the property's token quota runs out) either
+raises, or, when a ``gaps`` list is passed, stops calling for that property, records every chain and period
+left without a funnel in ``gaps`` and returns the funnels it did get, so nothing already paid for is lost
+and nothing missing goes unsaid.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 
 from ga4kit import ids
 from ga4kit.config.model import GoalsConfig
@@ -23,6 +29,16 @@ _TOTAL = {"RESERVED_TOTAL", "(total)", "Total"}
 MAX_PERIODS = 12  # one funnel call per chain and period: keep --exact from eating the quota
 
 
+@dataclass
+class FunnelGap:
+    """A chain (and period) of a property left without a closed funnel, and the error that stopped it."""
+
+    property: str
+    chain: str
+    period: str | None
+    error: Ga4kitError
+
+
 def check_periods(n_periods: int, n_chains: int) -> None:
     """Refuse an exact (funnel) request that would take more than MAX_PERIODS calls per chain."""
     if n_periods > MAX_PERIODS:
@@ -33,36 +49,50 @@ def check_periods(n_periods: int, n_chains: int) -> None:
 
 
 def exact_chains(config: GoalsConfig, clients, property_id: str, start: dt.date, end: dt.date,
-                 segments: tuple[str, ...] = (), periods: list | None = None):
+                 segments: tuple[str, ...] = (), periods: list | None = None, gaps: list | None = None):
     """Closed-funnel users per chain step, broken down by the first segment dimension (GA4 allows one
     breakdown), with the total over all traffic as the "(all)" rows.
 
     ``periods`` (ga4kit.reporting.periods.Period) gives one funnel per period, with a ``period`` column;
-    without it the whole range is one funnel.
+    without it the whole range is one funnel. ``gaps``: see the module docstring (without it, the first
+    failed call raises).
     """
     if periods is not None:
         check_periods(len(periods), len(config.chains))
     import pandas as pd
 
     frames = []
-    for period in periods or [None]:
+    todo = [(period, chain) for period in (periods or [None]) for chain in config.chains]
+    for i, (period, chain) in enumerate(todo):
         lo, hi = (period.start, period.end) if period is not None else (start, end)
-        frame = _exact(config, clients, property_id, lo, hi, segments)
+        try:
+            frame = _exact(config, clients, property_id, lo, hi, segments, chains=[chain])
+        except ApiError as exc:
+            if gaps is None:
+                raise
+            gaps.extend(FunnelGap(property_id, c.name, p.label if p is not None else None, exc)
+                        for p, c in todo[i:])
+            break
         if period is not None:
             frame.insert(2, "period", period.label)
         frames.append(frame)
+    if not frames:
+        cols = ["property", "chain", *(["period"] if periods is not None else []), *segments, "step_index", "step",
+                "users_exact"]
+        return pd.DataFrame({c: pd.Series(dtype="int64" if c in ("step_index", "users_exact") else "object")
+                             for c in cols})
     return pd.concat(frames, ignore_index=True)
 
 
 def _exact(config: GoalsConfig, clients, property_id: str, start: dt.date, end: dt.date,
-           segments: tuple[str, ...]):
+           segments: tuple[str, ...], chains=None):
     import pandas as pd
     from google.analytics.data_v1alpha import types as fa
 
     name = ids.property_name(property_id)
     rows = []
     breakdown = segments[0] if segments else None
-    for chain in config.chains:
+    for chain in (config.chains if chains is None else chains):
         funnel = fa.Funnel(is_open_funnel=False, steps=[
             fa.FunnelStep(name=step, filter_expression=fa.FunnelFilterExpression(
                 funnel_event_filter=fa.FunnelEventFilter(event_name=step)))

@@ -1,5 +1,9 @@
 """Date arithmetic for reports: GA4 date strings resolved in a property's time zone, periods per grain,
-and the previous period of the same length."""
+and the previous period of the same length.
+
+Ranges end yesterday by default (as GA4's own "last 28 days" does): today's data is still coming in, so a
+period that includes today (or a later day) is partial.
+"""
 
 from __future__ import annotations
 
@@ -58,11 +62,52 @@ def check(value: str | dt.date) -> None:
     resolve(value, dt.date(2000, 1, 1))
 
 
+def _is_relative(text: str) -> bool:
+    return text in ("today", "yesterday") or bool(_DAYS_AGO.match(text))
+
+
+def order_error(start: dt.date, end: dt.date, *, start_text: str | None = None, end_text: str | None = None,
+                end_is_default: bool = False) -> Ga4kitError:
+    """The error for a range that starts after it ends, with the fix that fits the case."""
+    def shown(day: dt.date, text: str | None) -> str:
+        return f"{text}, {day}" if text and text != str(day) else str(day)
+
+    message = f"The date range starts ({shown(start, start_text)}) after it ends ({shown(end, end_text)})."
+    if (start - end).days == 1 and (end_is_default or end_text == "yesterday"):
+        hint = ("Ranges end yesterday by default, because today's data is still incomplete. To include "
+                "today, pass --end today as well (today's numbers are partial).")
+    elif (start - end).days == 1 and end_text is None:
+        hint = ("Ranges end yesterday by default; to include today pass --end today as well (today's numbers "
+                "are partial). Otherwise swap --start and --end.")
+    elif end_is_default:
+        hint = f"The range ends {shown(end, end_text)} by default (the goals file's report.range); pass --end."
+    else:
+        hint = "Swap --start and --end."
+    return Ga4kitError(message, hint)
+
+
+def check_order(start: str | dt.date, end: str | dt.date, *, today: dt.date | None = None,
+                end_is_default: bool = False) -> None:
+    """Raise Ga4kitError, before any API call, when the range starts after it ends.
+
+    Relative dates resolve in each property's time zone, so a relative date is compared with an absolute
+    one only when they are more than a day apart; the pull checks the rest once it knows the time zone.
+    """
+    check(start)
+    check(end)
+    day0 = today or dt.date.today()
+    s, e = resolve(start, day0), resolve(end, day0)
+    mixed = _is_relative(str(start).strip()) != _is_relative(str(end).strip())
+    if s > e and not (mixed and (s - e).days <= 1):
+        raise order_error(s, e, start_text=str(start).strip(), end_text=str(end).strip(),
+                          end_is_default=end_is_default)
+
+
 def split(start: dt.date, end: dt.date, grain: str) -> list[Period]:
     """The periods of [start, end] at ``grain``; weeks are ISO weeks (Monday to Sunday) and months calendar
     months, clipped to the range so no period reaches outside it."""
     if end < start:
-        raise Ga4kitError(f"The date range starts ({start}) after it ends ({end}).", "Swap --start and --end.")
+        raise order_error(start, end)
     if grain not in GRAINS:
         raise Ga4kitError(f"Grain {grain!r} is not one of {', '.join(GRAINS)}.", None)
     if grain == "range":
