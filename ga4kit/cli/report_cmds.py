@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from ga4kit.cli.common import echo_json, handle_errors, load_config, settings
+from ga4kit.cli.common import handle_errors, load_config, settings
 
 GRAINS = ("day", "week", "month", "range")
 
@@ -75,8 +75,9 @@ def _report_errors(errors: dict) -> None:
                    "JSON object per line) or .parquet. CSV, NDJSON and Parquet write one file per table "
                    "(NAME.events.csv, NAME.baseline.csv).")
 @click.option("--merge", is_flag=True,
-              help="Merge into an existing output: rows of the pulled window are replaced (late GA4 data is "
-                   "picked up), nothing is duplicated, rows outside the window are kept.")
+              help="Merge into an existing output with the same segment columns: rows of the pulled window "
+                   "are replaced (late GA4 data is picked up), nothing is duplicated, rows outside the window "
+                   "are kept; week and month windows are widened to whole periods.")
 @click.option("--compare", type=click.Choice(["none", "previous"]), default="none", show_default=True,
               help="Also pull the previous period of the same length (tables previous_events/baseline).")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON envelope (see below) instead of text.")
@@ -93,7 +94,6 @@ def pull_cmd(ctx, config_path, properties, start, end, segments, no_segments, gr
     answers whole numbers (it does for counts). Rows over all traffic hold "(all)" in the segment columns.
     Users come from GA4 at the reported grain and are never summed. A property given twice is pulled once.
 
-    \b
     --merge: schedule it with a start a few days back (e.g. --start 7daysAgo): GA4 keeps changing the
     last 24-72 hours, and re-runs replace those rows instead of duplicating them. Rows are matched on
     property, period, every segment column and event; rows of a re-pulled property whose period overlaps
@@ -102,17 +102,14 @@ def pull_cmd(ctx, config_path, properties, start, end, segments, no_segments, gr
     (start back to the Monday or the 1st; end forward to the period's last day when that is past), so a
     file never holds two versions of one period. Concurrent merges into one file wait for each other.
 
-    \b
     Text cells are never formulas: XLSX stores them as text; CSV prefixes text starting with = + - @,
     tab or CR with a single quote (OWASP), which a merge strips again when it reads the file back.
 
-    \b
     --json prints {"format_version": 2, "command": "pull", "ok", "exit_code", "data", "errors",
     "warnings"}: data = {properties: {id: {name, time_zone, currency, start, end, sampled, ...}}, start,
     end, grain, segments, merge, rows: {table: n}, files: [...]} (null when nothing was written);
     errors = [{property, status, message, hint}].
 
-    \b
     Exit codes: 0 every property was pulled and written; 3 some properties failed, the others were
     written; 1 nothing was written (every property failed, or an error); 130 interrupted.
     """

@@ -181,7 +181,7 @@ def _concat(pd, frames, columns):
     return out
 
 
-def whole_periods(start: dt.date, end: dt.date, grain: str, today: dt.date) -> tuple[dt.date, dt.date]:
+def widen_to_whole_periods(start: dt.date, end: dt.date, grain: str, today: dt.date) -> tuple[dt.date, dt.date]:
     """``start``..``end`` widened to whole weeks (Monday to Sunday) or months: the start back to its
     period's first day, the end to its period's last day if that day is before ``today``."""
     if grain == "week":
@@ -228,7 +228,7 @@ def _pull_property(config, clients, pid, segments, grain, start_s, end_s, compar
     day0 = today or P.today_in(meta.time_zone)
     start, end = P.resolve(start_s, day0), P.resolve(end_s, day0)
     if whole and start <= end:
-        start, end = whole_periods(start, end, grain, day0)
+        start, end = widen_to_whole_periods(start, end, grain, day0)
     meta.start, meta.end = start, end
     if result.start is None:
         result.start, result.end = start, end
