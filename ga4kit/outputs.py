@@ -94,7 +94,8 @@ _QUOTED_FORMULA = re.compile(r"'+[=+\-@\t\r]")
 
 
 def _is_text(col: pd.Series) -> bool:
-    return col.dtype == object or pd.api.types.is_string_dtype(col.dtype)
+    return (col.dtype == object or pd.api.types.is_string_dtype(col.dtype)
+            or isinstance(col.dtype, pd.CategoricalDtype))
 
 
 def _text_mask(col: pd.Series, pattern: re.Pattern) -> np.ndarray:

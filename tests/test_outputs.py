@@ -386,6 +386,7 @@ def test_csv_quotes_text_that_would_run_as_a_formula_and_reads_it_back(tmp_path)
     assert back["source"].tolist()[:-2] == FORMULAS[:-2]  # exactly the stored text again
     assert back["n"].tolist()[:3] == ["-3", "-2", "-1"]
     assert O.frame_to_csv(pd.DataFrame({"s": ["\rCR"]})).startswith("s\n'\rCR")  # carriage return too
+    assert O.frame_to_csv(pd.DataFrame({"c": pd.Categorical(["=1", "x"])})) == "c\n'=1\nx\n"
 
 
 def test_xlsx_writes_text_cells_never_formulas(tmp_path):
