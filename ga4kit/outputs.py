@@ -36,11 +36,14 @@ instead of losing each other's rows.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import math
 import os
 import re
+import signal
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
@@ -357,8 +360,10 @@ def _write_xlsx(tmp: Path, frames: Frames) -> None:
                 ws.column_dimensions[get_column_letter(i)].width = min(max(len(str(col)) + 2, 10), 40)
             ws.append([_safe_text(ws, str(c), ERROR_CODES) for c in frame.columns])
             columns = [_excel_values(frame[c], ws) for c in frame.columns]
+            _check_interrupt()
             for i, row in enumerate(zip(*columns), start=1):
                 ws.append(row)
+                _check_interrupt()
                 if i % _TOUCH_EVERY == 0:
                     os.utime(tmp)  # a live write: keep its temp file from looking stale
         wb.save(tmp)
@@ -386,32 +391,73 @@ def _write_ndjson(tmp: Path, frame: pd.DataFrame) -> None:
     tmp.write_bytes(frame_to_ndjson(frame).encode("utf-8"))
 
 
+_SIGNALS_SEEN: contextvars.ContextVar[list | None] = contextvars.ContextVar("ga4kit_signals_seen", default=None)
+
+
+@contextlib.contextmanager
+def _interruptible():
+    """While files are written, remember a Ctrl-C (or a SIGTERM whose Python handler raises).
+
+    Python raises KeyboardInterrupt wherever the main thread happens to be, and when that is a finalizer
+    (``__del__``, a generator's cleanup) it only prints "Exception ignored" and carries on: the write would
+    finish and replace the old file after all. The handlers installed here note the signal, then call the
+    original handler; :func:`_check_interrupt` raises again where a write can stop.
+    """
+    seen: list[int] = []
+    token = _SIGNALS_SEEN.set(seen)
+    saved = {}
+    if threading.current_thread() is threading.main_thread():  # signal handlers live in the main thread
+        for sig in (signal.SIGINT, getattr(signal, "SIGTERM", None)):
+            original = signal.getsignal(sig) if sig is not None else None
+            if callable(original):
+                def handler(signum, frame, _original=original):
+                    seen.append(signum)
+                    _original(signum, frame)
+
+                signal.signal(sig, handler)
+                saved[sig] = original
+    try:
+        yield
+    finally:
+        for sig, original in saved.items():
+            signal.signal(sig, original)
+        _SIGNALS_SEEN.reset(token)
+
+
+def _check_interrupt() -> None:
+    if _SIGNALS_SEEN.get():
+        raise KeyboardInterrupt
+
+
 def _atomic_many(jobs: list[tuple[Path, Callable[[Path], None]]]) -> list[Path]:
     """Write every job to a temp file beside its target, then move them all into place.
 
-    Nothing is replaced until every file was written; on any failure the temp files are removed and
-    the existing files stay as they were.
+    Nothing is replaced until every file was written; on any failure or interrupt the temp files are
+    removed and the existing files stay as they were.
     """
     temps: list[tuple[Path, Path]] = []
     try:
-        for target, write in jobs:
-            fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-            os.close(fd)
-            tmp = Path(name)
-            temps.append((tmp, target))
-            write(tmp)
-            with open(tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
-            if target.exists():
-                # Keep the permission bits of the file being replaced (mkstemp creates 0600).
-                os.chmod(tmp, target.stat().st_mode & 0o777)
-            else:
-                umask = os.umask(0)
-                os.umask(umask)
-                os.chmod(tmp, 0o666 & ~umask)
-        for tmp, target in temps:
-            os.replace(tmp, target)
-        temps = []
+        with _interruptible():
+            for target, write in jobs:
+                fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+                os.close(fd)
+                tmp = Path(name)
+                temps.append((tmp, target))
+                write(tmp)
+                _check_interrupt()
+                with open(tmp, "rb+") as fh:
+                    os.fsync(fh.fileno())
+                if target.exists():
+                    # Keep the permission bits of the file being replaced (mkstemp creates 0600).
+                    os.chmod(tmp, target.stat().st_mode & 0o777)
+                else:
+                    umask = os.umask(0)
+                    os.umask(umask)
+                    os.chmod(tmp, 0o666 & ~umask)
+            _check_interrupt()
+            for tmp, target in temps:
+                os.replace(tmp, target)
+            temps = []
     except OutputError:
         raise
     except OSError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -450,3 +451,51 @@ def test_stale_temp_files_of_our_naming_are_removed_by_the_next_write(tmp_path, 
     assert not old.exists()
     assert fresh.exists() and all(p.exists() for p in foreign)
     assert len(notes) == 1 and old.name in notes[0]
+
+
+def _interrupt_inside_a_finalizer():
+    """Drop an object whose finalizer is running when Ctrl-C arrives: Python raises the KeyboardInterrupt
+    inside the finalizer, prints it ("Exception ignored") and goes on as if nothing happened."""
+
+    class Dropped:
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(100):  # the interrupt is raised here, inside __del__, and swallowed
+                pass
+
+    Dropped()
+
+
+class InterruptingValue:
+    """A cell value that pandas' CSV writer turns into text with str()."""
+
+    def __str__(self):
+        _interrupt_inside_a_finalizer()
+        return "value"
+
+    __repr__ = __str__
+
+
+class InterruptingText(str):
+    """Text that the XLSX writer compares with Excel's error codes."""
+
+    def __eq__(self, other):
+        _interrupt_inside_a_finalizer()
+        return str.__eq__(self, other)
+
+    __hash__ = str.__hash__
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.parametrize("ext", ["csv", "xlsx"])
+def test_ctrl_c_that_python_swallows_still_stops_the_write(tmp_path, ext):
+    path = tmp_path / f"r.{ext}"
+    O.write_frames(path, {"a": goals_frame()})
+    before = path.read_bytes()
+    value = InterruptingValue() if ext == "csv" else InterruptingText("value")
+    frame = pd.DataFrame({"property": ["1", "2"], "x": pd.Series([value, "ok"], dtype=object)})
+    with pytest.raises(KeyboardInterrupt):
+        O.write_frames(path, {"a": frame})
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
