@@ -2,7 +2,8 @@
 
 The format follows the file extension (.csv, .xlsx, .json, .ndjson/.jsonl, .parquet/.pq). Every write goes to
 a temporary file in the target's directory (``.<name>.<8 random characters>.tmp``) and is moved into place
-with ``os.replace``, so a failure or Ctrl-C leaves the old file untouched and never a half-written one. A
+with ``os.replace``, so a failure or Ctrl-C leaves the old file untouched and never a half-written one;
+XLSX is streamed row by row and a Ctrl-C stops it at the next row, even one Python would have swallowed. A
 temporary file that a killed run (kill -9, power loss) left behind is removed by the next write to the same
 target once it is :data:`STALE_TEMP_SECONDS` old; only files of exactly that naming are touched, and a live
 writer keeps its own temporary file fresh. The same frames always give byte-identical CSV, JSON and NDJSON
@@ -29,8 +30,8 @@ on fewer keys would delete rows. ``replace_window`` first drops the existing row
 properties whose period (``period_start``..``period_end``) overlaps the window, so rows GA4 has since revised
 or removed do not linger and a period is never kept beside a re-pulled part of itself; pass whole periods
 (``ga4kit.reporting.pull`` widens a merge pull's window to them). The read-merge-write holds the
-destination's lock (:func:`ga4kit.locking.destination_lock_path`), so concurrent merges into one file queue
-instead of losing each other's rows.
+destination's lock (:func:`ga4kit.locking.destination_lock_path`: a ``.<name>.ga4kit.lock`` file that stays
+beside the output), so concurrent merges into one file queue instead of losing each other's rows.
 """
 
 from __future__ import annotations
