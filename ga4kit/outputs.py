@@ -753,7 +753,7 @@ def merge_frame(existing: pd.DataFrame | None, new: pd.DataFrame, keys: Sequence
         old = _coerce_like(existing, new)
         old = old[~_stale_rows(old, new, replace_window)]
         frames = [f for f in (old, new) if len(f)] or [new]
-        merged = pd.concat(frames, ignore_index=True)[list(new.columns)]
+        merged = pd.concat(frames, ignore_index=True).reindex(columns=list(new.columns))
         merged = merged.drop_duplicates(subset=keys, keep="last")
     # A stable order makes re-runs byte-identical whatever order rows arrived in.
     return merged.sort_values(keys, kind="stable", na_position="first").reset_index(drop=True)

@@ -499,3 +499,13 @@ def test_ctrl_c_that_python_swallows_still_stops_the_write(tmp_path, ext):
         O.write_frames(path, {"a": frame})
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+
+
+def test_merging_no_rows_with_a_new_column_keeps_the_old_rows(tmp_path):
+    path = tmp_path / "s.csv"
+    keys = ["property", "period", "sessionDefaultChannelGroup", "event"]
+    O.write_frames(path, seg_pull("1", [("2026-11-01", "2026-11-01")], 5), merge_on=keys)
+    empty = seg_pull("1", [("2026-11-01", "2026-11-01")], 5).assign(property_name="Shop").head(0)
+    O.write_frames(path, empty, merge_on=keys, replace_window={"1": ("2026-11-05", "2026-11-06")})
+    df = read_back(path, "data")
+    assert df["users"].tolist() == [5] and "property_name" in df
