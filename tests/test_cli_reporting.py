@@ -91,9 +91,12 @@ def test_pull_json_summary_and_bad_extension(live, tmp_path):
     cfg = goals_file(tmp_path, pid)
     res = invoke(live, "pull", "-c", str(cfg), *dates(), "-o", str(tmp_path / "x.json"), "--json")
     assert res.exit_code == 0, res.output
-    summary = json.loads(res.output)
+    doc = json.loads(res.output)
+    assert (doc["format_version"], doc["command"], doc["ok"], doc["exit_code"]) == (2, "pull", True, 0)
+    summary = doc["data"]
     assert summary["properties"][pid]["api_calls"] == 2
-    assert summary["rows"]["events"] > 0 and summary["errors"] == {}
+    assert summary["rows"]["events"] > 0 and doc["errors"] == []
+    assert (summary["start"], summary["end"]) == ("2026-10-25", "2026-11-21")
     bad = invoke(live, "pull", "-c", str(cfg), *dates(), "-o", str(tmp_path / "x.docx"))
     assert bad.exit_code == 1 and "Error:" in bad.output and not (tmp_path / "x.docx").exists()
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -307,3 +309,203 @@ def test_json_text_survives_slashes_backslashes_and_quotes(tmp_path):
     assert [r["x"] for r in back][:4] == [1.5, None, None, None]  # inf is not JSON: null
     assert back[5]["x"] == pytest.approx(1 / 3, rel=1e-14)
     assert '"/pricing"' in raw  # not the encoder's "\\/"
+
+
+# ----------------------------------------------------------------------------------------- trust issue
+
+def seg_pull(prop: str, periods: list[tuple[str, str]], users: int, seg: str | None = "Direct") -> pd.DataFrame:
+    rows = [dict(property=prop, period=f"{s}..{e}", period_start=pd.Timestamp(s), period_end=pd.Timestamp(e),
+                 event="purchase", users=users) for s, e in periods]
+    df = pd.DataFrame(rows)
+    if seg is not None:
+        df.insert(4, "sessionDefaultChannelGroup", seg)
+    return df
+
+
+def test_merge_refuses_a_file_with_other_key_columns_and_keeps_it(tmp_path):
+    path = tmp_path / "s.csv"
+    seg_keys = ["property", "period", "sessionDefaultChannelGroup", "event"]
+    days = [("2026-11-01", "2026-11-01"), ("2026-11-02", "2026-11-02")]
+    O.write_frames(path, pd.concat([seg_pull("1", days, 5, "Direct"), seg_pull("1", days, 7, "Email")]),
+                   merge_on=seg_keys)
+    before = path.read_bytes()
+    with pytest.raises(OutputError, match="sessionDefaultChannelGroup") as exc:
+        O.write_frames(path, seg_pull("1", days[1:], 9, seg=None), merge_on=["property", "period", "event"],
+                       replace_window=("2026-11-02", "2026-11-02"))
+    assert "segments" in exc.value.hint
+    assert path.read_bytes() == before
+    with pytest.raises(OutputError, match="merge_on column"):  # a key the new rows lack is no longer dropped
+        O.write_frames(path, seg_pull("1", days, 9, seg=None), merge_on=seg_keys)
+    # New non-key columns are fine (a file from an older ga4kit gains property_name): old rows stay.
+    O.write_frames(path, seg_pull("1", days[1:], 9).assign(property_name="Shop"), merge_on=seg_keys)
+    df = read_back(path, "data").set_index(["period", "sessionDefaultChannelGroup"])
+    assert len(df) == 4 and df.loc[("2026-11-02..2026-11-02", "Direct"), "users"] == 9
+    assert df.loc[("2026-11-01..2026-11-01", "Email"), "users"] == 7
+
+
+def test_window_replaces_every_period_it_overlaps_per_property(tmp_path):
+    path = tmp_path / "w.csv"
+    keys = ["property", "period", "sessionDefaultChannelGroup", "event"]
+    weeks = [("2026-11-02", "2026-11-08"), ("2026-11-09", "2026-11-15"), ("2026-11-16", "2026-11-21")]
+    O.write_frames(path, pd.concat([seg_pull("A", weeks, 1), seg_pull("B", weeks, 2)]), merge_on=keys)
+    # A re-pulled from the 13th (its week 09-15 overlaps), B only its last week; B's window is its own.
+    new = pd.concat([seg_pull("A", [("2026-11-13", "2026-11-15"), ("2026-11-16", "2026-11-21")], 10),
+                     seg_pull("B", [("2026-11-16", "2026-11-21")], 20)])
+    O.write_frames(path, new, merge_on=keys, replace_window={"A": ("2026-11-13", "2026-11-21"),
+                                                            "B": ("2026-11-16", "2026-11-21"),
+                                                            "C": ("2026-11-01", "2026-11-30")})
+    df = read_back(path, "data")
+    got = {(p, per): u for p, per, u in zip(df["property"], df["period"], df["users"])}
+    assert got == {("A", "2026-11-02..2026-11-08"): 1, ("A", "2026-11-13..2026-11-15"): 10,
+                   ("A", "2026-11-16..2026-11-21"): 10, ("B", "2026-11-02..2026-11-08"): 2,
+                   ("B", "2026-11-09..2026-11-15"): 2, ("B", "2026-11-16..2026-11-21"): 20}
+    # A property re-pulled without any row (GA4 dropped them all) loses its stale rows in its window.
+    O.write_frames(path, seg_pull("A", [("2026-11-16", "2026-11-21")], 0).head(0), merge_on=keys,
+                   replace_window={"A": ("2026-11-16", "2026-11-21")})
+    assert ("A", "2026-11-16..2026-11-21") not in set(zip(*[read_back(path, "data")[c] for c in ("property",
+                                                                                                "period")]))
+
+
+FORMULAS = ["=HYPERLINK(\"http://evil.example\",\"x\")", "+1+1", "-1+1", "@SUM(A1)", "\tTAB", "'=quoted",
+            "''+twice", "'plain quote", "#N/A", "a=b", "", None]
+
+
+def formula_frame() -> pd.DataFrame:
+    return pd.DataFrame({"property": ["1"] * len(FORMULAS), "source": FORMULAS,
+                         "n": list(range(-3, len(FORMULAS) - 3)), "x": [-1.5] * len(FORMULAS)})
+
+
+def test_csv_quotes_text_that_would_run_as_a_formula_and_reads_it_back(tmp_path):
+    path = tmp_path / "f.csv"
+    O.write_frames(path, formula_frame())
+    lines = path.read_bytes().decode().split("\n")
+    assert lines[1] == "1,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",-3,-1.5"  # numbers untouched
+    assert lines[2:6] == ["1,'+1+1,-2,-1.5", "1,'-1+1,-1,-1.5", "1,'@SUM(A1),0,-1.5", "1,'\tTAB,1,-1.5"]
+    assert lines[6:10] == ["1,''=quoted,2,-1.5", "1,'''+twice,3,-1.5", "1,'plain quote,4,-1.5", "1,#N/A,5,-1.5"]
+    assert lines[10:12] == ["1,a=b,6,-1.5", "1,,7,-1.5"]
+    back = O.read_frames(path)["data"]
+    assert back["source"].tolist()[:-2] == FORMULAS[:-2]  # exactly the stored text again
+    assert back["n"].tolist()[:3] == ["-3", "-2", "-1"]
+    assert O.frame_to_csv(pd.DataFrame({"s": ["\rCR"]})).startswith("s\n'\rCR")  # carriage return too
+    assert O.frame_to_csv(pd.DataFrame({"c": pd.Categorical(["=1", "x"])})) == "c\n'=1\nx\n"
+
+
+def test_xlsx_writes_text_cells_never_formulas(tmp_path):
+    path = tmp_path / "f.xlsx"
+    O.write_frames(path, {"rows": formula_frame()})
+    ws = openpyxl.load_workbook(path)["rows"]
+    cells = [ws.cell(row=r, column=2) for r in range(2, len(FORMULAS) + 2)]
+    assert [c.value for c in cells][:-2] == FORMULAS[:-2]
+    assert all(c.data_type == "s" for c in cells[:-2])  # text, not "f" (formula) or "e" (#N/A error)
+    assert cells[0].quotePrefix and not cells[9].quotePrefix  # "a=b" is harmless
+    assert ws.cell(row=2, column=3).value == -3 and ws.cell(row=2, column=3).data_type == "n"
+    back = O.read_frames(path, ["rows"])["rows"]
+    assert back["source"].tolist()[:-2] == FORMULAS[:-2]
+
+
+def test_reading_an_xlsx_formula_gives_its_text(tmp_path):
+    """A file written by another tool (or an older ga4kit) holds a real formula: merge keys compare its
+    text, not a computed value that is not stored."""
+    path = tmp_path / "old.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "data"
+    ws.append(["property", "source"])
+    ws.append(["1", "=HYPERLINK(\"http://x\",\"y\")"])
+    wb.save(path)
+    assert O.read_frames(path)["data"]["source"].tolist() == ["=HYPERLINK(\"http://x\",\"y\")"]
+
+
+@pytest.mark.parametrize("ext", ["ndjson", "jsonl"])
+def test_ndjson_one_object_per_line_per_table(tmp_path, ext):
+    path = tmp_path / f"r.{ext}"
+    written = O.write_frames(path, {"chains": chains_frame(), "goals": goals_frame()})
+    assert written == [tmp_path / f"r.chains.{ext}", tmp_path / f"r.goals.{ext}"]
+    lines = (tmp_path / f"r.chains.{ext}").read_text(encoding="utf-8").split("\n")
+    assert len(lines) == 4 and lines[-1] == ""
+    first = json.loads(lines[0])
+    assert first["period_start"] == "2026-11-01" and first["users"] == 100 and first["label"] == "Grüße, \"quoted\""
+    check_chains(pd.DataFrame.from_records([json.loads(x) for x in lines[:3]]))
+    before = (tmp_path / f"r.chains.{ext}").read_bytes()
+    O.write_frames(path, {"chains": chains_frame(), "goals": goals_frame()})
+    assert (tmp_path / f"r.chains.{ext}").read_bytes() == before
+    O.write_frames(tmp_path / f"e.{ext}", goals_frame().head(0))
+    assert (tmp_path / f"e.{ext}").read_bytes() == b""
+
+
+@pytest.mark.parametrize("ext", ["csv", "xlsx", "ndjson"])
+def test_stale_temp_files_of_our_naming_are_removed_by_the_next_write(tmp_path, ext):
+    path = tmp_path / f"out.{ext}"
+    target = path if ext == "xlsx" else tmp_path / f"out.events.{ext}"
+    old = tmp_path / f".{target.name}.k2j_9xq1.tmp"
+    fresh = tmp_path / f".{target.name}.a1b2c3d4.tmp"  # a concurrent run's, still being written
+    foreign = [tmp_path / f".{target.name}.mine.tmp", tmp_path / f".other.{ext}.abcdefgh.tmp",
+               tmp_path / f"{target.name}.abcdefgh.tmp"]
+    for p in [old, fresh, *foreign]:
+        p.write_bytes(b"x" * 100)
+    an_hour_ago = time.time() - 3600
+    for p in [old, *foreign]:
+        os.utime(p, (an_hour_ago, an_hour_ago))
+    notes = []
+    O.write_frames(path, {"events": goals_frame(), "baseline": goals_frame()}, note=notes.append)
+    assert not old.exists()
+    assert fresh.exists() and all(p.exists() for p in foreign)
+    assert len(notes) == 1 and old.name in notes[0]
+
+
+def _interrupt_inside_a_finalizer():
+    """Drop an object whose finalizer is running when Ctrl-C arrives: Python raises the KeyboardInterrupt
+    inside the finalizer, prints it ("Exception ignored") and goes on as if nothing happened."""
+
+    class Dropped:
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(100):  # the interrupt is raised here, inside __del__, and swallowed
+                pass
+
+    Dropped()
+
+
+class InterruptingValue:
+    """A cell value that pandas' CSV writer turns into text with str()."""
+
+    def __str__(self):
+        _interrupt_inside_a_finalizer()
+        return "value"
+
+    __repr__ = __str__
+
+
+class InterruptingText(str):
+    """Text that the XLSX writer compares with Excel's error codes."""
+
+    def __eq__(self, other):
+        _interrupt_inside_a_finalizer()
+        return str.__eq__(self, other)
+
+    __hash__ = str.__hash__
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.parametrize("ext", ["csv", "xlsx"])
+def test_ctrl_c_that_python_swallows_still_stops_the_write(tmp_path, ext):
+    path = tmp_path / f"r.{ext}"
+    O.write_frames(path, {"a": goals_frame()})
+    before = path.read_bytes()
+    value = InterruptingValue() if ext == "csv" else InterruptingText("value")
+    frame = pd.DataFrame({"property": ["1", "2"], "x": pd.Series([value, "ok"], dtype=object)})
+    with pytest.raises(KeyboardInterrupt):
+        O.write_frames(path, {"a": frame})
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+
+
+def test_merging_no_rows_with_a_new_column_keeps_the_old_rows(tmp_path):
+    path = tmp_path / "s.csv"
+    keys = ["property", "period", "sessionDefaultChannelGroup", "event"]
+    O.write_frames(path, seg_pull("1", [("2026-11-01", "2026-11-01")], 5), merge_on=keys)
+    empty = seg_pull("1", [("2026-11-01", "2026-11-01")], 5).assign(property_name="Shop").head(0)
+    O.write_frames(path, empty, merge_on=keys, replace_window={"1": ("2026-11-05", "2026-11-06")})
+    df = read_back(path, "data")
+    assert df["users"].tolist() == [5] and "property_name" in df

@@ -249,3 +249,47 @@ def test_exact_per_week_and_too_many_periods(shop):
     assert week.sort_values("step_index")["users_exact"].iloc[0] == first
     with pytest.raises(Ga4kitError, match="coarser grain"):
         analyse(cfg, clients, today=TODAY, exact=True, compare_previous=False, grain="day", flags_history=False)
+
+
+def test_the_same_property_twice_is_pulled_once_and_chains_work(shop):
+    emu, pid, cfg, clients = shop
+    emu.reset_calls()
+    res = pull(cfg, clients, properties=[pid, f"properties/{pid}", pid], today=TODAY)
+    assert [c.method for c in emu.calls] == ["GetProperty", "BatchRunReports"]
+    assert list(res.metadata) == [pid] and not res.events.duplicated(["property", "period", SEG, "event"]).any()
+    a = analyse(cfg, clients, properties=[pid, f"properties/{pid}"], today=TODAY)  # raised ValueError before
+    assert len(a.chains) and set(a.chains["property"]) == {pid}
+
+
+def test_each_property_records_its_window_name_and_currency(shop):
+    emu, pid, cfg, clients = shop
+    res = pull(cfg, clients, start="2026-11-13", end="2026-11-20", grain="week", today=TODAY,
+               compare_previous=True)
+    meta = res.metadata[pid]
+    assert (meta.start, meta.end) == (dt.date(2026, 11, 13), dt.date(2026, 11, 20))  # as asked
+    assert (meta.previous_start, meta.previous_end) == (dt.date(2026, 11, 5), dt.date(2026, 11, 12))
+    assert res.windows() == {pid: (meta.start, meta.end)}
+    assert meta.as_dict()["start"] == "2026-11-13" and meta.name and meta.currency == "EUR"
+    assert set(res.events["property_name"]) == {meta.name} and set(res.events["currency"]) == {"EUR"}
+    assert res.events["key_events"].dtype == "int64" and res.events["event_count"].dtype == "int64"
+    whole = pull(cfg, clients, start="2026-11-13", end="2026-11-20", grain="week", today=TODAY, whole_periods=True)
+    # Back to Monday the 9th; forward to Sunday the 22nd? Not yet over on the 22nd: the end stays.
+    assert whole.windows()[pid] == (dt.date(2026, 11, 9), dt.date(2026, 11, 20))
+    assert list(whole.events["period"].unique()) == ["2026-11-09..2026-11-15", "2026-11-16..2026-11-20"]
+
+
+@pytest.mark.parametrize("grain, start, end, today, want", [
+    ("week", "2026-11-13", "2026-11-18", "2026-11-30", ("2026-11-09", "2026-11-22")),
+    ("week", "2026-11-16", "2026-11-22", "2026-11-23", ("2026-11-16", "2026-11-22")),
+    ("week", "2026-11-16", "2026-11-21", "2026-11-22", ("2026-11-16", "2026-11-21")),  # week not over
+    ("month", "2026-10-05", "2026-10-15", "2026-11-22", ("2026-10-01", "2026-10-31")),
+    ("month", "2026-02-10", "2026-02-11", "2026-03-01", ("2026-02-01", "2026-02-28")),
+    ("month", "2026-11-10", "2026-11-21", "2026-11-22", ("2026-11-01", "2026-11-21")),
+    ("day", "2026-11-10", "2026-11-21", "2026-11-22", ("2026-11-10", "2026-11-21")),
+    ("range", "2026-11-10", "2026-11-21", "2026-11-22", ("2026-11-10", "2026-11-21")),
+])
+def test_widen_to_whole_periods(grain, start, end, today, want):
+    from ga4kit.reporting.pull import widen_to_whole_periods
+
+    d = dt.date.fromisoformat
+    assert widen_to_whole_periods(d(start), d(end), grain, d(today)) == (d(want[0]), d(want[1]))

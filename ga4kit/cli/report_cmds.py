@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from ga4kit.cli.common import echo_json, handle_errors, load_config, settings
+from ga4kit.cli.common import handle_errors, load_config, settings
 
 GRAINS = ("day", "week", "month", "range")
 
@@ -76,78 +76,131 @@ def _report_errors(errors: dict) -> None:
 @click.command("pull")
 @_report_options
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="Output file; the extension picks the format: .csv, .xlsx, .json or .parquet. CSV and "
-                   "Parquet write one file per table (NAME.events.csv, NAME.baseline.csv).")
+              help="Output file; the extension picks the format: .csv, .xlsx, .json, .ndjson (or .jsonl: one "
+                   "JSON object per line) or .parquet. CSV, NDJSON and Parquet write one file per table "
+                   "(NAME.events.csv, NAME.baseline.csv).")
 @click.option("--merge", is_flag=True,
-              help="Merge into an existing output: rows of the pulled window are replaced (late GA4 data is "
-                   "picked up), nothing is duplicated, rows outside the window are kept.")
+              help="Merge into an existing output with the same segment columns: rows of the pulled window "
+                   "are replaced (late GA4 data is picked up), nothing is duplicated, rows outside the window "
+                   "are kept; week and month windows are widened to whole periods.")
 @click.option("--compare", type=click.Choice(["none", "previous"]), default="none", show_default=True,
               help="Also pull the previous period of the same length (tables previous_events/baseline).")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary instead of text.")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON envelope (see below) instead of text.")
 @click.pass_context
 @handle_errors
 def pull_cmd(ctx, config_path, properties, start, end, segments, no_segments, grain, output, merge, compare,
              as_json):
     """Pull goal event counts and users from GA4 into a file.
 
-    Writes two tables: `events` (property, period, segments, event, goal type and kind, event count,
-    users, value, key events) and `baseline` (all users and sessions per property, period and segment).
-    Rows over all traffic hold "(all)" in the segment columns. Users come from GA4 at the reported grain
-    and are never summed. Schedule it with --merge and a start a few days back (e.g. --start 7daysAgo):
-    GA4 keeps changing the last 24-72 hours, and re-runs replace those rows instead of duplicating them.
-    Exit code 1 if any property failed (the others are still written).
+    Writes two tables: `events` (property, property_name, period, segments, event, goal type and kind,
+    event_count, users, value, currency, key_events) and `baseline` (property, property_name, period,
+    segments, users, sessions). property_name is the property's display name in GA4 (else the goals
+    file's label); value is rounded to the currency's minor unit; key_events is an integer when GA4
+    answers whole numbers (it does for counts). Rows over all traffic hold "(all)" in the segment columns.
+    Users come from GA4 at the reported grain and are never summed. A property given twice is pulled once.
+
+    --merge: schedule it with a start a few days back (e.g. --start 7daysAgo): GA4 keeps changing the
+    last 24-72 hours, and re-runs replace those rows instead of duplicating them. Rows are matched on
+    property, period, every segment column and event; rows of a re-pulled property whose period overlaps
+    its window are replaced, everything else is kept. The file must have the same segment columns as the
+    pull (else the merge is refused, nothing is pulled). Week and month pulls are widened to whole periods
+    (start back to the Monday or the 1st; end forward to the period's last day when that is past), so a
+    file never holds two versions of one period. Concurrent merges into one file wait for each other.
+
+    Text cells are never formulas: XLSX stores them as text; CSV prefixes text starting with = + - @,
+    tab or CR with a single quote (OWASP), which a merge strips again when it reads the file back.
+
+    --json prints {"format_version": 2, "command": "pull", "ok", "exit_code", "data", "errors",
+    "warnings"}: data = {properties: {id: {name, time_zone, currency, start, end, sampled, ...}}, start,
+    end, grain, segments, merge, rows: {table: n}, files: [...]} (null when nothing was written);
+    errors = [{property, status, message, hint}].
+
+    Exit codes: 0 every property was pulled and written; 3 some properties failed, the others were
+    written; 1 nothing was written (every property failed, or an error); 130 interrupted.
     """
     from ga4kit import outputs
-    from ga4kit.reporting import pull
+    from ga4kit.cli.common import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, Progress, echo_envelope, error_entry
+    from ga4kit.reporting.pull import property_ids, pull
 
     cfg = load_config(config_path)
     names = ["events", "baseline"] + (["previous_events", "previous_baseline"] if compare == "previous" else [])
     outputs.check_output(output, names)  # before any API call: a bad path must not cost quota
+    segs = _segments(segments, no_segments)
+    pids = property_ids(cfg, _properties(properties))
+    seg_columns = tuple(cfg.report.segments if segs is None else segs)
+    keys = _merge_keys(seg_columns, names)
+    if merge:
+        _check_mergeable(output, seg_columns, keys)  # before any API call too
     s = settings(ctx)
-    props = _properties(properties)
-    total = len(props or cfg.properties)
-    progress = _Progress(total, "Pulling")
-    with s.clients() as clients:
-        try:
-            result = pull(cfg, clients, properties=props, start=start, end=end,
-                          segments=_segments(segments, no_segments), grain=grain,
-                          compare_previous=compare == "previous", progress=progress)
-        finally:
-            progress.close()
+    with Progress(len(pids), "Pulling", enabled=not as_json, quiet=s.quiet) as bar, s.clients() as clients:
+        result = pull(cfg, clients, properties=pids, start=start, end=end, segments=segs, grain=grain,
+                      compare_previous=compare == "previous", progress=bar, whole_periods=merge)
     frames = {"events": result.events, "baseline": result.baseline}
     if compare == "previous":
         frames["previous_events"] = result.previous_events
         frames["previous_baseline"] = result.previous_baseline
     written = []
     if result.metadata:
-        keys = ["property", "period", *result.segments]
-        merge_on = {"events": keys + ["event"], "baseline": keys, "previous_events": keys + ["event"],
-                    "previous_baseline": keys} if merge else None
-        window = (result.start, result.end) if merge else None
-        written = outputs.write_frames(output, frames, merge_on=merge_on, replace_window=window)
-    summary = {
+        merge_args = {}
+        if merge:
+            previous = result.windows(previous=True)
+            merge_args = dict(merge_on=keys, replace_window=result.windows(),
+                              frame_windows={n: previous for n in names if n.startswith("previous_")})
+        written = outputs.write_frames(output, frames, note=bar.note, **merge_args)
+    code = EXIT_ERROR if not written else EXIT_PARTIAL if result.errors else EXIT_OK
+    summary = _pull_summary(result, frames, written, merge) if written else None
+    if as_json:
+        echo_envelope("pull", summary, exit_code=code,
+                      errors=[error_entry(err, property=pid) for pid, err in result.errors.items()])
+    _report_errors(result.errors)
+    if summary and not as_json:
+        _echo_pull(result, summary, written, merge)
+    sys.exit(code)
+
+
+def _merge_keys(segments, names) -> dict[str, list[str]]:
+    keys = ["property", "period", *segments]
+    return {n: keys + (["event"] if n.endswith("events") else []) for n in names}
+
+
+def _check_mergeable(output, segments, keys) -> None:
+    """Refuse a merge into a file whose tables have other columns (other segments) before pulling."""
+    from ga4kit import outputs
+    from ga4kit.reporting.pull import baseline_columns, event_columns
+
+    for name, columns in outputs.read_columns(output, list(keys)).items():
+        if name in keys:
+            new = event_columns(segments) if name.endswith("events") else baseline_columns(segments)
+            outputs.check_merge_columns(columns, new, keys[name], what=f"the {name} table of {output}")
+
+
+def _pull_summary(result, frames, written, merge) -> dict:
+    windows = result.windows()
+    return {
         "properties": {pid: m.as_dict() for pid, m in result.metadata.items()},
-        "errors": {pid: str(e) for pid, e in result.errors.items()},
-        "start": str(result.start) if result.start else None, "end": str(result.end) if result.end else None,
-        "grain": result.grain, "segments": list(result.segments),
+        "start": str(min(w[0] for w in windows.values())) if windows else None,
+        "end": str(max(w[1] for w in windows.values())) if windows else None,
+        "grain": result.grain, "segments": list(result.segments), "merge": merge,
         "rows": {name: int(len(f)) for name, f in frames.items() if f is not None},
         "files": [str(p) for p in written],
     }
-    if as_json:
-        echo_json(summary)
-    else:
-        _report_errors(result.errors)
-        if written:
-            click.echo(f"Pulled {len(result.metadata)} propert{'y' if len(result.metadata) == 1 else 'ies'}, "
-                       f"{summary['start']} to {summary['end']} ({result.grain}): "
-                       f"{summary['rows']['events']} event rows, {summary['rows']['baseline']} baseline rows.")
-            for p in written:
-                click.echo(f"Wrote {p}")
-            for pid, meta in result.metadata.items():
-                if meta.subject_to_thresholding or meta.sampled:
-                    click.echo(f"Note: property {pid}: data is "
-                               f"{'thresholded' if meta.subject_to_thresholding else 'sampled'}.", err=True)
-    sys.exit(1 if result.errors else 0)
+
+
+def _echo_pull(result, summary, written, merge) -> None:
+    n = len(result.metadata)
+    widened = " (whole periods for --merge)" if merge and result.grain in ("week", "month") else ""
+    click.echo(f"Pulled {n} propert{'y' if n == 1 else 'ies'}, {summary['start']} to {summary['end']} "
+               f"({result.grain}){widened}: {summary['rows']['events']} event rows, "
+               f"{summary['rows']['baseline']} baseline rows.")
+    for p in written:
+        click.echo(f"Wrote {p}")
+    if result.errors:
+        click.echo(f"{len(result.errors)} of {n + len(result.errors)} properties failed (see above); the "
+                   "others were written. Run again for the failed ones.", err=True)
+    for pid, meta in result.metadata.items():
+        if meta.subject_to_thresholding or meta.sampled:
+            click.echo(f"Note: property {pid}: data is "
+                       f"{'thresholded' if meta.subject_to_thresholding else 'sampled'}.", err=True)
 
 
 EXIT_CODES_HELP = ("Exit codes: 0 done; 1 error (nothing written); 3 partial: some property failed, or part "

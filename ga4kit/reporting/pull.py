@@ -8,6 +8,18 @@ Weeks and months are sent as date ranges (at most 4 per report, so longer spans 
 the same batch calls); days use the ``date`` dimension. A report whose rows do not fit in one page is
 fetched again with runReport in pages of 250,000 rows ordered by every dimension, and ``row_count`` must
 not move between pages.
+
+Every property resolves relative dates ("7daysAgo") in its own time zone, so each has its own window
+(``PropertyMeta.start``/``end``). With ``whole_periods`` (what ``pull --merge`` asks for) a week or month
+window is widened to whole periods: the start back to its week's Monday or month's first day, and the end
+forward to its period's last day when that day is past; a merged file then never holds two versions of
+one period. A property listed twice (``400000001`` and ``properties/400000001``) is pulled once.
+
+Columns: ``property_name`` is the property's display name in GA4 (GetProperty), falling back to the goals
+file's label when GA4 has none: it is what people see in the GA4 UI, and the same whichever goals file
+pulled it. ``currency`` is the property's currency (ISO 4217); ``value`` is rounded to its minor unit
+(2 decimals for EUR, 0 for JPY) with :mod:`ga4kit.money`. ``key_events`` is int64 when GA4 answers whole
+numbers (it does for counts), float64 otherwise.
 """
 
 from __future__ import annotations
@@ -16,7 +28,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ga4kit import ids
+from ga4kit import ids, money
 from ga4kit.config.model import GoalsConfig
 from ga4kit.errors import ApiError, Ga4kitError
 from ga4kit.reporting import periods as P
@@ -33,9 +45,16 @@ BASE_COLUMNS = ("users", "sessions")
 
 @dataclass
 class PropertyMeta:
+    """What a pull learnt about one property, and the window it pulled (resolved in the property's zone)."""
+
     property: str
+    name: str | None = None  # display name in GA4 (else the goals file's label)
     time_zone: str | None = None
     currency: str | None = None
+    start: dt.date | None = None
+    end: dt.date | None = None
+    previous_start: dt.date | None = None  # with compare_previous
+    previous_end: dt.date | None = None
     subject_to_thresholding: bool = False
     sampled: bool = False
     data_loss_from_other_row: bool = False
@@ -43,18 +62,20 @@ class PropertyMeta:
     api_calls: int = 0
 
     def as_dict(self) -> dict:
-        return dict(self.__dict__)
+        """JSON-ready: dates as ISO text."""
+        return {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in self.__dict__.items()}
 
 
 @dataclass
 class PullResult:
     """Tidy frames for every property that answered, and the error of every property that did not.
 
-    ``events``: property, period, period_start, period_end, <segments>, event, goal_type, goal_kind,
-    event_count, users, value, key_events. ``baseline``: property, period, period_start, period_end,
-    <segments>, users, sessions. Rows over all traffic hold "(all)" in every segment column. With
-    ``compare_previous``, ``previous_events``/``previous_baseline`` hold the previous period(s) of the
-    same length in the same shape.
+    ``events``: property, property_name, period, period_start, period_end, <segments>, event, goal_type,
+    goal_kind, event_count, users, value, currency, key_events. ``baseline``: property, property_name,
+    period, period_start, period_end, <segments>, users, sessions. Rows over all traffic hold "(all)" in
+    every segment column. With ``compare_previous``, ``previous_events``/``previous_baseline`` hold the
+    previous period(s) of the same length in the same shape. ``start``/``end`` are the first property's
+    window; every property's own is in its ``metadata`` (see :meth:`windows`).
     """
 
     events: Any
@@ -68,20 +89,45 @@ class PullResult:
     previous_events: Any = None
     previous_baseline: Any = None
 
+    def windows(self, previous: bool = False) -> dict[str, tuple[dt.date, dt.date]]:
+        """{property: (start, end)} of every property that answered (``previous``: the previous period)."""
+        if previous:
+            return {pid: (m.previous_start, m.previous_end) for pid, m in self.metadata.items()
+                    if m.previous_start is not None}
+        return {pid: (m.start, m.end) for pid, m in self.metadata.items() if m.start is not None}
+
+
+def event_columns(segments) -> list[str]:
+    """The columns of ``PullResult.events`` for these segments."""
+    return ["property", "property_name", "period", "period_start", "period_end", *segments, "event",
+            "goal_type", "goal_kind", "event_count", "users", "value", "currency", "key_events"]
+
+
+def baseline_columns(segments) -> list[str]:
+    """The columns of ``PullResult.baseline`` for these segments."""
+    return ["property", "property_name", "period", "period_start", "period_end", *segments, *BASE_COLUMNS]
+
+
+def property_ids(config: GoalsConfig, properties: list[str] | None = None) -> list[str]:
+    """The properties a pull covers, normalised and each once, in the order given."""
+    pids = [ids.property_id(p) for p in properties] if properties else [p.id for p in config.properties]
+    return list(dict.fromkeys(pids))
+
 
 def pull(config: GoalsConfig, clients, *, properties: list[str] | None = None, start: str | None = None,
          end: str | None = None, segments: list[str] | tuple[str, ...] | None = None, grain: str | None = None,
          compare_previous: bool = False, today: dt.date | None = None,
          progress: Callable[[str], None] | None = None,
-         known: dict[str, PropertyMeta] | None = None) -> PullResult:
+         known: dict[str, PropertyMeta] | None = None, whole_periods: bool = False) -> PullResult:
     """Pull every declared goal's events and the baseline for each property (see module docstring).
 
-    ``known``: PropertyMeta from an earlier pull of the same properties; their time zone and currency are
-    reused instead of asking the Admin API again.
+    ``known``: PropertyMeta from an earlier pull of the same properties; their name, time zone and currency
+    are reused instead of asking the Admin API again. ``whole_periods``: widen a week or month window to
+    whole periods (for merging into a file).
     """
     import pandas as pd
 
-    pids = [ids.property_id(p) for p in properties] if properties else [p.id for p in config.properties]
+    pids = property_ids(config, properties)
     if not pids:
         raise Ga4kitError("No property to pull.", "List properties in the goals file or pass -p PROPERTY_ID.")
     segments = tuple(config.report.segments if segments is None else segments)
@@ -97,10 +143,12 @@ def pull(config: GoalsConfig, clients, *, properties: list[str] | None = None, s
 
     frames_e, frames_b, prev_e, prev_b = [], [], [], []
     result = PullResult(None, None, segments, grain, None, None)
+    labels = {p.id: p.label for p in config.properties if p.label}
     for pid in pids:
         try:
             meta, cur, prev = _pull_property(config, clients, pid, segments, grain, start_s, end_s,
-                                             compare_previous, today, result, (known or {}).get(pid))
+                                             compare_previous, today, result, (known or {}).get(pid),
+                                             whole_periods, labels.get(pid))
         except Ga4kitError as exc:
             result.errors[pid] = exc
         else:
@@ -112,28 +160,39 @@ def pull(config: GoalsConfig, clients, *, properties: list[str] | None = None, s
                 prev_b.append(prev[1])
         if progress:
             progress(pid)
-    result.events = _concat(pd, frames_e, _event_columns(segments))
-    result.baseline = _concat(pd, frames_b, _base_columns(segments))
+    result.events = _concat(pd, frames_e, event_columns(segments))
+    result.baseline = _concat(pd, frames_b, baseline_columns(segments))
     if compare_previous:
-        result.previous_events = _concat(pd, prev_e, _event_columns(segments))
-        result.previous_baseline = _concat(pd, prev_b, _base_columns(segments))
+        result.previous_events = _concat(pd, prev_e, event_columns(segments))
+        result.previous_baseline = _concat(pd, prev_b, baseline_columns(segments))
     return result
-
-
-def _event_columns(segments) -> list[str]:
-    return ["property", "period", "period_start", "period_end", *segments, "event", "goal_type", "goal_kind",
-            *EVENT_COLUMNS]
-
-
-def _base_columns(segments) -> list[str]:
-    return ["property", "period", "period_start", "period_end", *segments, *BASE_COLUMNS]
 
 
 def _concat(pd, frames, columns):
     frames = [f for f in frames if len(f)]
     if not frames:
-        return _typed(pd, pd.DataFrame({c: [] for c in columns}))
-    return pd.concat(frames, ignore_index=True)[columns]
+        out = _typed(pd, pd.DataFrame({c: [] for c in columns}))
+    else:
+        out = pd.concat(frames, ignore_index=True)[columns]
+    if "key_events" in out:
+        ke = out["key_events"].to_numpy(dtype="float64")
+        if bool((ke == ke.round()).all()):  # GA4 answers whole key event counts: keep them integers
+            out["key_events"] = out["key_events"].astype("int64")
+    return out
+
+
+def widen_to_whole_periods(start: dt.date, end: dt.date, grain: str, today: dt.date) -> tuple[dt.date, dt.date]:
+    """``start``..``end`` widened to whole weeks (Monday to Sunday) or months: the start back to its
+    period's first day, the end to its period's last day if that day is before ``today``."""
+    if grain == "week":
+        first = start - dt.timedelta(days=start.weekday())
+        last = end + dt.timedelta(days=6 - end.weekday())
+    elif grain == "month":
+        first = start.replace(day=1)
+        last = (end.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    else:
+        return start, end
+    return first, (last if last < today else end)
 
 
 def _typed(pd, df):
@@ -150,22 +209,27 @@ def _typed(pd, df):
 
 
 def _pull_property(config, clients, pid, segments, grain, start_s, end_s, compare_previous, today, result,
-                   known: PropertyMeta | None):
+                   known: PropertyMeta | None, whole: bool, label: str | None):
     from google.analytics.admin_v1beta import types as at
 
     name = ids.property_name(pid)
     calls_before = len(clients.calls)
     if known is not None:
-        meta = PropertyMeta(property=pid, time_zone=known.time_zone, currency=known.currency)
+        meta = PropertyMeta(property=pid, name=known.name or label, time_zone=known.time_zone,
+                            currency=known.currency)
     else:
         try:
             prop = clients.admin.get_property(request=at.GetPropertyRequest(name=name))
         except ApiError as exc:
             exc.resource = name
             raise
-        meta = PropertyMeta(property=pid, time_zone=prop.time_zone or None, currency=prop.currency_code or None)
+        meta = PropertyMeta(property=pid, name=prop.display_name or label, time_zone=prop.time_zone or None,
+                            currency=prop.currency_code or None)
     day0 = today or P.today_in(meta.time_zone)
     start, end = P.resolve(start_s, day0), P.resolve(end_s, day0)
+    if whole and start <= end:
+        start, end = widen_to_whole_periods(start, end, grain, day0)
+    meta.start, meta.end = start, end
     if result.start is None:
         result.start, result.end = start, end
     current = P.split(start, end, grain)
@@ -173,6 +237,7 @@ def _pull_property(config, clients, pid, segments, grain, start_s, end_s, compar
     previous: list[P.Period] = []
     if compare_previous:
         ps, pe = P.previous(start, end)
+        meta.previous_start, meta.previous_end = ps, pe
         previous = P.split(ps, pe, grain)
         wanted += previous
     events, base = _fetch(config, clients, name, pid, segments, grain, wanted, meta)
@@ -262,6 +327,8 @@ def _fetch(config, clients, name, pid, segments, grain, wanted, meta):
             if col:
                 df = df.drop(columns=[col])
         df["property"] = pid
+        df["property_name"] = meta.name
+        df["currency"] = meta.currency
         for s in segments:
             if not segmented:
                 df[s] = ALL
@@ -274,8 +341,11 @@ def _fetch(config, clients, name, pid, segments, grain, wanted, meta):
         else:
             df = df.rename(columns={"totalUsers": "users"})
             b_frames.append(_typed(pd, df))
-    events = _concat(pd, e_frames, _event_columns(segments))
-    base = _concat(pd, b_frames, _base_columns(segments))
+    events = _concat(pd, e_frames, event_columns(segments))
+    base = _concat(pd, b_frames, baseline_columns(segments))
+    # The report's own currency (metadata) wins over GetProperty's; amounts to its minor unit.
+    events["currency"] = meta.currency
+    events["value"] = money.round_money_column(events["value"], meta.currency)
     if grain == "day":
         # Only days inside a wanted period (the span may include none outside, but be strict).
         labels = {p.label for p in wanted}
