@@ -185,11 +185,16 @@ class PivotEngine:
         table, notes = finish(core, full.table)
 
         def sub_table(fields: list[str]) -> pd.DataFrame:
-            """Metrics per combination of ``fields`` (computed from the events)."""
+            """Metrics per combination of ``fields`` (computed from the events). With several date ranges
+            and no dateRange among ``fields``, the ranges' values are added up (they only order headers)."""
             if sorted(fields) == sorted(core.out_dims):
                 return table
             sub = self._sub_plan(core, fields)
-            return finish(sub, self.reports.compute(sub, prep, key_events).table)[0]
+            t = finish(sub, self.reports.compute(sub, prep, key_events).table)[0]
+            if "dateRange" in t and "dateRange" not in fields and len(t):
+                t = t.groupby(fields, sort=False)[core.metrics].sum().reset_index() if fields else \
+                    t[core.metrics].sum().to_frame().T
+            return t
 
         shown: list[list[tuple]] = []
         headers = []
