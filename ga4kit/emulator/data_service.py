@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from google.analytics import data_v1alpha, data_v1beta
 
 from . import currency
-from .cohorts import COHORT_DIMENSIONS, COHORT_METRICS, CohortEngine
+from .cohorts import COHORT_DIMENSIONS, COHORT_METRICS, CohortEngine, is_cohort_field
 from .compatibility import check_compatibility
 from .dimensions import DIMENSIONS, METRICS
 from .errors import EmulatorError, invalid, unimplemented
@@ -121,6 +121,9 @@ class DataService:
                                              currency=info.currency, key_events=dict(info.key_events),
                                              response_type=module.RunReportResponse)
         else:
+            for name in [x.name for x in req_pb.dimensions] + [x.name for x in req_pb.metrics]:
+                if is_cohort_field(name):
+                    raise invalid(f"{name} is only valid in a cohort report: add a cohortSpec.")
             plan = self.reports.validate(req_pb, today)  # before touching data, like GA4
             prep, thresholded = self._shape(plan, info)
             result = self.reports.compute(plan, prep, dict(info.key_events))
