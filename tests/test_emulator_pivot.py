@@ -11,7 +11,7 @@ from google.analytics import data_v1beta as d
 from google.api_core import exceptions as gexc
 
 from ga4kit.emulator import Emulator
-from emulator_data_support import between, clients, raw_events, sessions, table
+from emulator_data_support import between, clients, raw_events, sessions
 
 TODAY = date(2026, 11, 22)
 START, END = date(2026, 11, 1), date(2026, 11, 20)

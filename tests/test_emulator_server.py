@@ -25,7 +25,7 @@ from google.api_core import exceptions as gexc
 from ga4kit import errors
 from ga4kit.cli import cli
 from ga4kit.emulator import SERVICES, CallRecord, Emulator, Faults, parse_fault
-from ga4kit.emulator.server import ADMIN_ALPHA, ADMIN_BETA, DATA_BETA
+from ga4kit.emulator.server import ADMIN_ALPHA, ADMIN_BETA
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -27,7 +27,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from .dates import EPOCH, resolve_ranges
+from .dates import resolve_ranges
 from .dimensions import compute_metrics, is_metric, metric_type
 from .errors import invalid, unimplemented
 from .filters import eval_filter, filter_fields
@@ -73,7 +73,7 @@ class CohortEngine:
         granularity = spec.cohorts_range.granularity
         nth_dim = next((d for d in dims if d in _NTH), None)
         cohorts = self._cohorts(spec, today)
-        columns, expressions, extras = self._metrics(req)
+        columns, expressions = self._metrics(req)
 
         first = np.full(prep.n_users, np.iinfo(np.int64).max, dtype=np.int64)
         np.minimum.at(first, prep.user, prep.day)
@@ -188,7 +188,8 @@ class CohortEngine:
 
     @staticmethod
     def _metrics(req):
-        """(every column to compute, in order; expressions by name; metrics computed only for filters)."""
+        """(every column to compute, in order: metrics, metric filter fields, then expressions; expressions
+        by name)."""
         columns: list[str] = []
         expressions: dict[str, Expression] = {}
         for m in req.metrics:
@@ -202,17 +203,15 @@ class CohortEngine:
                 raise invalid(f"Field {m.name} is not a valid metric.")
             if m.name not in columns:
                 columns.append(m.name)
-        extras = []
         if req.HasField("metric_filter"):
             for f in filter_fields(req.metric_filter):
                 if not _is_metric(f) and f not in expressions:
                     raise invalid(f"Field {f} is not a valid metric.")
                 if f not in columns:
                     columns.append(f)
-                    extras.append(f)
         # Expressions go last so their inputs exist when they are evaluated.
         columns = [c for c in columns if c not in expressions] + list(expressions)
-        return columns, expressions, extras
+        return columns, expressions
 
     @staticmethod
     def _order(table: pd.DataFrame, req, dims: list[str], cohort_order: list[str]) -> pd.DataFrame:

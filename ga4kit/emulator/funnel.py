@@ -42,7 +42,7 @@ import numpy as np
 
 from .dates import date_labels, resolve_ranges
 from .dimensions import DIMENSIONS, Prepared, bad_dimension
-from .errors import invalid, unimplemented
+from .errors import invalid
 from .filters import eval_filter, filter_fields, leaf_hits
 from .report_limits import sample_users
 from .segments import check_segments, parameter_mask, segment_mask, segment_names
