@@ -75,6 +75,11 @@ def signals_on(emu):
     _signals(emu, emu.pid, admin_v1alpha.GoogleSignalsState.GOOGLE_SIGNALS_DISABLED)
 
 
+def test_data_limits_refuse_unknown_names():
+    with pytest.raises(ValueError, match="unknown data limits: threshold"):
+        Emulator(demo=False, data_limits={"threshold": 10})
+
+
 def test_no_thresholding_without_google_signals(emu):
     resp = _report(emu, ["eventName"], ["eventCount"])
     assert resp.metadata.subject_to_thresholding is False

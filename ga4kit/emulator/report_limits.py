@@ -22,7 +22,7 @@ All three are deterministic, so a test can count the same thing from the raw eve
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import pandas as pd
@@ -48,6 +48,9 @@ class DataLimits:
             return cls()
         if isinstance(value, DataLimits):
             return value
+        unknown = set(dict(value)) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown data limits: {', '.join(sorted(unknown))}")
         return replace(cls(), **dict(value))
 
     def other_rows(self, service_level: str) -> int:
