@@ -2,11 +2,16 @@
 
 ``ReportEngine.run`` takes a request in three steps, as GA4 does:
 
-- ``validate``: every check that needs no data (names, limits, date ranges, filters' fields, order bys),
-  giving a ``ReportPlan``;
+- ``validate``: every check that needs no data (names, limits, date ranges, filters' fields, order bys,
+  the currency code), giving a ``ReportPlan``; a metric filter's metrics the request does not ask for
+  join the plan as extra metrics (computed, not returned), and a limit above 250,000 is capped, as GA4;
 - ``compute``: filter the events, group them by the dimensions, compute the metrics per date range,
   drop empty rows, apply the metric filter and order the rows;
-- ``respond``: page the rows into a RunReportResponse with totals, maximums, minimums and metadata.
+- ``respond``: page the rows into a RunReportResponse with totals, maximums, minimums and metadata
+  (amounts converted to the requested currency; thresholding and the "(other)" row from ``ResponseNotes``).
+
+``DataService`` runs the three steps itself, with thresholding and the "(other)" row in between
+(``report_limits.py``); ``run`` is the plain pipeline.
 
 Requests and responses are handled as raw protobuf messages (``Type.pb()``): building 10,000 rows through
 proto-plus wrappers would cost more than the report itself. Dimensions and metrics live in
@@ -24,10 +29,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .currency import check_code
 from .dates import resolve_ranges
 from .dimensions import (DIMENSIONS, METRIC_TYPE_VALUES, Prepared, bad_dimension, bad_metric, compute_metrics,
                          fmt_value, is_metric, metric_type)
-from .currency import check_code
 from .errors import invalid, unimplemented
 from .filters import eval_filter, filter_fields
 
@@ -79,7 +84,6 @@ class ResponseNotes:
 
     thresholded: bool = False  # subject_to_thresholding
     other_row: bool = False  # data_loss_from_other_row
-    sampling: list[tuple[int, int]] = field(default_factory=list)  # (samples read, sampling space) per range
 
 
 @dataclass
@@ -230,7 +234,7 @@ class ReportEngine:
 
     # ----------------------------------------------------------------- respond
     def respond(self, plan: ReportPlan, result: ReportResult, response_type, *, time_zone: str, currency: str,
-                notes: ResponseNotes | None = None, kind: str = "analyticsData#runReport"):
+                notes: ResponseNotes | None = None):
         """The RunReportResponse (raw pb of ``response_type``) for one page of the computed rows.
         A response type without ``metadata`` (the realtime one) gets none."""
         req, table, out_dims, visible = plan.req, result.table, plan.out_dims, plan.visible
@@ -272,7 +276,7 @@ class ReportEngine:
         if "metadata" in type(resp).DESCRIPTOR.fields_by_name:
             fill_metadata(resp.metadata, req, time_zone=time_zone, currency=currency, notes=notes,
                           empty=not len(table))
-        resp.kind = kind
+        resp.kind = "analyticsData#runReport"
         return resp
 
     @staticmethod
@@ -383,16 +387,12 @@ def check_dimension_filter(req, dimensions=DIMENSIONS) -> None:
 
 
 def fill_metadata(md, req, *, time_zone: str, currency: str, notes: ResponseNotes | None, empty: bool) -> None:
-    """ResponseMetaData: the currency (the requested one, amounts converted), time zone, thresholding,
-    the (other) row and sampling."""
+    """ResponseMetaData: the currency (the requested one, amounts converted), time zone, thresholding and
+    the (other) row (core reports are never sampled: GA4 samples explorations such as funnels)."""
     notes = notes or ResponseNotes()
     md.currency_code = getattr(req, "currency_code", "") or currency
     md.time_zone = time_zone
     md.subject_to_thresholding = notes.thresholded
     md.data_loss_from_other_row = notes.other_row
-    for read, space in notes.sampling:
-        s = md.sampling_metadatas.add()
-        s.samples_read_count = read
-        s.sampling_space_size = space
     if empty:
         md.empty_reason = "No data for the requested dates and filters."
