@@ -25,7 +25,7 @@ from google.api_core import exceptions as gexc
 from ga4kit import errors
 from ga4kit.cli import cli
 from ga4kit.emulator import SERVICES, CallRecord, Emulator, Faults, parse_fault
-from ga4kit.emulator.server import ADMIN_ALPHA, ADMIN_BETA, DATA_BETA
+from ga4kit.emulator.server import ADMIN_ALPHA, ADMIN_BETA
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -215,22 +215,21 @@ def test_unimplemented_methods_are_answered_and_logged(emulator):
     client.transport.close()
 
 
-def test_data_methods_the_emulator_lacks_pass_the_gate_then_answer_unimplemented(emulator):
+def test_data_methods_the_emulator_lacks_answer_unimplemented(emulator):
     channel = grpc.insecure_channel(emulator.address)
     data = data_v1beta.BetaAnalyticsDataClient(transport=BetaAnalyticsDataGrpcTransport(channel=channel))
     with pytest.raises(gexc.MethodNotImplemented, match="not implemented"):
-        data.run_pivot_report(request={"property": f"properties/{emulator.test_property}"})
-    assert emulator.calls[-1] == CallRecord(DATA_BETA, "RunPivotReport", emulator.test_property, "UNIMPLEMENTED")
-    with pytest.raises(gexc.NotFound):  # the gate still answers for an unknown property first
-        data.run_pivot_report(request={"property": "properties/999"})
+        data.list_audience_exports(parent=f"properties/{emulator.test_property}")
+    assert (emulator.calls[-1].method, emulator.calls[-1].code) == ("ListAudienceExports", "UNIMPLEMENTED")
     channel.close()
 
 
 def test_method_names_lists_every_implemented_rpc(emulator):
     names = emulator.method_names()
     assert {"CreateKeyEvent", "ListAccountSummaries", "CreateEventCreateRule", "RunReport", "BatchRunReports",
-            "RunFunnelReport", "GetMetadata"} <= names
-    assert "RunPivotReport" not in names and "GetDataSharingSettings" not in names
+            "RunFunnelReport", "GetMetadata", "RunPivotReport", "BatchRunPivotReports", "RunRealtimeReport",
+            "CheckCompatibility"} <= names
+    assert "ListAudienceExports" not in names and "GetDataSharingSettings" not in names
 
 
 def test_data_calls_are_gated_like_admin_calls(emulator):

@@ -1,27 +1,39 @@
-"""DataService: the Data API methods the server calls (runReport, batchRunReports, runFunnelReport).
+"""DataService: the Data API methods the server calls (runReport, batchRunReports, runPivotReport,
+batchRunPivotReports, runRealtimeReport, checkCompatibility, getMetadata; v1alpha runReport and
+runFunnelReport).
 
 Each call: resolve the property (NOT_FOUND comes from AdminState), check its quotas, hold a
 concurrency slot, run the engine on the property's events (with derived events from its
 create-event rules), charge tokens, and attach ``property_quota`` when asked for.
 Access and scope checks are the server's job.
+
+A core report goes ``validate`` -> ``_shape`` (currency, thresholding, the "(other)" row) -> ``compute``
+-> ``_finish`` (rows only extra metrics kept, withheld rows) -> ``respond``; a cohort request goes to the
+cohort engine instead.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Callable
 from zoneinfo import ZoneInfo
 
 from google.analytics import data_v1alpha, data_v1beta
 
+from . import currency
+from .cohorts import COHORT_DIMENSIONS, COHORT_METRICS, CohortEngine, is_cohort_field
+from .compatibility import check_compatibility
 from .dimensions import DIMENSIONS, METRICS
 from .errors import EmulatorError, invalid, unimplemented
 from .events import EventStore
 from .funnel import FunnelEngine
+from .pivot import PivotEngine
 from .quota import QuotaLedger, funnel_cost, report_cost
-from .reports import ReportEngine
+from .realtime import RealtimeEngine, realtime_cost
+from .report_limits import DataLimits, fold_other, has_other_row, signals_on, withhold
+from .reports import ReportEngine, ResponseNotes
 
 MAX_BATCH = 5
 _PROPERTY = re.compile(r"^properties/(\d+)$")
@@ -36,18 +48,27 @@ def property_id_of(name: str) -> str:
 
 
 class DataService:
-    """``today(property_id) -> date`` overrides the property's current date (tests, demos).
-    ``processing_delay_ms`` simulates GA4's processing time inside the concurrency slot, so a test
-    can hold many requests in flight at once."""
+    """``today(property_id) -> date`` overrides the property's current date (tests, demos); ``clock() ->
+    datetime`` (UTC, aware) is "now" for realtime reports. ``processing_delay_ms`` simulates GA4's
+    processing time inside the concurrency slot, so a test can hold many requests in flight at once.
+    ``limits`` (``DataLimits``) are the thresholding, "(other)" row and sampling numbers; ``realtime_quota``
+    is the realtime reports' own ledger, as GA4 keeps realtime quota apart."""
 
     def __init__(self, admin, store: EventStore, quota: QuotaLedger | None = None,
-                 today: Callable[[str], date] | None = None):
+                 today: Callable[[str], date] | None = None, *, limits: DataLimits | dict | None = None,
+                 clock: Callable[[], datetime] | None = None):
         self.admin = admin
         self.store = store
         self.quota = quota or QuotaLedger()
+        self.realtime_quota = QuotaLedger()
         self.today_fn = today
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.limits = DataLimits.of(limits)
         self.reports = ReportEngine()
         self.funnels = FunnelEngine()
+        self.pivots = PivotEngine(self.reports)
+        self.realtime = RealtimeEngine()
+        self.cohorts = CohortEngine()
         self.processing_delay_ms = 0
 
     # ---- helpers -------------------------------------------------------------------------
@@ -59,20 +80,71 @@ class DataService:
     def _view(self, info):
         return self.store.view(info.property_id, info.rules)
 
+    def _prep(self, info):
+        return self.reports.prepare(self._view(info), info.time_zone)
+
     def _delay(self) -> None:
         if self.processing_delay_ms:
             time.sleep(self.processing_delay_ms / 1000)
 
+    def _shape(self, plan, info):
+        """The plan's currency conversion, the user count thresholding needs and the "(other)" row:
+        returns (prepared events to compute on, whether the report is thresholded)."""
+        req = plan.req
+        plan.currency_factor = currency.factor(info.currency, req.currency_code)
+        if plan.currency_factor != 1 and req.HasField("metric_filter"):
+            copy = type(req)()
+            copy.CopyFrom(req)
+            amounts = {m for m in plan.metrics if plan.metric_type(m) == "TYPE_CURRENCY"}
+            currency.rescale_metric_filter(copy.metric_filter, amounts, plan.currency_factor)
+            plan.req = copy
+        thresholded = signals_on(self.admin, info.property_id)
+        if thresholded:
+            plan.add_metric("totalUsers")
+        prep = fold_other(self._prep(info), plan.group_dims, plan.ranges,
+                          self.limits.other_rows(info.service_level))
+        return prep, thresholded
+
+    def _finish(self, plan, table, thresholded: bool):
+        """Drop rows that only the extra metrics kept, withhold thresholded rows; (table, notes)."""
+        if (len(table) and plan.requested and len(plan.metrics) > len(plan.requested)
+                and not plan.req.keep_empty_rows):
+            table = table[(table[plan.requested] != 0).any(axis=1)]
+        if thresholded:
+            table = withhold(table, "totalUsers", self.limits.threshold_users)
+        return table, ResponseNotes(thresholded=thresholded, other_row=has_other_row(table, plan.group_dims))
+
     def _report(self, req_pb, info, today: date, module=data_v1beta):
         """One report (raw pb in, raw pb out) and its token cost."""
-        resp, scanned = self.reports.run(
-            req_pb, self._view(info), time_zone=info.time_zone, currency=info.currency,
-            key_events=dict(info.key_events), today=today, response_type=module.RunReportResponse)
+        if req_pb.HasField("cohort_spec"):
+            resp, scanned = self.cohorts.run(req_pb, self._prep(info), today=today, time_zone=info.time_zone,
+                                             currency=info.currency, key_events=dict(info.key_events),
+                                             response_type=module.RunReportResponse)
+        else:
+            for name in [x.name for x in req_pb.dimensions] + [x.name for x in req_pb.metrics]:
+                if is_cohort_field(name):
+                    raise invalid(f"{name} is only valid in a cohort report: add a cohortSpec.")
+            plan = self.reports.validate(req_pb, today)  # before touching data, like GA4
+            prep, thresholded = self._shape(plan, info)
+            result = self.reports.compute(plan, prep, dict(info.key_events))
+            result.table, notes = self._finish(plan, result.table, thresholded)
+            resp = self.reports.respond(plan, result, module.RunReportResponse, time_zone=info.time_zone,
+                                        currency=info.currency, notes=notes)
+            scanned = result.scanned
         cost = report_cost(scanned, len(resp.rows), len(req_pb.dimensions), len(req_pb.metrics))
         return resp, cost
 
-    def _attach_quota(self, resp_pb, module, info, cost: int) -> None:
-        pq = self.quota.property_quota(module, info.property_id, info.service_level, consumed=cost)
+    def _pivot(self, req_pb, info, today: date):
+        plan = self.pivots.validate(req_pb, today)
+        prep, thresholded = self._shape(plan.core, info)
+        resp, scanned = self.pivots.run(
+            plan, prep, dict(info.key_events), time_zone=info.time_zone, currency=info.currency,
+            finish=lambda core, table: self._finish(core, table, thresholded))
+        cost = report_cost(scanned, len(resp.rows), len(req_pb.dimensions), len(req_pb.metrics))
+        return resp, cost
+
+    def _attach_quota(self, resp_pb, module, info, cost: int, ledger: QuotaLedger | None = None) -> None:
+        pq = (ledger or self.quota).property_quota(module, info.property_id, info.service_level, consumed=cost)
         resp_pb.property_quota.CopyFrom(type(pq).pb(pq))
 
     def _guard(self, fn, pid: str):
@@ -85,21 +157,21 @@ class DataService:
             self.quota.record_server_error(pid)
             raise
 
-    # ---- methods -------------------------------------------------------------------------
-    def run_report(self, request: data_v1beta.RunReportRequest) -> data_v1beta.RunReportResponse:
-        req = data_v1beta.RunReportRequest.pb(request)
-        info = self.admin.property_info(property_id_of(req.property))
-        self.quota.check(info.property_id, info.service_level)
-        with self.quota.acquire(info.property_id, info.service_level):
+    def _one(self, request_pb, run, module, response_cls, ledger: QuotaLedger | None = None):
+        """A single-report method: quota check, slot, run, charge, property_quota."""
+        ledger = ledger or self.quota
+        info = self.admin.property_info(property_id_of(request_pb.property))
+        ledger.check(info.property_id, info.service_level)
+        with ledger.acquire(info.property_id, info.service_level):
             self._delay()
-            resp, cost = self._guard(lambda: self._report(req, info, self._today(info)), info.property_id)
-            self.quota.charge(info.property_id, cost)
-        if req.return_property_quota:
-            self._attach_quota(resp, data_v1beta, info, cost)
-        return data_v1beta.RunReportResponse.wrap(resp)
+            resp, cost = self._guard(lambda: run(request_pb, info), info.property_id)
+            ledger.charge(info.property_id, cost)
+        if request_pb.return_property_quota:
+            self._attach_quota(resp, module, info, cost, ledger)
+        return response_cls.wrap(resp)
 
-    def batch_run_reports(self, request: data_v1beta.BatchRunReportsRequest) -> data_v1beta.BatchRunReportsResponse:
-        batch = data_v1beta.BatchRunReportsRequest.pb(request)
+    def _batch(self, batch, run, out_cls, field: str):
+        """A batch method: up to five requests for the batch's property; one bad request fails the batch."""
         pid = property_id_of(batch.property)
         if not len(batch.requests):
             raise invalid("A batch needs at least one request.")
@@ -112,21 +184,60 @@ class DataService:
                               f"found {r.property}.")
         info = self.admin.property_info(pid)
         self.quota.check(info.property_id, info.service_level)
-        out = data_v1beta.BatchRunReportsResponse.pb()()
-        out.kind = "analyticsData#batchRunReports"
+        out = out_cls.pb()()
         today = self._today(info)
         with self.quota.acquire(info.property_id, info.service_level):
             self._delay()
-            # All reports are validated and run before any is charged: one bad request fails the batch.
-            results = self._guard(lambda: [self._report(r, info, today) for r in batch.requests],
-                                  info.property_id)
+            # All reports are validated and run before any is charged.
+            results = self._guard(lambda: [run(r, info, today) for r in batch.requests], info.property_id)
             for _, cost in results:
                 self.quota.charge(info.property_id, cost)
         for r, (resp, cost) in zip(batch.requests, results):
             if r.return_property_quota:
                 self._attach_quota(resp, data_v1beta, info, cost)
-            out.reports.append(resp)
+            getattr(out, field).append(resp)
+        return out
+
+    # ---- methods -------------------------------------------------------------------------
+    def run_report(self, request: data_v1beta.RunReportRequest) -> data_v1beta.RunReportResponse:
+        return self._one(data_v1beta.RunReportRequest.pb(request),
+                         lambda req, info: self._report(req, info, self._today(info)),
+                         data_v1beta, data_v1beta.RunReportResponse)
+
+    def batch_run_reports(self, request: data_v1beta.BatchRunReportsRequest) -> data_v1beta.BatchRunReportsResponse:
+        out = self._batch(data_v1beta.BatchRunReportsRequest.pb(request), self._report,
+                          data_v1beta.BatchRunReportsResponse, "reports")
+        out.kind = "analyticsData#batchRunReports"
         return data_v1beta.BatchRunReportsResponse.wrap(out)
+
+    def run_pivot_report(self, request: data_v1beta.RunPivotReportRequest) -> data_v1beta.RunPivotReportResponse:
+        return self._one(data_v1beta.RunPivotReportRequest.pb(request),
+                         lambda req, info: self._pivot(req, info, self._today(info)),
+                         data_v1beta, data_v1beta.RunPivotReportResponse)
+
+    def batch_run_pivot_reports(self, request: data_v1beta.BatchRunPivotReportsRequest
+                                ) -> data_v1beta.BatchRunPivotReportsResponse:
+        out = self._batch(data_v1beta.BatchRunPivotReportsRequest.pb(request), self._pivot,
+                          data_v1beta.BatchRunPivotReportsResponse, "pivot_reports")
+        out.kind = "analyticsData#batchRunPivotReports"
+        return data_v1beta.BatchRunPivotReportsResponse.wrap(out)
+
+    def run_realtime_report(self, request: data_v1beta.RunRealtimeReportRequest
+                            ) -> data_v1beta.RunRealtimeReportResponse:
+        def run(req, info):
+            resp, scanned = self.realtime.run(req, self._view(info), time_zone=info.time_zone, now=self.clock(),
+                                              key_events=dict(info.key_events), service_level=info.service_level)
+            return resp, realtime_cost(scanned, len(resp.rows))
+        return self._one(data_v1beta.RunRealtimeReportRequest.pb(request), run, data_v1beta,
+                         data_v1beta.RunRealtimeReportResponse, ledger=self.realtime_quota)
+
+    def check_compatibility(self, request: data_v1beta.CheckCompatibilityRequest
+                            ) -> data_v1beta.CheckCompatibilityResponse:
+        """Which dimensions and metrics can join the request's; no quota is charged (as in GA4)."""
+        req = data_v1beta.CheckCompatibilityRequest.pb(request)
+        info = self.admin.property_info(property_id_of(req.property))
+        md = metadata(data_v1beta, f"properties/{info.property_id}/metadata", info.key_events)
+        return check_compatibility(req, md)
 
     def run_report_alpha(self, request: data_v1alpha.RunReportRequest) -> data_v1alpha.RunReportResponse:
         """v1alpha runReport: the same engine (the engine reads messages by field name, which the
@@ -134,16 +245,8 @@ class DataService:
         req = data_v1alpha.RunReportRequest.pb(request)
         if req.HasField("conversion_spec"):
             raise unimplemented("conversion_spec is not supported by the emulator.")
-        info = self.admin.property_info(property_id_of(req.property))
-        self.quota.check(info.property_id, info.service_level)
-        with self.quota.acquire(info.property_id, info.service_level):
-            self._delay()
-            resp, cost = self._guard(lambda: self._report(req, info, self._today(info), data_v1alpha),
-                                     info.property_id)
-            self.quota.charge(info.property_id, cost)
-        if req.return_property_quota:
-            self._attach_quota(resp, data_v1alpha, info, cost)
-        return data_v1alpha.RunReportResponse.wrap(resp)
+        return self._one(req, lambda r, info: self._report(r, info, self._today(info), data_v1alpha),
+                         data_v1alpha, data_v1alpha.RunReportResponse)
 
     def get_metadata(self, request: data_v1beta.GetMetadataRequest) -> data_v1beta.Metadata:
         """The dimensions and metrics this emulator serves, plus keyEvents:<name> per key event.
@@ -155,21 +258,12 @@ class DataService:
         return metadata(data_v1beta, request.name, key_events)
 
     def run_funnel_report(self, request: data_v1alpha.RunFunnelReportRequest) -> data_v1alpha.RunFunnelReportResponse:
-        req = data_v1alpha.RunFunnelReportRequest.pb(request)
-        info = self.admin.property_info(property_id_of(req.property))
-        self.quota.check(info.property_id, info.service_level)
-        with self.quota.acquire(info.property_id, info.service_level):
-            self._delay()
-            def funnel():
-                prep = self.reports.prepare(self._view(info), info.time_zone)
-                return self.funnels.run(req, prep, today=self._today(info),
-                                        types=data_v1alpha)
-            resp, scanned = self._guard(funnel, info.property_id)
-            cost = funnel_cost(scanned, len(req.funnel.steps))
-            self.quota.charge(info.property_id, cost)
-        if req.return_property_quota:
-            self._attach_quota(resp, data_v1alpha, info, cost)
-        return data_v1alpha.RunFunnelReportResponse.wrap(resp)
+        def run(req, info):
+            resp, scanned = self.funnels.run(req, self._prep(info), today=self._today(info), types=data_v1alpha,
+                                             sampling_limit=self.limits.sampling_events(info.service_level))
+            return resp, funnel_cost(scanned, len(req.funnel.steps))
+        return self._one(data_v1alpha.RunFunnelReportRequest.pb(request), run, data_v1alpha,
+                         data_v1alpha.RunFunnelReportResponse)
 
 
 _CATEGORY = {"eventName": "Event", "date": "Time", "pagePath": "Page / screen", "pageLocation": "Page / screen",
@@ -182,8 +276,12 @@ def metadata(module, name: str, key_events: dict[str, str]):
     for dim in DIMENSIONS + ("dateRange",):
         cat = _CATEGORY.get(dim) or ("Traffic source" if dim.startswith("session") else "Time")
         md.dimensions.append(module.DimensionMetadata(api_name=dim, ui_name=_ui(dim), category=cat))
+    for dim in COHORT_DIMENSIONS:
+        md.dimensions.append(module.DimensionMetadata(api_name=dim, ui_name=_ui(dim), category="Cohort"))
     for met, mtype in METRICS.items():
         md.metrics.append(module.MetricMetadata(api_name=met, ui_name=_ui(met), type_=mtype, category="Event"))
+    for met, mtype in COHORT_METRICS.items():
+        md.metrics.append(module.MetricMetadata(api_name=met, ui_name=_ui(met), type_=mtype, category="Cohort"))
     for ev in sorted(key_events):
         md.metrics.append(module.MetricMetadata(api_name=f"keyEvents:{ev}", ui_name=f"Key events ({ev})",
                                                 type_="TYPE_INTEGER", category="Event", custom_definition=True))

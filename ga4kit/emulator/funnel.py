@@ -1,6 +1,8 @@
 """runFunnelReport engine (Data API v1alpha), computed from each user's time-ordered events.
 
 Semantics:
+- Each date range is a funnel of its own over the events in the range (and the dimension filter);
+  overlapping ranges count their shared days in both. The default range is 28daysAgo..yesterday.
 - Events are sorted by (user, time); a step is reached at an event matching the step's filter.
 - Closed funnel: an event reaches step k only if some event reaching step k-1 comes earlier in the
   same user's sequence (immediately before it with ``is_directly_followed_by``; no more than
@@ -14,22 +16,42 @@ Semantics:
 - Breakdown: a user's value at step k is the breakdown dimension on the event that first reached
   step k for them. Rows per step: RESERVED_TOTAL first, then the top ``limit`` values (default 5,
   at most 15) by users at step 1.
+- Segments (at most 4, ``segments.py``): the funnel is evaluated on each segment's events; rows carry
+  the ``segment`` dimension ("1. Name"). Several date ranges add the ``dateRange`` dimension
+  (the range's name, ``date_range_N`` by default). Table dimensions: funnelStepName, the breakdown,
+  dateRange, segment; visualization: funnelStepName, date (trended), funnelStepNextAction, dateRange,
+  segment. Rows are ordered by step, then segment, then date range.
+- Next action (standard visualization only): for each user at step k, the value of the next action
+  dimension on their next event after the event that first reached step k (for Page / screen
+  dimensions: their next page_view or screen_view), counted only if it comes before they reach step
+  k+1. Rows per step: RESERVED_TOTAL (users at the step), then the top ``limit`` values (default 5, at
+  most 5) by users. Only eventName and Page / screen dimensions are accepted.
+- Sampling (``report_limits.sample_users``): a date range with more events than the property's sampling
+  limit is computed on whole users read in a fixed order, and every user count is scaled by
+  sampling space / samples read (rounded); ``metadata.sampling_metadatas`` then has one entry per range.
+- ``limit`` caps the funnel table's rows (default 10,000, at most 250,000).
 - Metric headers are all TYPE_INTEGER, rates included: that is what GA4 returns.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
 
 from .dates import date_labels, resolve_ranges
 from .dimensions import DIMENSIONS, Prepared, bad_dimension
-from .errors import invalid, unimplemented
-from .events import PARAMETER_COLUMNS
+from .errors import invalid
 from .filters import eval_filter, filter_fields, leaf_hits
+from .report_limits import sample_users
+from .segments import check_segments, parameter_mask, segment_mask, segment_names
 
 MAX_BREAKDOWN_LIMIT = 15
+MAX_NEXT_ACTION_LIMIT = 5
+DEFAULT_ROWS, MAX_ROWS = 10_000, 250_000
+_PAGE_EVENTS = ("page_view", "screen_view")
+_PAGE_DIMENSIONS = ("hostName", "unifiedScreenName", "unifiedScreenClass", "unifiedPagePathScreen")
 
 
 def _step_mask(expr, prep: Prepared, rows: np.ndarray) -> np.ndarray:
@@ -55,91 +77,170 @@ def _step_mask(expr, prep: Prepared, rows: np.ndarray) -> np.ndarray:
             raise invalid("A funnel event filter needs an event_name.")
         m = prep.event[rows] == prep.event_code(ef.event_name)
         if ef.HasField("funnel_parameter_filter_expression"):
-            m &= _param_mask(ef.funnel_parameter_filter_expression, prep, rows)
+            m &= parameter_mask(ef.funnel_parameter_filter_expression, prep, rows)
         return m
     raise invalid("A funnel step filter expression is empty.")
 
 
-def _param_mask(expr, prep: Prepared, rows: np.ndarray) -> np.ndarray:
-    which = expr.WhichOneof("expr")
-    if which in ("and_group", "or_group"):
-        masks = [_param_mask(e, prep, rows) for e in getattr(expr, which).expressions]
-        if not masks:
-            raise invalid(f"A funnel parameter {which} needs at least one expression.")
-        return np.logical_and.reduce(masks) if which == "and_group" else np.logical_or.reduce(masks)
-    if which == "not_expression":
-        return ~_param_mask(expr.not_expression, prep, rows)
-    if which == "funnel_parameter_filter":
-        pf = expr.funnel_parameter_filter
-        name = pf.event_parameter_name or pf.item_parameter_name
-        col = PARAMETER_COLUMNS.get(pf.event_parameter_name)
-        if col is None:  # a parameter the events do not carry never matches
-            return np.zeros(len(rows), dtype=bool)
-        series = prep.frame[col]
-        if col == "value":
-            vals = series.to_numpy()[rows]
-            return leaf_hits(pf, vals, "parameter", name)
-        cat = series.array
-        codes = cat.codes.astype(np.int64)[rows]
-        labels = np.asarray(cat.categories, dtype=object)
-        hits = leaf_hits(pf, labels, "parameter", name)
-        present = labels != ""
-        return np.where(codes >= 0, (hits & present)[np.maximum(codes, 0)], False)
-    raise invalid("A funnel parameter filter expression is empty.")
+def is_page_dimension(name: str) -> bool:
+    return name in DIMENSIONS and (name.startswith("page") or name in _PAGE_DIMENSIONS)
+
+
+@dataclass
+class _Walk:
+    """One funnel over one set of events: per step, the users reaching it and going on."""
+
+    users_at: list[int]
+    went_on: list[np.ndarray]      # per step < k: users going on to the next step (by the closed rule)
+    first_pos: list[np.ndarray]    # per step: per reaching user, the first reaching position
+
+
+@dataclass
+class _Part:
+    """A (date range, segment) slice of the report."""
+
+    range_name: str
+    segment: str | None
+    rows: np.ndarray  # positions in the view, sorted by (user, time)
+    scale: float      # sampling space / samples read (1 when not sampled)
 
 
 class FunnelEngine:
-    def run(self, req, prep: Prepared, *, today: date, types):
+    def run(self, req, prep: Prepared, *, today: date, types, sampling_limit: int = 10_000_000):
         """Execute a raw RunFunnelReportRequest pb; returns (response pb, events scanned).
         ``types`` is the data_v1alpha module."""
-        if len(req.segments):
-            raise unimplemented("Funnel segments are not supported by the emulator.")
-        if req.HasField("funnel_next_action"):
-            raise unimplemented("Funnel next actions are not supported by the emulator.")
         steps = list(req.funnel.steps)
-        if not steps:
-            raise invalid("A funnel needs at least one step.")
-        if req.limit < 0:
-            raise invalid("limit must be positive.")
-        if len(req.date_ranges) > 1:
-            raise unimplemented("The emulator's funnel reports take one date range.")
+        self._check(req, steps)
         if len(req.date_ranges):
             ranges = resolve_ranges(req.date_ranges, today)
         else:
             ranges = resolve_ranges([types.DateRange.pb()(start_date="28daysAgo", end_date="yesterday")], today)
-        _, lo, hi = ranges[0]
-        bd_name = None
-        bd_limit = 5
-        if req.HasField("funnel_breakdown"):
-            bd_name = req.funnel_breakdown.breakdown_dimension.name
-            if bd_name not in DIMENSIONS:
-                raise bad_dimension(bd_name)
-            if req.funnel_breakdown.HasField("limit"):
-                bd_limit = req.funnel_breakdown.limit
-                if not 0 < bd_limit <= MAX_BREAKDOWN_LIMIT:
-                    raise invalid(f"The breakdown limit must be between 1 and {MAX_BREAKDOWN_LIMIT}.")
+        bd_name, bd_limit = self._breakdown(req)
+        na_name, na_limit = self._next_action(req)
+        segs = list(req.segments)
+        seg_names = segment_names(segs)
+        multi = len(ranges) > 1
+        trended = req.funnel_visualization_type == 2
+
+        base = np.ones(prep.n, dtype=bool)
+        if req.HasField("dimension_filter"):
+            base &= eval_filter(req.dimension_filter, prep.dimension, "dimension")
+        ts = prep.frame["ts"].to_numpy()
+        scanned, sampling, parts = 0, [], []
+        for rname, lo, hi in ranges:
+            in_range = (prep.day >= lo) & (prep.day <= hi)
+            scanned += int(in_range.sum())
+            rows = np.flatnonzero(in_range & base)
+            # Time order within each user; ties keep stored order (session_start before first_visit).
+            rows = rows[np.lexsort((rows, ts[rows], prep.user[rows]))]
+            sample = (sample_users(prep.frame["user_id"].to_numpy()[rows], sampling_limit)
+                      if len(rows) > sampling_limit else None)
+            scale = 1.0
+            if sample is not None:
+                mask, read, space = sample
+                rows, scale = rows[mask], space / read
+                sampling.append((read, space))
+            else:
+                sampling.append((len(rows), len(rows)))
+            for seg, sname in zip(segs, seg_names) if segs else [(None, None)]:
+                seg_rows = rows if seg is None else rows[segment_mask(seg, prep, rows)]
+                parts.append(_Part(rname, sname, seg_rows, scale))
+        sampled = any(read != space for read, space in sampling)
+
+        resp = types.RunFunnelReportResponse.pb()()
+        table = resp.funnel_table
+        vis = resp.funnel_visualization
+        tdims = ["funnelStepName"] + ([bd_name] if bd_name else []) + (["dateRange"] if multi else []) + \
+            (["segment"] if segs else [])
+        vdims = ["funnelStepName"] + (["date"] if trended else []) + (["funnelStepNextAction"] if na_name else []) + \
+            (["dateRange"] if multi else []) + (["segment"] if segs else [])
+        for d in tdims:
+            table.dimension_headers.add().name = d
+        for m in ("activeUsers", "funnelStepCompletionRate", "funnelStepAbandonments", "funnelStepAbandonmentRate"):
+            h = table.metric_headers.add()
+            h.name = m
+            h.type_ = 1  # TYPE_INTEGER, as GA4 labels all four
+        for d in vdims:
+            vis.dimension_headers.add().name = d
+        h = vis.metric_headers.add()
+        h.name = "activeUsers"
+        h.type_ = 1
+
+        step_names = [f"{i + 1}. {s.name}" for i, s in enumerate(steps)]
+        table_rows, vis_rows = [], []
+        for p_i, part in enumerate(parts):
+            walk = self._walk(steps, prep, part.rows, req.funnel.is_open_funnel)
+            tail = ([part.range_name] if multi else []) + ([part.segment] if segs else [])
+            self._table_part(table_rows, p_i, walk, prep, part, step_names, bd_name, bd_limit, tail)
+            self._vis_part(vis_rows, p_i, walk, prep, part, step_names, trended, na_name, na_limit, tail)
+        table_rows.sort(key=lambda r: r[0])
+        vis_rows.sort(key=lambda r: r[0])
+        limit = min(req.limit or DEFAULT_ROWS, MAX_ROWS)
+        for _, dims, values in table_rows[:limit]:
+            _add_row(table.rows, dims, values)
+        for _, dims, values in vis_rows:
+            _add_row(vis.rows, dims, values)
+        if sampled:
+            for md in (table.metadata, vis.metadata):
+                for read, space in sampling:
+                    s = md.sampling_metadatas.add()
+                    s.samples_read_count = read
+                    s.sampling_space_size = space
+        resp.kind = "analyticsData#runFunnelReport"
+        return resp, scanned
+
+    # ---- validation -----------------------------------------------------------------------
+    @staticmethod
+    def _check(req, steps) -> None:
+        if not steps:
+            raise invalid("A funnel needs at least one step.")
+        if req.limit < 0:
+            raise invalid("limit must be positive.")
         if req.HasField("dimension_filter"):
             for f in filter_fields(req.dimension_filter):
                 if f not in DIMENSIONS:
                     raise bad_dimension(f)
+        check_segments(req.segments)
 
-        in_range = (prep.day >= lo) & (prep.day <= hi)
-        scanned = int(in_range.sum())
-        sel = in_range
-        if req.HasField("dimension_filter"):
-            sel = sel & eval_filter(req.dimension_filter, prep.dimension, "dimension")
-        rows = np.flatnonzero(sel)
-        # Time order within each user; ties keep stored order (session_start before first_visit).
-        ts = prep.frame["ts"].to_numpy()
-        order = np.lexsort((rows, ts[rows], prep.user[rows]))
-        rows = rows[order]
+    @staticmethod
+    def _breakdown(req) -> tuple[str | None, int]:
+        if not req.HasField("funnel_breakdown"):
+            return None, 5
+        name = req.funnel_breakdown.breakdown_dimension.name
+        if name not in DIMENSIONS:
+            raise bad_dimension(name)
+        limit = 5
+        if req.funnel_breakdown.HasField("limit"):
+            limit = req.funnel_breakdown.limit
+            if not 0 < limit <= MAX_BREAKDOWN_LIMIT:
+                raise invalid(f"The breakdown limit must be between 1 and {MAX_BREAKDOWN_LIMIT}.")
+        return name, limit
+
+    @staticmethod
+    def _next_action(req) -> tuple[str | None, int]:
+        if not req.HasField("funnel_next_action"):
+            return None, 5
+        dim = req.funnel_next_action.next_action_dimension
+        if dim.HasField("dimension_expression"):
+            raise invalid("nextActionDimension cannot be a dimension expression.")
+        if dim.name != "eventName" and not is_page_dimension(dim.name):
+            raise invalid(f"nextActionDimension supports eventName and Page / screen dimensions (such as "
+                          f"pagePath); '{dim.name}' is not one of them.")
+        if req.funnel_visualization_type == 2:
+            raise invalid("Funnel next action is only available with the STANDARD_FUNNEL visualization.")
+        limit = 5
+        if req.funnel_next_action.HasField("limit"):
+            limit = req.funnel_next_action.limit
+            if not 0 < limit <= MAX_NEXT_ACTION_LIMIT:
+                raise invalid(f"The next action limit must be between 1 and {MAX_NEXT_ACTION_LIMIT}.")
+        return dim.name, limit
+
+    # ---- the funnel -----------------------------------------------------------------------
+    @staticmethod
+    def _walk(steps, prep: Prepared, rows: np.ndarray, is_open: bool) -> _Walk:
         user = prep.user[rows]
-        t = ts[rows]
-
-        k = len(steps)
-        reached: list[np.ndarray] = []     # per step: positions (into rows) that reach the step
-        continued: list[np.ndarray] = []   # per step < k: users going on to the next step
-        first_pos: list[np.ndarray] = []   # per step: per reaching user, first reaching position
+        t = prep.frame["ts"].to_numpy()[rows]
+        went_on, first_pos = [], []
         cand_prev = None
         for i, step in enumerate(steps):
             cand = np.flatnonzero(_step_mask(step.filter_expression, prep, rows))
@@ -147,84 +248,106 @@ class FunnelEngine:
                 ok = cand
             else:
                 trans = _transitions(cand_prev, cand, user, t, step)
-                if req.funnel.is_open_funnel:
-                    continued.append(np.unique(user[trans]))
-                    ok = cand
-                else:
-                    ok = trans
-                    continued.append(np.unique(user[ok]))
-            reached.append(ok)
+                went_on.append(np.unique(user[trans]))
+                ok = cand if is_open else trans
             cand_prev = ok
-            u_of = user[ok]
-            _, first_idx = np.unique(u_of, return_index=True)
+            _, first_idx = np.unique(user[ok], return_index=True)
             first_pos.append(ok[first_idx])
+        return _Walk([len(fp) for fp in first_pos], went_on, first_pos)
 
-        users_at = [len(fp) for fp in first_pos]
-        step_names = [f"{i + 1}. {s.name}" for i, s in enumerate(steps)]
-
-        resp = types.RunFunnelReportResponse.pb()()
-        table = resp.funnel_table
-        table.dimension_headers.add().name = "funnelStepName"
-        if bd_name:
-            table.dimension_headers.add().name = bd_name
-        for m in ("activeUsers", "funnelStepCompletionRate", "funnelStepAbandonments", "funnelStepAbandonmentRate"):
-            h = table.metric_headers.add()
-            h.name = m
-            h.type_ = 1  # TYPE_INTEGER, as GA4 labels all four
+    def _table_part(self, out, p_i, walk: _Walk, prep, part: _Part, step_names, bd_name, bd_limit, tail) -> None:
+        k = len(step_names)
+        user = prep.user[part.rows]
         if bd_name:
             codes, labels = prep.dimension(bd_name)
-            step_codes = [codes[rows[fp]] for fp in first_pos]
-            counts0 = np.bincount(step_codes[0], minlength=len(labels)) if len(step_codes[0]) else np.zeros(len(labels))
+            step_codes = [codes[part.rows[fp]] for fp in walk.first_pos]
+            counts0 = np.bincount(step_codes[0], minlength=len(labels))
             top = [c for c in np.argsort(-counts0, kind="stable") if counts0[c] > 0][:bd_limit]
             top.sort(key=lambda c: (-counts0[c], labels[c]))
         for i in range(k):
-            nxt = continued[i] if i < k - 1 else None
-            self._table_row(table, step_names[i], "RESERVED_TOTAL" if bd_name else None, users_at[i],
-                            None if nxt is None else len(nxt))
+            nxt = walk.went_on[i] if i < k - 1 else None
+            head = [step_names[i]]
+            out.append(((i, p_i, -1), head + (["RESERVED_TOTAL"] if bd_name else []) + tail,
+                        _step_values(walk.users_at[i], None if nxt is None else len(nxt), part.scale)))
             if bd_name:
-                fp_users = user[first_pos[i]]
-                went_on = np.isin(fp_users, nxt) if nxt is not None else None
-                for c in top:
+                went = np.isin(user[walk.first_pos[i]], nxt) if nxt is not None else None
+                for rank, c in enumerate(top):
                     here = step_codes[i] == c
-                    self._table_row(table, step_names[i], str(labels[c]), int(here.sum()),
-                                    None if went_on is None else int((here & went_on).sum()))
+                    out.append(((i, p_i, rank), head + [str(labels[c])] + tail,
+                                _step_values(int(here.sum()), None if went is None else int((here & went).sum()),
+                                             part.scale)))
 
-        vis = resp.funnel_visualization
-        vis.dimension_headers.add().name = "funnelStepName"
-        trended = req.funnel_visualization_type == 2
-        if trended:
-            vis.dimension_headers.add().name = "date"
-        h = vis.metric_headers.add()
-        h.name = "activeUsers"
-        h.type_ = 1
-        for i in range(k):
+    def _vis_part(self, out, p_i, walk: _Walk, prep, part: _Part, step_names, trended, na_name, na_limit,
+                  tail) -> None:
+        for i, name in enumerate(step_names):
             if trended:
-                days = prep.day[rows[first_pos[i]]]
-                for d, cnt in zip(*np.unique(days, return_counts=True)):
-                    row = vis.rows.add()
-                    row.dimension_values.add().value = step_names[i]
-                    row.dimension_values.add().value = date_labels("date", np.array([d]))[0]
-                    row.metric_values.add().value = str(int(cnt))
-            else:
-                row = vis.rows.add()
-                row.dimension_values.add().value = step_names[i]
-                row.metric_values.add().value = str(users_at[i])
-        resp.kind = "analyticsData#runFunnelReport"
-        return resp, scanned
+                days = prep.day[part.rows[walk.first_pos[i]]]
+                for j, (d, cnt) in enumerate(zip(*np.unique(days, return_counts=True))):
+                    label = date_labels("date", np.array([d]))[0]
+                    out.append(((i, p_i, j), [name, label] + tail, [_scaled(int(cnt), part.scale)]))
+                continue
+            extra = ["RESERVED_TOTAL"] if na_name else []
+            out.append(((i, p_i, -1), [name] + extra + tail, [_scaled(walk.users_at[i], part.scale)]))
+            if na_name:
+                nxt_first = walk.first_pos[i + 1] if i + 1 < len(step_names) else None
+                values, counts = self._next_actions(prep, part.rows, walk.first_pos[i], nxt_first, na_name)
+                order = sorted(range(len(values)), key=lambda j: (-counts[j], values[j]))[:na_limit]
+                for rank, j in enumerate(order):
+                    out.append(((i, p_i, rank), [name, values[j]] + tail, [_scaled(int(counts[j]), part.scale)]))
 
     @staticmethod
-    def _table_row(table, step_name: str, breakdown: str | None, users: int, went_on: int | None):
-        row = table.rows.add()
-        row.dimension_values.add().value = step_name
-        if breakdown is not None:
-            row.dimension_values.add().value = breakdown
-        if went_on is None:  # last step
-            completion, abandon = (1.0 if users else 0.0), 0
+    def _next_actions(prep, rows: np.ndarray, first: np.ndarray, next_first: np.ndarray | None, dim: str):
+        """(values, users) of the next action after each user's first event at a step."""
+        if not len(first):
+            return [], []
+        user = prep.user[rows]
+        if dim == "eventName":
+            cand = np.arange(len(rows))
         else:
-            completion, abandon = (went_on / users if users else 0.0), users - went_on
-        rate = abandon / users if users else 0.0
-        for v in (str(users), _fmt_rate(completion), str(abandon), _fmt_rate(rate)):
-            row.metric_values.add().value = v
+            page_codes = [prep.event_code(e) for e in _PAGE_EVENTS]
+            cand = np.flatnonzero(np.isin(prep.event[rows], page_codes))
+        j = np.searchsorted(cand, first, side="right")  # the first candidate after the step's event
+        has = j < len(cand)
+        pos = cand[np.minimum(j, max(len(cand) - 1, 0))] if len(cand) else first
+        has &= user[pos] == user[first] if len(cand) else False
+        if next_first is not None and len(next_first):
+            # Before the user reaches the next step (their first event there after this one).
+            nu, npos = user[next_first], next_first
+            reach = np.full(len(first), np.iinfo(np.int64).max)
+            idx = np.searchsorted(nu, user[first])
+            found = (idx < len(nu)) & (nu[np.minimum(idx, len(nu) - 1)] == user[first])
+            later = found & (npos[np.minimum(idx, len(nu) - 1)] > first)
+            reach[later] = npos[np.minimum(idx, len(nu) - 1)][later]
+            has &= pos < reach
+        if not np.any(has):
+            return [], []
+        codes, labels = prep.dimension(dim)
+        vals = np.asarray(labels, dtype=object)[codes[rows[pos[has]]]].astype(str)
+        uniq, counts = np.unique(vals, return_counts=True)
+        return list(uniq), list(counts)
+
+
+def _scaled(n: int, scale: float) -> int:
+    return int(round(n * scale)) if scale != 1 else int(n)
+
+
+def _step_values(users: int, went_on: int | None, scale: float) -> list[str]:
+    users = _scaled(users, scale)
+    if went_on is None:  # last step
+        completion, abandon = (1.0 if users else 0.0), 0
+    else:
+        went_on = min(_scaled(went_on, scale), users)
+        completion, abandon = (went_on / users if users else 0.0), users - went_on
+    rate = abandon / users if users else 0.0
+    return [str(users), _fmt_rate(completion), str(abandon), _fmt_rate(rate)]
+
+
+def _add_row(rows, dims: list[str], values: list) -> None:
+    row = rows.add()
+    for v in dims:
+        row.dimension_values.add().value = str(v)
+    for v in values:
+        row.metric_values.add().value = str(v)
 
 
 def _fmt_rate(v: float) -> str:

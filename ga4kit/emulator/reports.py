@@ -2,11 +2,16 @@
 
 ``ReportEngine.run`` takes a request in three steps, as GA4 does:
 
-- ``validate``: every check that needs no data (names, limits, date ranges, filters' fields, order bys),
-  giving a ``ReportPlan``;
+- ``validate``: every check that needs no data (names, limits, date ranges, filters' fields, order bys,
+  the currency code), giving a ``ReportPlan``; a metric filter's metrics the request does not ask for
+  join the plan as extra metrics (computed, not returned), and a limit above 250,000 is capped, as GA4;
 - ``compute``: filter the events, group them by the dimensions, compute the metrics per date range,
   drop empty rows, apply the metric filter and order the rows;
-- ``respond``: page the rows into a RunReportResponse with totals, maximums, minimums and metadata.
+- ``respond``: page the rows into a RunReportResponse with totals, maximums, minimums and metadata
+  (amounts converted to the requested currency; thresholding and the "(other)" row from ``ResponseNotes``).
+
+``DataService`` runs the three steps itself, with thresholding and the "(other)" row in between
+(``report_limits.py``); ``run`` is the plain pipeline.
 
 Requests and responses are handled as raw protobuf messages (``Type.pb()``): building 10,000 rows through
 proto-plus wrappers would cost more than the report itself. Dimensions and metrics live in
@@ -24,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .currency import check_code
 from .dates import resolve_ranges
 from .dimensions import (DIMENSIONS, METRIC_TYPE_VALUES, Prepared, bad_dimension, bad_metric, compute_metrics,
                          fmt_value, is_metric, metric_type)
@@ -43,10 +49,13 @@ class ReportPlan:
 
     req: Any  # the raw RunReportRequest
     dims: list[str]  # requested dimensions
-    metrics: list[str]  # requested metrics, invisible ones included
+    metrics: list[str]  # every metric computed: the requested ones (invisible included), then extras
     ranges: list[tuple[str, int, int]]  # (name, first day, last day)
     out_dims: list[str] = field(init=False)  # the response's dimensions
     visible: list[str] = field(init=False)  # the response's metrics
+    requested: list[str] = field(init=False)  # the request's own metrics
+    currency_factor: float = 1.0  # applied to currency metrics in the response (currency_code)
+    types: dict[str, str] = field(default_factory=dict)  # MetricType names of metrics outside the registry
 
     def __post_init__(self) -> None:
         # Like GA4, several date ranges add a dateRange dimension (at the end unless requested).
@@ -54,10 +63,27 @@ class ReportPlan:
         if len(self.ranges) > 1 and "dateRange" not in self.out_dims:
             self.out_dims.append("dateRange")
         self.visible = [m.name for m in self.req.metrics if not m.invisible]
+        self.requested = list(self.metrics)
+
+    def add_metric(self, name: str) -> None:
+        """Compute a metric the request did not ask for (a metric filter's, thresholding's user count)."""
+        if name not in self.metrics:
+            self.metrics.append(name)
+
+    def metric_type(self, name: str) -> str:
+        return self.types.get(name) or metric_type(name)
 
     @property
     def group_dims(self) -> list[str]:
         return [d for d in self.out_dims if d != "dateRange"]
+
+
+@dataclass
+class ResponseNotes:
+    """What the response's metadata says about how the rows were made."""
+
+    thresholded: bool = False  # subject_to_thresholding
+    other_row: bool = False  # data_loss_from_other_row
 
 
 @dataclass
@@ -107,16 +133,18 @@ class ReportEngine:
         dims = [d.name for d in req.dimensions]
         metrics = [m.name for m in req.metrics]
         self._check_names(req, dims, metrics)
-        if req.limit < 0 or req.limit > MAX_LIMIT:
-            raise invalid(f"limit must be positive and at most {MAX_LIMIT}; got {req.limit}.")
-        if req.offset < 0:
-            raise invalid(f"offset must not be negative; got {req.offset}.")
+        check_paging(req)
         if not len(req.date_ranges):
             raise invalid("At least one date range is required.")
         ranges = resolve_ranges(req.date_ranges, today)
-        self._check_filters(req, metrics)
+        extra = self._check_filters(req, metrics)
         self._check_order_bys(req, dims, metrics)
-        return ReportPlan(req, dims, metrics, ranges)
+        if req.currency_code:
+            check_code(req.currency_code)
+        plan = ReportPlan(req, dims, metrics, ranges)
+        for m in extra:
+            plan.add_metric(m)
+        return plan
 
     @staticmethod
     def _check_names(req, dims: list[str], metrics: list[str]) -> None:
@@ -142,19 +170,21 @@ class ReportEngine:
             raise invalid("A report needs at least one dimension or metric.")
 
     @staticmethod
-    def _check_filters(req, metrics: list[str]) -> None:
-        if req.HasField("dimension_filter"):
-            for f in filter_fields(req.dimension_filter):
-                if is_metric(f):
-                    raise invalid(f"Metric {f} cannot be used in a dimension filter; use metric_filter.")
-                if f not in DIMENSIONS:
-                    raise bad_dimension(f)
+    def _check_filters(req, metrics: list[str]) -> list[str]:
+        """Check the filters' fields; returns the metrics the metric filter needs beyond the request's.
+        GA4 accepts a metric filter on a metric the request does not ask for (Google's own
+        run_report_with_dimension_and_metric_filters snippet does it): it is computed, not returned."""
+        check_dimension_filter(req)
+        extra: list[str] = []
         if req.HasField("metric_filter"):
             for f in filter_fields(req.metric_filter):
-                if f not in metrics:
-                    if f in DIMENSIONS:
-                        raise invalid(f"Dimension {f} cannot be used in a metric filter; use dimension_filter.")
-                    raise invalid(f"Metric {f} used in metric_filter must be one of the request's metrics.")
+                if f in DIMENSIONS or f == "dateRange":
+                    raise invalid(f"Dimension {f} cannot be used in a metric filter; use dimension_filter.")
+                if not is_metric(f):
+                    raise bad_metric(f)
+                if f not in metrics and f not in extra:
+                    extra.append(f)
+        return extra
 
     @staticmethod
     def _check_order_bys(req, dims: list[str], metrics: list[str]) -> None:
@@ -203,10 +233,13 @@ class ReportEngine:
         return ReportResult(self._order(table, req, plan.out_dims, plan.visible), totals, scanned)
 
     # ----------------------------------------------------------------- respond
-    def respond(self, plan: ReportPlan, result: ReportResult, response_type, *, time_zone: str, currency: str):
-        """The RunReportResponse (raw pb of ``response_type``) for one page of the computed rows."""
+    def respond(self, plan: ReportPlan, result: ReportResult, response_type, *, time_zone: str, currency: str,
+                notes: ResponseNotes | None = None):
+        """The RunReportResponse (raw pb of ``response_type``) for one page of the computed rows.
+        A response type without ``metadata`` (the realtime one) gets none."""
         req, table, out_dims, visible = plan.req, result.table, plan.out_dims, plan.visible
-        mtypes = {m: metric_type(m) for m in plan.metrics}
+        mtypes = {m: plan.metric_type(m) for m in plan.metrics}
+        fmt = self._formatter(plan, mtypes)
         resp = response_type.pb()()
         for d in out_dims:
             resp.dimension_headers.add().name = d
@@ -215,10 +248,12 @@ class ReportEngine:
             h.name = m
             h.type_ = METRIC_TYPE_VALUES[mtypes[m]]
         resp.row_count = len(table)
-        limit = req.limit or DEFAULT_LIMIT
-        page = table.iloc[req.offset:req.offset + limit]
+        # GA4 caps the page at 250,000 rows whatever the limit asks for.
+        limit = min(req.limit or DEFAULT_LIMIT, MAX_LIMIT)
+        offset = getattr(req, "offset", 0)
+        page = table.iloc[offset:offset + limit]
         dim_arrays = [page[d].to_numpy(dtype=object) for d in out_dims]
-        met_arrays = [[fmt_value(v, mtypes[m]) for v in page[m].to_numpy(dtype=float)] for m in visible]
+        met_arrays = [[fmt(v, m) for v in page[m].to_numpy(dtype=float)] for m in visible]
         for i in range(len(page)):
             row = resp.rows.add()
             for arr in dim_arrays:
@@ -229,24 +264,30 @@ class ReportEngine:
         aggs = set(req.metric_aggregations)
         if _TOTAL in aggs:  # computed from the events, so users are distinct, not summed
             for rname, tot in result.totals:
-                self._agg_row(resp.totals, out_dims, rname, "RESERVED_TOTAL",
-                              [fmt_value(tot[m], mtypes[m]) for m in visible])
+                self._agg_row(resp.totals, out_dims, rname, "RESERVED_TOTAL", [fmt(tot[m], m) for m in visible])
         for code, rows, label, fn in ((_MAXIMUM, resp.maximums, "RESERVED_MAX", np.max),
                                       (_MINIMUM, resp.minimums, "RESERVED_MIN", np.min)):
             if code not in aggs:
                 continue
             for rname, _, _ in plan.ranges:
                 sub = table[table["dateRange"] == rname] if "dateRange" in table else table
-                vals = [fmt_value(float(fn(sub[m].to_numpy())) if len(sub) else 0.0, mtypes[m]) for m in visible]
+                vals = [fmt(float(fn(sub[m].to_numpy())) if len(sub) else 0.0, m) for m in visible]
                 self._agg_row(rows, out_dims, rname, label, vals)
-        md = resp.metadata
-        md.currency_code = req.currency_code or currency
-        md.time_zone = time_zone
-        md.subject_to_thresholding = False
-        if not len(table):
-            md.empty_reason = "No data for the requested dates and filters."
+        if "metadata" in type(resp).DESCRIPTOR.fields_by_name:
+            fill_metadata(resp.metadata, req, time_zone=time_zone, currency=currency, notes=notes,
+                          empty=not len(table))
         resp.kind = "analyticsData#runReport"
         return resp
+
+    @staticmethod
+    def _formatter(plan: ReportPlan, mtypes: dict[str, str]):
+        """Value -> response string, converting currency metrics to the requested currency."""
+        def fmt(v: float, m: str) -> str:
+            mtype = mtypes[m]
+            if mtype == "TYPE_CURRENCY":
+                v = v * plan.currency_factor
+            return fmt_value(v, mtype)
+        return fmt
 
     @staticmethod
     def _agg_row(rows, out_dims, rname, label, values):
@@ -323,3 +364,35 @@ class ReportEngine:
             asc.append(True)
         work = work.sort_values(keys, ascending=asc, kind="stable")
         return table.loc[work.index]
+
+
+# ---------------------------------------------------------------------------- shared request rules
+def check_paging(req) -> None:
+    """GA4's rules for limit and offset: negative values are refused; a limit above 250,000 is capped when
+    the rows are paged (GA4: "returns a maximum of 250,000 rows per request, no matter how many you ask
+    for"), not refused."""
+    if req.limit < 0:
+        raise invalid(f"limit must be positive; got {req.limit}.")
+    if getattr(req, "offset", 0) < 0:
+        raise invalid(f"offset must not be negative; got {req.offset}.")
+
+
+def check_dimension_filter(req, dimensions=DIMENSIONS) -> None:
+    if req.HasField("dimension_filter"):
+        for f in filter_fields(req.dimension_filter):
+            if is_metric(f):
+                raise invalid(f"Metric {f} cannot be used in a dimension filter; use metric_filter.")
+            if f not in dimensions:
+                raise bad_dimension(f)
+
+
+def fill_metadata(md, req, *, time_zone: str, currency: str, notes: ResponseNotes | None, empty: bool) -> None:
+    """ResponseMetaData: the currency (the requested one, amounts converted), time zone, thresholding and
+    the (other) row (core reports are never sampled: GA4 samples explorations such as funnels)."""
+    notes = notes or ResponseNotes()
+    md.currency_code = getattr(req, "currency_code", "") or currency
+    md.time_zone = time_zone
+    md.subject_to_thresholding = notes.thresholded
+    md.data_loss_from_other_row = notes.other_row
+    if empty:
+        md.empty_reason = "No data for the requested dates and filters."

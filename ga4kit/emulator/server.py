@@ -7,8 +7,8 @@ Every call goes through one gate: read the caller from the metadata (``x-ga4kit-
 ``x-ga4kit-scope``), inject latency and faults, refuse writes with the read-only scope, answer NOT_FOUND
 for an unknown property and PERMISSION_DENIED for one the caller may not access, run the handler, and
 record the outcome in the call log. Admin methods are served by ``admin_service``, Data methods by
-``data_service.DataService``; a Data method the emulator does not implement (pivot, realtime, compatibility)
-passes the gate and then answers UNIMPLEMENTED, as does any other method of the four services.
+``data_service.DataService``; a Data method the emulator does not implement (audience exports, report
+tasks, ...) answers UNIMPLEMENTED, as does any other method of the four services.
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ class Emulator:
                  events_file: str | os.PathLike | None = None, latency: float | None = None,
                  faults: Faults | None = None, today: date | str | None = None,
                  broken: dict | None = None, quota: Any = None, admin_quota: Any = None,
-                 max_workers: int = 32):
+                 max_workers: int = 32, data_limits: Any = None):
         self.host = host
         self._requested_port = int(port)
         self.port: int | None = None
@@ -188,7 +188,8 @@ class Emulator:
             self._import_events(os.fspath(events_file))
         self.admin.save()
         # Without a fixed --today the data side takes today in each property's time zone itself.
-        self.data = DataService(self.admin, self.store, self.quota, self.today_for if self.today else None)
+        self.data = DataService(self.admin, self.store, self.quota, self.today_for if self.today else None,
+                                limits=data_limits, clock=self._clock)
 
         self._admin = {ADMIN_BETA: admin_methods(self.admin, admin_v1beta),
                        ADMIN_ALPHA: admin_methods(self.admin, admin_v1alpha)}
