@@ -106,6 +106,8 @@ def pull_cmd(ctx, config_path, properties, start, end, segments, no_segments, gr
     pull (else the merge is refused, nothing is pulled). Week and month pulls are widened to whole periods
     (start back to the Monday or the 1st; end forward to the period's last day when that is past), so a
     file never holds two versions of one period. Concurrent merges into one file wait for each other.
+    Every pull also writes a hidden .NAME.ga4kit-state.json beside the output: which days of each property
+    the file holds (for incremental pulls).
 
     Text cells are never formulas: XLSX stores them as text; CSV prefixes text starting with = + - @,
     tab or CR with a single quote (OWASP), which a merge strips again when it reads the file back.

@@ -68,7 +68,7 @@ def write(destination: Target, frames: Mapping[str, pd.DataFrame], *, merge: M.M
             one = len(frames) == 1
             frames = M.merge_tables(dest.read(list(frames)), frames, merge,
                                     lambda n: dest.description if one else f"the {n} table of {dest.description}")
-            old = dest.state()
+            old = dest.state() if state else None
         return dest.write(frames, state=state(old) if state else None, note=note)
 
 
