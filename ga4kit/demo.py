@@ -25,7 +25,7 @@ def default_goals_file() -> Path:
 def check_report_path(path: str | os.PathLike) -> None:
     """OutputError unless ``path`` is an .html file that can be written."""
     from ga4kit.errors import OutputError
-    from ga4kit.outputs import check_writable
+    from ga4kit.atomic import check_writable
 
     if not str(path).lower().endswith((".html", ".htm")):
         raise OutputError(f"Cannot write {path}: the report is an HTML page.",

@@ -307,3 +307,42 @@ def test_ndjson_destination_one_object_per_line_and_merge(live, tmp_path):
     again = [json.loads(line) for line in (tmp_path / "rows.events.ndjson").read_text().splitlines()]
     assert len(again) == len(rows)
     assert (tmp_path / "rows.baseline.ndjson").exists()
+
+
+# ----------------------------------------------------------------------------------------- library = CLI
+
+@pytest.mark.parametrize("grain", ["day", "week"])
+def test_a_library_pull_merges_exactly_as_the_cli(live, tmp_path, grain):
+    """`pull(whole_periods=True)` + `write_pull(merge=True)` from Python writes the same bytes as
+    `ga4kit pull --merge`: keys, per-property windows and whole periods come from the library."""
+    from ga4kit import destinations
+    from ga4kit.config import load
+    from ga4kit.connect import make_clients
+    from ga4kit.reporting.pull import pull
+
+    emu = live
+    cfg = goals(tmp_path, emu.berlin)
+    runs = [("2026-10-20", "2026-11-12"), ("2026-11-04", "2026-11-21")]
+    props = [emu.berlin, emu.london]
+    for start, end in runs:
+        res = run(emu, "pull", "-c", str(cfg), "-p", props[0], "-p", props[1], "--start", start, "--end", end,
+                  "-g", grain, "--compare", "previous", "-o", str(tmp_path / "cli.csv"), "--merge")
+        assert res.exit_code == 0, res.output
+    config = load(cfg)
+    with make_clients(emulator=emu.address) as clients:
+        for start, end in runs:
+            destinations.check_pull(tmp_path / "lib.csv", config, compare_previous=True, merge=True)
+            result = pull(config, clients, properties=props, start=start, end=end, grain=grain,
+                          compare_previous=True, whole_periods=True)
+            written = destinations.write_pull(result, tmp_path / "lib.csv", merge=True)
+    assert [p.name for p in written] == ["lib.events.csv", "lib.baseline.csv", "lib.previous_events.csv",
+                                         "lib.previous_baseline.csv"]
+    for table in ("events", "baseline", "previous_events", "previous_baseline"):
+        cli_bytes = (tmp_path / f"cli.{table}.csv").read_bytes()
+        assert cli_bytes == (tmp_path / f"lib.{table}.csv").read_bytes(), table
+    assert_no_overlapping_periods(events_csv(tmp_path / "lib.events.csv"))
+    cli_state = destinations.open_destination(tmp_path / "cli.csv").state()
+    lib_state = destinations.open_destination(tmp_path / "lib.csv").state()
+    assert {p: (w.ranges, w.grain) for p, w in cli_state.properties.items()} == \
+        {p: (w.ranges, w.grain) for p, w in lib_state.properties.items()}
+    assert set(lib_state.properties) == set(props)

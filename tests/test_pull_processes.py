@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ga4kit import outputs
+from ga4kit import destinations
 from ga4kit.reporting.pull import baseline_columns, event_columns
 
 TODAY = dt.date(2026, 11, 22)
@@ -77,7 +77,7 @@ def test_concurrent_merges_into_one_file_keep_every_run(live, tmp_path):
     cfg = goals(tmp_path, pids[0])
     out = tmp_path / "all.csv"
     pad = padding(10_000)
-    outputs.write_frames(out, pad)
+    destinations.write_frames(out, pad)
     windows = [("2026-11-01", "2026-11-21"), ("2026-11-08", "2026-11-20"), ("2026-11-03", "2026-11-14")]
     for attempt in range(2):  # without the lock, a run lost its rows in the first attempt 4 times of 4
         procs = {pid: ga4kit(emu, "pull", "-c", cfg, "-p", pid, "--start", s, "--end", e, "-g", "day",
@@ -100,9 +100,18 @@ def test_concurrent_merges_into_one_file_keep_every_run(live, tmp_path):
 
 @pytest.fixture(scope="module")
 def big_xlsx(tmp_path_factory) -> Path:
+    from ga4kit.destinations.state import DestinationState
+
     path = tmp_path_factory.mktemp("big") / "big.xlsx"
-    outputs.write_frames(path, padding(5_000))
+    state = DestinationState().after_pull({PAD: (dt.date(2025, 1, 1), dt.date(2025, 4, 10))}, grain="day",
+                                          segments=[SEG], merge=False,
+                                          now=dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc))
+    destinations.open_destination(path).write(padding(5_000), state=state)
     return path
+
+
+def state_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.ga4kit-state.json")
 
 
 def temps(path: Path) -> list[Path]:
@@ -155,11 +164,15 @@ def test_temp_file_of_a_killed_writer_is_removed_by_a_later_run(live, tmp_path, 
     cfg = goals(tmp_path, pid)
     path = tmp_path / "big.xlsx"
     shutil.copy(big_xlsx, path)
+    shutil.copy(state_path(big_xlsx), state_path(path))
     before = path.read_bytes()
+    old_state = destinations.open_destination(path).state()
+    assert set(old_state.properties) == {PAD}
     child, _, _ = interrupt_mid_write(emu, path, signal.SIGKILL, cfg)
     assert child.returncode == -signal.SIGKILL
     [left] = temps(path)  # kill -9 leaves the temporary file behind...
     assert path.read_bytes() == before  # ...but never a half-written output
+    assert destinations.open_destination(path).state() == old_state  # and the state still matches it
     an_hour_ago = time.time() - 3600
     os.utime(left, (an_hour_ago, an_hour_ago))  # the next scheduled run comes along later
     live_tmp = path.with_name(f".{path.name}.zzzzzzzz.tmp")  # a concurrent run's, being written right now
@@ -174,5 +187,8 @@ def test_temp_file_of_a_killed_writer_is_removed_by_a_later_run(live, tmp_path, 
     assert later.returncode == 0, err
     assert not left.exists() and f"Removed {left}" in err
     assert live_tmp.exists() and other.exists()
-    events = outputs.read_frames(path, ["events", "baseline"])["events"]
+    events = destinations.read_frames(path, ["events", "baseline"])["events"]
     assert set(events["property"].astype(str)) == {PAD, pid}
+    state = destinations.open_destination(path).state()
+    assert state.properties[PAD] == old_state.properties[PAD]
+    assert state.properties[pid].ranges == ((dt.date(2026, 11, 1), dt.date(2026, 11, 21)),)

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from ga4kit import chains as C
 from ga4kit.errors import OutputError
-from ga4kit.outputs import frame_to_csv
+from ga4kit.serialize import frame_to_csv
 from ga4kit.render import html as H
 from ga4kit.render import text as T
 
@@ -136,7 +136,7 @@ def test_html_write_is_atomic(tmp_path, frames, monkeypatch):
     assert path.read_text() == "old report"
 
     # The page is fully written to the temp file, then the flush to disk fails: old report stays.
-    import ga4kit.outputs as O
+    import ga4kit.atomic as O
 
     def io_error(fd):
         raise OSError(5, "Input/output error")

@@ -78,7 +78,7 @@ def schema(output: str | None) -> None:
 
     text = json.dumps(goals_schema(), indent=2) + "\n"
     if output:
-        from ga4kit.outputs import write_text
+        from ga4kit.atomic import write_text
 
         handle_errors(write_text)(output, text)
         click.echo(f"Wrote {output}", err=True)

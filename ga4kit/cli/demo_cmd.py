@@ -56,7 +56,7 @@ def demo(ctx, config_path, output, no_report, days, users, seed, as_json):
     if as_json:
         import json
 
-        from ga4kit.outputs import frame_to_json
+        from ga4kit.serialize import frame_to_json
         from ga4kit.render.numbers import round_frame
 
         warnings = [{"property": i.property, "message": i.message} for i in a.incomplete]

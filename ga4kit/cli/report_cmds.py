@@ -106,6 +106,8 @@ def pull_cmd(ctx, config_path, properties, start, end, segments, no_segments, gr
     pull (else the merge is refused, nothing is pulled). Week and month pulls are widened to whole periods
     (start back to the Monday or the 1st; end forward to the period's last day when that is past), so a
     file never holds two versions of one period. Concurrent merges into one file wait for each other.
+    Every pull also writes a hidden .NAME.ga4kit-state.json beside the output: which days of each property
+    the file holds (for incremental pulls).
 
     Text cells are never formulas: XLSX stores them as text; CSV prefixes text starting with = + - @,
     tab or CR with a single quote (OWASP), which a merge strips again when it reads the file back.
@@ -118,35 +120,21 @@ def pull_cmd(ctx, config_path, properties, start, end, segments, no_segments, gr
     Exit codes: 0 every property was pulled and written; 3 some properties failed, the others were
     written; 1 nothing was written (every property failed, or an error); 130 interrupted.
     """
-    from ga4kit import outputs
+    from ga4kit import destinations
     from ga4kit.cli.common import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, Progress, echo_envelope, error_entry
     from ga4kit.reporting.pull import property_ids, pull
 
     cfg = load_config(config_path)
-    names = ["events", "baseline"] + (["previous_events", "previous_baseline"] if compare == "previous" else [])
-    outputs.check_output(output, names)  # before any API call: a bad path must not cost quota
     segs = _segments(segments, no_segments)
+    # Before any API call: a bad path, or a merge the file's columns would refuse, must not cost quota.
+    destinations.check_pull(output, cfg, segments=segs, compare_previous=compare == "previous", merge=merge)
     pids = property_ids(cfg, _properties(properties))
-    seg_columns = tuple(cfg.report.segments if segs is None else segs)
-    keys = _merge_keys(seg_columns, names)
-    if merge:
-        _check_mergeable(output, seg_columns, keys)  # before any API call too
     s = settings(ctx)
     with Progress(len(pids), "Pulling", enabled=not as_json, quiet=s.quiet) as bar, s.clients() as clients:
         result = pull(cfg, clients, properties=pids, start=start, end=end, segments=segs, grain=grain,
                       compare_previous=compare == "previous", progress=bar, whole_periods=merge)
-    frames = {"events": result.events, "baseline": result.baseline}
-    if compare == "previous":
-        frames["previous_events"] = result.previous_events
-        frames["previous_baseline"] = result.previous_baseline
-    written = []
-    if result.metadata:
-        merge_args = {}
-        if merge:
-            previous = result.windows(previous=True)
-            merge_args = dict(merge_on=keys, replace_window=result.windows(),
-                              frame_windows={n: previous for n in names if n.startswith("previous_")})
-        written = outputs.write_frames(output, frames, note=bar.note, **merge_args)
+    written = destinations.write_pull(result, output, merge=merge, note=bar.note)
+    frames = destinations.pull_frames(result)
     code = EXIT_ERROR if not written else EXIT_PARTIAL if result.errors else EXIT_OK
     summary = _pull_summary(result, frames, written, merge) if written else None
     if as_json:
@@ -156,22 +144,6 @@ def pull_cmd(ctx, config_path, properties, start, end, segments, no_segments, gr
     if summary and not as_json:
         _echo_pull(result, summary, written, merge)
     sys.exit(code)
-
-
-def _merge_keys(segments, names) -> dict[str, list[str]]:
-    keys = ["property", "period", *segments]
-    return {n: keys + (["event"] if n.endswith("events") else []) for n in names}
-
-
-def _check_mergeable(output, segments, keys) -> None:
-    """Refuse a merge into a file whose tables have other columns (other segments) before pulling."""
-    from ga4kit import outputs
-    from ga4kit.reporting.pull import baseline_columns, event_columns
-
-    for name, columns in outputs.read_columns(output, list(keys)).items():
-        if name in keys:
-            new = event_columns(segments) if name.endswith("events") else baseline_columns(segments)
-            outputs.check_merge_columns(columns, new, keys[name], what=f"the {name} table of {output}")
 
 
 def _pull_summary(result, frames, written, merge) -> dict:
@@ -260,7 +232,7 @@ def _envelope_problems(a) -> tuple[list, list]:
 def _records(frame) -> list:
     import json
 
-    from ga4kit.outputs import frame_to_json
+    from ga4kit.serialize import frame_to_json
 
     return json.loads(frame_to_json(frame))
 
@@ -377,7 +349,7 @@ def report_cmd(ctx, config_path, properties, start, end, segments, no_segments, 
     (thresholding, sampling, partial periods, missing parts). No external URL: the page can be mailed or
     archived as it is.
     """
-    from ga4kit.outputs import check_writable
+    from ga4kit.atomic import check_writable
     from ga4kit.render.html import write_report
     from ga4kit.render.numbers import round_frame
 

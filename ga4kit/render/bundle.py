@@ -51,7 +51,7 @@ def document(frames: Mapping[str, Any], fmt: str, *, meta: Mapping | None = None
         name = next(iter(frames))
         return text.render(frames[name], fmt)
     if fmt == "json":
-        from ga4kit.outputs import frame_to_json
+        from ga4kit.serialize import frame_to_json
 
         doc = {name: json.loads(frame_to_json(frame)) for name, frame in frames.items()}
         if meta is not None:
@@ -68,7 +68,7 @@ def document(frames: Mapping[str, Any], fmt: str, *, meta: Mapping | None = None
 
 def write(path: str | os.PathLike, frames: Mapping[str, Any], fmt: str, **kw) -> list[Path]:
     """Write the tables to ``path`` (see the module docstring); returns the files written."""
-    from ga4kit.outputs import write_text
+    from ga4kit.atomic import write_text
 
     by_file: dict[Path, list[str]] = {}
     for name, target in targets(path, fmt, list(frames)).items():
@@ -83,7 +83,7 @@ def write(path: str | os.PathLike, frames: Mapping[str, Any], fmt: str, **kw) ->
 def check(path: str | os.PathLike, fmt: str, names: list[str]) -> None:
     """Raise OutputError now if any file of :func:`write` could not be written (before any API call)."""
     from ga4kit.errors import OutputError
-    from ga4kit.outputs import check_writable
+    from ga4kit.atomic import check_writable
 
     if is_directory_target(path) and not Path(path).is_dir():
         raise OutputError(f"Cannot write to {path}: the directory does not exist.",

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from ga4kit.outputs import write_text
+from ga4kit.atomic import write_text
 from ga4kit.render.numbers import MISSING, fmt_count, fmt_rate, format_value
 from ga4kit.render.text import PARTIAL_MARK, view
 

@@ -1,7 +1,8 @@
 """Chain, goal and flag frames as text: a rich table for the terminal, CSV, JSON, NDJSON or Markdown.
 
-CSV and JSON carry the raw values (the same bytes ``ga4kit.outputs`` writes to files); the table and
-Markdown are for people, formatted by :mod:`ga4kit.render.numbers` (the HTML report uses the same).
+CSV and JSON carry the raw values (:mod:`ga4kit.serialize`: the same bytes the file destinations write);
+the table and Markdown are for people, formatted by :mod:`ga4kit.render.numbers` (the HTML report uses
+the same).
 
 Every string from data or configuration reaches rich as a ``Text`` (never as markup), so a segment value
 such as ``[/]`` or ``[link=...]`` (UTM parameters are anyone's to set) is shown as written. A table that
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from ga4kit.outputs import frame_to_csv, frame_to_json
+from ga4kit.serialize import frame_to_csv, frame_to_json
 from ga4kit.render.numbers import MISSING, format_value, is_rate  # noqa: F401  (re-exported)
 
 FORMATS = ("table", "csv", "json", "ndjson", "markdown")
@@ -187,7 +188,7 @@ def to_markdown(frame: pd.DataFrame, currencies: dict | None = None) -> str:
 
 
 def to_ndjson(frame: pd.DataFrame) -> str:
-    """One JSON object per row and line (the values of :func:`ga4kit.outputs.frame_to_json`)."""
+    """One JSON object per row and line (the values of :func:`ga4kit.serialize.frame_to_json`)."""
     rows = json.loads(frame_to_json(frame))
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
 

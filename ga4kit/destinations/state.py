@@ -1,0 +1,126 @@
+"""Incremental state: which window of each property a destination holds, stored in the destination itself.
+
+A scheduled container starts with an empty disk, so the state cannot live on the machine that pulls: a
+file destination keeps it in a JSON sidecar beside the file (``.<name>.ga4kit-state.json``), a
+spreadsheet would keep it in a metadata sheet. It is written together with the data on every pull write
+(:func:`ga4kit.destinations.write_pull`) and read back with ``Destination.state()``. Nothing decides on it
+yet; an incremental pull (pull only what the destination lacks, plus the days GA4 still revises) will.
+
+The record, one per destination::
+
+    {"ga4kit_state": 1, "written_at": "2026-11-22T06:00:00Z",
+     "properties": {"123456789": {"ranges": [["2026-10-01", "2026-11-21"]], "grain": "day",
+                                  "segments": ["sessionDefaultChannelGroup"],
+                                  "refreshed_at": "2026-11-22T06:00:00Z"}},
+     "files": {"report.events.csv": "sha256:..."}}
+
+``ranges``: the days held, as sorted, disjoint first/last pairs (a back-fill that left a gap shows it).
+``refreshed_at``: when the property was last pulled into this destination (UTC). A merge adds the new
+window to the ranges held; a write without merge replaces the destination, so the state then holds this
+pull only. A property pulled again at another grain or with other segments starts a new record (the rows
+of the old grain stay in the data, the state describes the latest). ``files`` (file destinations): the
+SHA-256 of every data file the state describes; a state whose files do not match (a run killed between
+moving the data and the state into place, or a file edited by hand) is not trusted: ``state()`` is None.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+STATE_VERSION = 1
+
+
+def _utc_text(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _utc(text: str) -> dt.datetime:
+    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
+
+
+def coalesce(ranges: Sequence[tuple[dt.date, dt.date]]) -> tuple[tuple[dt.date, dt.date], ...]:
+    """Sorted, disjoint ranges: overlapping or adjacent ones joined, empty ones (start after end) dropped."""
+    out: list[tuple[dt.date, dt.date]] = []
+    for start, end in sorted(r for r in ranges if r[0] <= r[1]):
+        if out and start <= out[-1][1] + dt.timedelta(days=1):
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class HeldWindow:
+    """What a destination holds of one property."""
+
+    ranges: tuple[tuple[dt.date, dt.date], ...]
+    grain: str
+    segments: tuple[str, ...]
+    refreshed_at: dt.datetime
+
+    @property
+    def first(self) -> dt.date | None:
+        return self.ranges[0][0] if self.ranges else None
+
+    @property
+    def last(self) -> dt.date | None:
+        return self.ranges[-1][1] if self.ranges else None
+
+    def as_dict(self) -> dict:
+        return {"ranges": [[str(s), str(e)] for s, e in self.ranges], "grain": self.grain,
+                "segments": list(self.segments), "refreshed_at": _utc_text(self.refreshed_at)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> HeldWindow:
+        return cls(ranges=tuple((dt.date.fromisoformat(s), dt.date.fromisoformat(e)) for s, e in data["ranges"]),
+                   grain=str(data["grain"]), segments=tuple(map(str, data["segments"])),
+                   refreshed_at=_utc(data["refreshed_at"]))
+
+
+@dataclass(frozen=True)
+class DestinationState:
+    """The incremental state of one destination (see the module docstring)."""
+
+    properties: Mapping[str, HeldWindow] = field(default_factory=dict)
+    written_at: dt.datetime | None = None
+
+    def to_json(self, files: Mapping[str, str] | None = None) -> str:
+        """The record as JSON text (``files``: {file name: "sha256:..."} for a file destination)."""
+        data: dict = {"ga4kit_state": STATE_VERSION,
+                      "written_at": _utc_text(self.written_at) if self.written_at else None,
+                      "properties": {pid: w.as_dict() for pid, w in sorted(self.properties.items())}}
+        if files is not None:
+            data["files"] = dict(sorted(files.items()))
+        return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> tuple[DestinationState, dict[str, str]] | None:
+        """The state and its ``files`` from :meth:`to_json`'s text; None when the text is no state this
+        version of ga4kit understands (damaged, or written by a newer one)."""
+        try:
+            data = json.loads(text)
+            if data.get("ga4kit_state") != STATE_VERSION:
+                return None
+            written = _utc(data["written_at"]) if data.get("written_at") else None
+            props = {str(pid): HeldWindow.from_dict(w) for pid, w in data["properties"].items()}
+            files = {str(k): str(v) for k, v in (data.get("files") or {}).items()}
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return None
+        return cls(properties=props, written_at=written), files
+
+    def after_pull(self, windows: Mapping[str, tuple[dt.date, dt.date]], *, grain: str,
+                   segments: Sequence[str], merge: bool, now: dt.datetime) -> DestinationState:
+        """The state once a pull of ``windows`` ({property: (start, end)}) was written: added to what is
+        held for a merge, instead of it otherwise."""
+        segments = tuple(segments)
+        held = dict(self.properties) if merge else {}
+        for pid, (start, end) in windows.items():
+            old = held.get(pid)
+            ranges = [(start, end)]
+            if old is not None and old.grain == grain and old.segments == segments:
+                ranges += list(old.ranges)
+            held[pid] = HeldWindow(coalesce(ranges), grain, segments, now)
+        return DestinationState(properties=held, written_at=now)
