@@ -155,9 +155,19 @@ def _ignore_interrupts() -> None:
 
 
 def _quiet_shutdown() -> None:
-    """The command is done; a Ctrl-C while Python shuts down (joining worker threads) just ends the process."""
+    """The command is done; a Ctrl-C while Python shuts down (joining worker threads) just ends the process,
+    with what was written so far flushed."""
     if _launched_as_cli():
-        _set_sigint(lambda *_: os._exit(EXIT_INTERRUPTED))
+        _set_sigint(_exit_now)
+
+
+def _exit_now(signum, frame) -> None:  # noqa: ARG001
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # a closed pipe: nothing more can reach it anyway
+            pass
+    os._exit(EXIT_INTERRUPTED)
 
 
 SHORT_HELP = {
