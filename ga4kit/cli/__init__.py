@@ -8,8 +8,8 @@ being imported (the console script imports them before it calls :func:`main`), a
 quietly; from :meth:`LazyGroup.main` on, KeyboardInterrupt is caught as usual.
 """
 
-# No `from __future__` import and nothing slow before the start-up handler below: until it is installed,
-# a Ctrl-C shows a traceback.
+# No `from __future__` import and no call before the start-up handler below: until it is installed, a
+# Ctrl-C shows a traceback. (These modules are loaded already: importing them runs no Python code.)
 import os
 import sys
 
@@ -48,8 +48,11 @@ def _set_sigint(handler) -> bool:
     return True
 
 
-if _launched_as_cli() and _sig.getsignal(_sig.SIGINT) is _sig.default_int_handler:
-    _set_sigint(_startup_interrupt)
+try:
+    if _launched_as_cli() and _sig.getsignal(_sig.SIGINT) is _sig.default_int_handler:
+        _set_sigint(_startup_interrupt)
+except KeyboardInterrupt:  # Ctrl-C pressed while this module was being loaded, before the handler was in
+    _startup_interrupt(_sig.SIGINT, None)
 
 import importlib  # noqa: E402  (after the start-up handler: these imports are the window it covers)
 
