@@ -153,3 +153,12 @@ def test_problems_come_in_line_order(tmp_path):
     assert res.exit_code == 1
     lines = [int(line.split(":")[1]) for line in res.stderr.splitlines() if line.startswith(str(path) + ":")]
     assert lines == sorted(lines) and len(lines) == len(found)
+
+
+@pytest.mark.parametrize("text,line,code", [
+    ("version: 1\n\ngoals: [{event: purchase\x07, type: macro}]\n", 3, "U+0007"),
+    ("version: 1\ngoals: [{event: \ud800x, type: macro}]\n", 2, "U+D800"),  # a lone surrogate (str input)
+])
+def test_characters_yaml_refuses_are_found_with_their_line(text, line, code):
+    (p,) = problems(text)
+    assert p.line == line and code in p.message

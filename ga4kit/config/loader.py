@@ -78,6 +78,10 @@ def _suggest(word: Any, options) -> str | None:
 
 # ---------------------------------------------------------------- YAML with line numbers
 
+# What YAML (and PyYAML's reader) refuses in a document: control characters other than tab and line
+# breaks, surrogates, U+FFFE/U+FFFF.
+_NON_PRINTABLE = re.compile("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]")
+
 _STANDARD_SCALARS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null",
                                                                   "timestamp"))
 _MAP_TAG = "tag:yaml.org,2002:map"
@@ -150,6 +154,12 @@ def _yaml_syntax_problem(exc, text: str, source: str) -> Problem:
 def _parse_yaml(text: str, source: str) -> tuple[Any, dict[tuple, int]]:
     import yaml
 
+    bad = _NON_PRINTABLE.search(text)
+    if bad:  # found here, not by the parser, which cannot say on which line (or fails on surrogates)
+        line = text.count("\n", 0, bad.start()) + 1
+        raise ConfigError([Problem(source, line, "", f"the file holds a control or invalid character "
+                                   f"(U+{ord(bad.group()):04X}), which YAML does not allow",
+                                   "delete it; it is often invisible in editors")])
     loader = _loader_class()(text)
     try:
         root = loader.get_single_node()
