@@ -392,7 +392,7 @@ def make_clients(*, credentials_file: str | None = None, emulator: str | None = 
     label = principal_label(loaded)
 
     def google(cls, transport_cls):
-        client = cls(credentials=loaded.credentials, transport=_transport_with_limit(transport_cls))
+        client = cls(transport=_google_transport(transport_cls, loaded.credentials))
         return _Api(client, retry=retry, timeout=timeout, metadata=(), log=log, principal=label)
 
     return Clients(
@@ -404,16 +404,17 @@ def make_clients(*, credentials_file: str | None = None, emulator: str | None = 
     )
 
 
-def _transport_with_limit(transport_cls):
-    """A transport factory for a Google client: the client still picks endpoint, credentials, scopes and
-    mTLS as usual; only the channel it asks for gets ga4kit's receive limit."""
+def _google_transport(transport_cls, credentials):
+    """Google's gRPC transport on a channel built here, with ga4kit's receive limit. The transport class's
+    own create_channel attaches the credentials (a channel handed to a transport makes it ignore
+    credentials); service-account keys sign their own tokens, as Google's clients arrange by default."""
+    from google.oauth2 import service_account
 
-    def create_channel(host, **kwargs):
-        options = dict(kwargs.pop("options", None) or ())
-        options.update(CHANNEL_OPTIONS)
-        return transport_cls.create_channel(host, options=list(options.items()), **kwargs)
-
-    def transport(**kwargs):
-        return transport_cls(channel=create_channel, **kwargs)
-
-    return transport
+    host = transport_cls.DEFAULT_HOST
+    if ":" not in host:
+        host += ":443"
+    if isinstance(credentials, service_account.Credentials) and hasattr(credentials, "with_always_use_jwt_access"):
+        credentials = credentials.with_always_use_jwt_access(True)
+    channel = transport_cls.create_channel(host, credentials=credentials,
+                                           options=[("grpc.max_send_message_length", -1), *CHANNEL_OPTIONS])
+    return transport_cls(host=host, channel=channel)

@@ -155,13 +155,26 @@ def test_google_channels_get_the_raised_receive_limit(sa_file, monkeypatch):
         made.append((target, dict(kwargs.get("options") or ())))
         return real(target, credentials, **kwargs)
 
+    from google.auth.transport import grpc as auth_grpc
+
+    signed_by = []
+    real_plugin = auth_grpc.AuthMetadataPlugin.__init__
+
+    def plugin(self, credentials, request, *args, **kwargs):  # the credentials every call is signed with
+        signed_by.append(credentials)
+        real_plugin(self, credentials, request, *args, **kwargs)
+
     monkeypatch.setattr(grpc, "secure_channel", spy)
+    monkeypatch.setattr(auth_grpc.AuthMetadataPlugin, "__init__", plugin)
     with make_clients(credentials_file=str(sa_file)) as clients:
         assert clients.principal_label == "reader@p.iam.gserviceaccount.com"
     assert sorted(t for t, _ in made) == ["analyticsadmin.googleapis.com:443"] * 2 + \
         ["analyticsdata.googleapis.com:443"] * 2
     assert all(o["grpc.max_receive_message_length"] == MAX_RECEIVE_BYTES for _, o in made)
     assert MAX_RECEIVE_BYTES >= 256 * 1024 * 1024
+    assert len(signed_by) == 4
+    assert all(c.service_account_email == "reader@p.iam.gserviceaccount.com" for c in signed_by)
+    assert all(list(c.scopes) == [READONLY_SCOPE] for c in signed_by)
 
 
 def test_permission_denied_hint_names_the_principal():
