@@ -3,6 +3,9 @@
 ``make_clients()`` returns a :class:`Clients` holding the Admin (v1beta, v1alpha) and Data (v1beta,
 v1alpha) clients. Each is wrapped so that every call gets a retry policy for transient errors and any
 failure comes out as a :class:`ga4kit.errors.ApiError` with a hint.
+
+Every gRPC channel (to Google or to the emulator) is built here, with a receive limit of
+:data:`MAX_RECEIVE_BYTES` instead of gRPC's default 4 MiB.
 """
 
 from __future__ import annotations
@@ -22,6 +25,13 @@ EMULATOR_ENV = "GA4KIT_EMULATOR_HOST"
 # only send them to the emulator).
 PRINCIPAL_HEADER = "x-ga4kit-principal"
 SCOPE_HEADER = "x-ga4kit-scope"
+
+# gRPC refuses answers over 4 MiB unless told otherwise, yet GA4 sends up to 250,000 rows per page: a
+# day-grain year of 50 goals by channel is ~8 MB, a full page with 9 dimensions and 10 metrics can pass
+# 100 MB. 256 MiB holds any page GA4 answers for ga4kit's requests with room to spare, and still bounds
+# memory: an answer beyond it fails with "the response is too large" (ResponseTooLargeError), not silently.
+MAX_RECEIVE_BYTES = 256 * 1024 * 1024
+CHANNEL_OPTIONS = (("grpc.max_receive_message_length", MAX_RECEIVE_BYTES),)
 
 NO_CREDENTIALS = """No Google credentials were found. To give ga4kit access to GA4:
   1. In Google Cloud, enable the "Google Analytics Admin API" and "Google Analytics Data API" for a project.
@@ -127,28 +137,57 @@ def load_credentials(credentials_file: str | None = None, *, write: bool = False
         creds, _ = google.auth.default(scopes=scopes)
     except gauth_exc.DefaultCredentialsError:
         raise CredentialsError(NO_CREDENTIALS) from None
-    return LoadedCredentials(creds, getattr(creds, "service_account_email", None), "application default")
+    return LoadedCredentials(creds, _principal_of(creds), "application default")
+
+
+def _principal_of(creds: Any) -> str | None:
+    """The e-mail Application Default Credentials act as, when they carry one (a service account; user
+    credentials written by a recent gcloud name their ``account``)."""
+    for attr in ("service_account_email", "signer_email", "account"):
+        value = getattr(creds, attr, None)
+        if isinstance(value, str) and "@" in value:
+            return value
+    return None
+
+
+def principal_label(loaded: LoadedCredentials) -> str:
+    """Who ga4kit calls GA4 as, for messages: the e-mail, or a description when the credentials name none."""
+    if loaded.principal:
+        return loaded.principal
+    if loaded.source == "application default":
+        return "your Application Default Credentials account"
+    return f"the Google account of the credentials in {loaded.source}"
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a failed call is worth retrying: UNAVAILABLE, DEADLINE_EXCEEDED, INTERNAL, ABORTED, except
+    when nothing can be reached at all (a host name that does not resolve, a refused connection): gRPC
+    reports those as UNAVAILABLE too, but they do not go away in the two minutes a retry waits."""
+    from google.api_core import exceptions as gexc
+
+    from ga4kit.api_errors import network_failure
+
+    if not isinstance(exc, (gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.InternalServerError,
+                            gexc.Aborted)):
+        return False
+    return network_failure(getattr(exc, "message", None) or str(exc)) is None
 
 
 def default_retry(initial: float = 0.5, maximum: float = 16.0, deadline: float = 120.0):
-    """Retry policy for transient errors. Google's clients set none on these methods by default."""
-    from google.api_core import exceptions as gexc
-    from google.api_core.retry import Retry, if_exception_type
+    """Retry policy for transient errors (:func:`is_transient`). Google's clients set none on these methods."""
+    from google.api_core.retry import Retry
 
-    return Retry(
-        predicate=if_exception_type(gexc.ServiceUnavailable, gexc.DeadlineExceeded,
-                                    gexc.InternalServerError, gexc.Aborted),
-        initial=initial, maximum=maximum, multiplier=2.0, timeout=deadline,
-    )
+    return Retry(predicate=is_transient, initial=initial, maximum=maximum, multiplier=2.0, timeout=deadline)
 
 
 class _Api:
     """A Google client whose calls get retry, timeout and metadata defaults and ga4kit's errors."""
 
     def __init__(self, client: Any, *, retry: Any, timeout: float, metadata: tuple, log: Callable | None,
-                 emulator: str | None = None):
+                 emulator: str | None = None, principal: str | None = None):
         self._client = client
         self._emulator = emulator
+        self._principal = principal  # who calls, for PERMISSION_DENIED hints
         self._retry = retry
         self._timeout = timeout
         self._metadata = metadata
@@ -166,8 +205,6 @@ class _Api:
         return self._wrap(name, attr)
 
     def _wrap(self, name: str, fn: Callable) -> Callable:
-        from ga4kit.api_errors import translate
-
         def call(*args, **kwargs):
             kwargs.setdefault("retry", self._retry)
             kwargs.setdefault("timeout", self._timeout)
@@ -179,17 +216,23 @@ class _Api:
                 result = fn(*args, **kwargs)
             except Exception as exc:  # every Google client failure becomes an ApiError
                 if _is_google_error(exc):
-                    raise self._explain(translate(exc, method=name)) from None
+                    raise self._translate(exc, name) from None
                 raise
             if type(result).__name__.endswith("Pager"):
-                return _Pages(result, name)
+                return _Pages(result, name, self._translate)
             return result
 
         call.__name__ = name
         return call
 
-    def _explain(self, err):
-        if self._emulator and err.status in ("UNAVAILABLE", "DEADLINE_EXCEEDED") and "connect" in err.message:
+    def _translate(self, exc: BaseException, method: str):
+        """ga4kit's ApiError for a Google client failure, with this connection's hints."""
+        from ga4kit.api_errors import translate
+        from ga4kit.errors import NetworkError
+
+        err = translate(exc, method=method, principal=self._principal)
+        if self._emulator and (isinstance(err, NetworkError) or (
+                err.status in ("UNAVAILABLE", "DEADLINE_EXCEEDED") and "connect" in err.message)):
             err.hint = (f"Nothing answers at {self._emulator}. Start the emulator with `ga4kit emulator start` "
                         f"and use the GA4KIT_EMULATOR_HOST=HOST:PORT line it prints, or drop --emulator / "
                         f"{EMULATOR_ENV} to use Google.")
@@ -210,13 +253,12 @@ def _is_google_error(exc: BaseException) -> bool:
 class _Pages:
     """Iterate a list pager, translating errors raised while fetching later pages."""
 
-    def __init__(self, pager: Any, method: str):
+    def __init__(self, pager: Any, method: str, error: Callable[[BaseException, str], Exception]):
         self._pager = pager
         self._method = method
+        self._error = error
 
     def __iter__(self):
-        from ga4kit.api_errors import translate
-
         it = iter(self._pager)
         while True:
             try:
@@ -225,7 +267,7 @@ class _Pages:
                 return
             except Exception as exc:
                 if _is_google_error(exc):
-                    raise translate(exc, method=self._method) from None
+                    raise self._error(exc, self._method) from None
                 raise
             yield item
 
@@ -243,7 +285,8 @@ class Clients:
     data_alpha: Any  # google.analytics.data_v1alpha.AlphaAnalyticsDataClient (wrapped)
     emulator: str | None = None  # HOST:PORT when talking to the local emulator
     write: bool = False
-    principal: str | None = None
+    principal: str | None = None  # the e-mail calls are made as, when known
+    principal_label: str | None = None  # the same for messages; a description when no e-mail is known
     calls: list = field(default_factory=list)  # method names called, in order (for --verbose and tests)
     _channels: list = field(default_factory=list, repr=False)
 
@@ -302,21 +345,22 @@ def make_clients(*, credentials_file: str | None = None, emulator: str | None = 
         if on_call is not None:
             on_call(name)
 
+    from google.analytics.admin_v1alpha.services.analytics_admin_service.transports import (
+        AnalyticsAdminServiceGrpcTransport as AdminAlphaT,
+    )
+    from google.analytics.admin_v1beta.services.analytics_admin_service.transports import (
+        AnalyticsAdminServiceGrpcTransport as AdminBetaT,
+    )
+    from google.analytics.data_v1alpha.services.alpha_analytics_data.transports import (
+        AlphaAnalyticsDataGrpcTransport as DataAlphaT,
+    )
+    from google.analytics.data_v1beta.services.beta_analytics_data.transports import (
+        BetaAnalyticsDataGrpcTransport as DataBetaT,
+    )
+
     principal = None
     if host:
         import grpc
-        from google.analytics.admin_v1alpha.services.analytics_admin_service.transports import (
-            AnalyticsAdminServiceGrpcTransport as AdminAlphaT,
-        )
-        from google.analytics.admin_v1beta.services.analytics_admin_service.transports import (
-            AnalyticsAdminServiceGrpcTransport as AdminBetaT,
-        )
-        from google.analytics.data_v1alpha.services.alpha_analytics_data.transports import (
-            AlphaAnalyticsDataGrpcTransport as DataAlphaT,
-        )
-        from google.analytics.data_v1beta.services.beta_analytics_data.transports import (
-            BetaAnalyticsDataGrpcTransport as DataBetaT,
-        )
 
         if credentials_file or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS"):
             # Only to learn who is calling; the emulator checks property access by this e-mail.
@@ -330,29 +374,47 @@ def make_clients(*, credentials_file: str | None = None, emulator: str | None = 
             metadata += ((PRINCIPAL_HEADER, principal),)
 
         def build(cls, transport_cls):
-            ch = grpc.insecure_channel(host)
+            ch = grpc.insecure_channel(host, options=list(CHANNEL_OPTIONS))
             channels.append(ch)
             return _Api(cls(transport=transport_cls(channel=ch)), retry=retry, timeout=timeout,
-                        metadata=metadata, log=log, emulator=host)
+                        metadata=metadata, log=log, emulator=host, principal=principal)
 
         return Clients(
             admin=build(admin_v1beta.AnalyticsAdminServiceClient, AdminBetaT),
             admin_alpha=build(admin_v1alpha.AnalyticsAdminServiceClient, AdminAlphaT),
             data=build(data_v1beta.BetaAnalyticsDataClient, DataBetaT),
             data_alpha=build(data_v1alpha.AlphaAnalyticsDataClient, DataAlphaT),
-            emulator=host, write=write, principal=principal, calls=calls, _channels=channels,
+            emulator=host, write=write, principal=principal, principal_label=principal, calls=calls,
+            _channels=channels,
         )
 
     loaded = load_credentials(credentials_file, write=write)
+    label = principal_label(loaded)
 
-    def wrap(client):
-        return _Api(client, retry=retry, timeout=timeout, metadata=(), log=log)
+    def google(cls, transport_cls):
+        client = cls(transport=_google_transport(transport_cls, loaded.credentials))
+        return _Api(client, retry=retry, timeout=timeout, metadata=(), log=log, principal=label)
 
-    creds = loaded.credentials
     return Clients(
-        admin=wrap(admin_v1beta.AnalyticsAdminServiceClient(credentials=creds)),
-        admin_alpha=wrap(admin_v1alpha.AnalyticsAdminServiceClient(credentials=creds)),
-        data=wrap(data_v1beta.BetaAnalyticsDataClient(credentials=creds)),
-        data_alpha=wrap(data_v1alpha.AlphaAnalyticsDataClient(credentials=creds)),
-        emulator=None, write=write, principal=loaded.principal, calls=calls,
+        admin=google(admin_v1beta.AnalyticsAdminServiceClient, AdminBetaT),
+        admin_alpha=google(admin_v1alpha.AnalyticsAdminServiceClient, AdminAlphaT),
+        data=google(data_v1beta.BetaAnalyticsDataClient, DataBetaT),
+        data_alpha=google(data_v1alpha.AlphaAnalyticsDataClient, DataAlphaT),
+        emulator=None, write=write, principal=loaded.principal, principal_label=label, calls=calls,
     )
+
+
+def _google_transport(transport_cls, credentials):
+    """Google's gRPC transport on a channel built here, with ga4kit's receive limit. The transport class's
+    own create_channel attaches the credentials (a channel handed to a transport makes it ignore
+    credentials); service-account keys sign their own tokens, as Google's clients arrange by default."""
+    from google.oauth2 import service_account
+
+    host = transport_cls.DEFAULT_HOST
+    if ":" not in host:
+        host += ":443"
+    if isinstance(credentials, service_account.Credentials) and hasattr(credentials, "with_always_use_jwt_access"):
+        credentials = credentials.with_always_use_jwt_access(True)
+    channel = transport_cls.create_channel(host, credentials=credentials,
+                                           options=[("grpc.max_send_message_length", -1), *CHANNEL_OPTIONS])
+    return transport_cls(host=host, channel=channel)

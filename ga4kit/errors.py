@@ -13,7 +13,9 @@
         ├── InvalidArgumentError
         ├── AlreadyExistsError
         ├── QuotaExhaustedError
+        ├── ResponseTooLargeError  an answer larger than the client accepts (not a GA4 quota)
         └── UnavailableError    transient errors that outlived the retries
+            └── NetworkError    nothing reachable: the host name does not resolve or the connection is refused
 
 Every message is one paragraph meant for a person: what went wrong and what to do next.
 """
@@ -130,3 +132,12 @@ class QuotaExhaustedError(ApiError):
 
 class UnavailableError(ApiError):
     pass
+
+
+class ResponseTooLargeError(ApiError):
+    """GA4's answer was larger than the client's gRPC receive limit. Waiting does not help; asking for less does."""
+
+
+class NetworkError(UnavailableError):
+    """GA4 (or the emulator) cannot be reached at all: the host name does not resolve or the connection is
+    refused. Not retried: it does not go away in seconds."""

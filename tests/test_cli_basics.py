@@ -80,9 +80,16 @@ def test_validate_json_and_mixed_exit_code(tmp_path):
     bad.write_text("version: 1\ngoals: [{event: purchase, type: macro, currency: XXX, value: 1}]\n")
     result = CliRunner().invoke(cli, ["validate", "--json", str(CONFIGS[0]), str(bad)])
     assert result.exit_code == 1
-    data = json.loads(result.output)
+    doc = json.loads(result.stdout)
+    assert (doc["format_version"], doc["command"], doc["ok"], doc["exit_code"]) == (2, "validate", False, 1)
+    data = doc["data"]  # the per-file list, as before the envelope
     assert [d["valid"] for d in data] == [True, False]
     assert data[1]["errors"][0]["line"] == 2 and "ISO 4217" in data[1]["errors"][0]["message"]
+    assert [e["status"] for e in doc["errors"]] == ["CONFIG_ERROR"]
+    assert f"{bad}:2:" in doc["errors"][0]["message"] and doc["errors"][0]["hint"]
+    ok = CliRunner().invoke(cli, ["validate", "--json", str(CONFIGS[0])])
+    doc = json.loads(ok.stdout)
+    assert ok.exit_code == 0 and doc["ok"] is True and doc["errors"] == [] and doc["data"][0]["valid"]
 
 
 def test_strict_turns_warnings_into_failure(tmp_path):

@@ -139,3 +139,55 @@ def test_translate_maps_status_to_class_and_hint(exc, cls, hint):
 def test_retry_error_keeps_the_cause():
     err = api_errors.translate(gexc.RetryError("gave up", gexc.ServiceUnavailable("down")), method="x")
     assert isinstance(err, errors.UnavailableError) and "after retrying" in err.message
+
+
+def test_google_channels_get_the_raised_receive_limit(sa_file, monkeypatch):
+    # A spy on grpc.secure_channel (the real one still builds every channel): Google's endpoints cannot
+    # be reached from a test, but the channel ga4kit asks for can be looked at.
+    import grpc
+
+    from ga4kit.connect import MAX_RECEIVE_BYTES
+
+    made = []
+    real = grpc.secure_channel
+
+    def spy(target, credentials, **kwargs):
+        made.append((target, dict(kwargs.get("options") or ())))
+        return real(target, credentials, **kwargs)
+
+    from google.auth.transport import grpc as auth_grpc
+
+    signed_by = []
+    real_plugin = auth_grpc.AuthMetadataPlugin.__init__
+
+    def plugin(self, credentials, request, *args, **kwargs):  # the credentials every call is signed with
+        signed_by.append(credentials)
+        real_plugin(self, credentials, request, *args, **kwargs)
+
+    monkeypatch.setattr(grpc, "secure_channel", spy)
+    monkeypatch.setattr(auth_grpc.AuthMetadataPlugin, "__init__", plugin)
+    with make_clients(credentials_file=str(sa_file)) as clients:
+        assert clients.principal_label == "reader@p.iam.gserviceaccount.com"
+    assert sorted(t for t, _ in made) == ["analyticsadmin.googleapis.com:443"] * 2 + \
+        ["analyticsdata.googleapis.com:443"] * 2
+    assert all(o["grpc.max_receive_message_length"] == MAX_RECEIVE_BYTES for _, o in made)
+    assert MAX_RECEIVE_BYTES >= 256 * 1024 * 1024
+    assert len(signed_by) == 4
+    assert all(c.service_account_email == "reader@p.iam.gserviceaccount.com" for c in signed_by)
+    assert all(list(c.scopes) == [READONLY_SCOPE] for c in signed_by)
+
+
+def test_permission_denied_hint_names_the_principal():
+    from ga4kit.connect import LoadedCredentials, principal_label
+
+    denied = gexc.PermissionDenied("User does not have sufficient permissions for this property.")
+    err = api_errors.translate(denied, method="get_property", principal="reader@p.iam.gserviceaccount.com")
+    assert "called GA4 as reader@p.iam.gserviceaccount.com" in err.hint and "Property access management" in err.hint
+    adc = principal_label(LoadedCredentials(object(), None, "application default"))
+    assert adc == "your Application Default Credentials account"
+    err = api_errors.translate(denied, method="get_property", principal=adc)
+    assert "called GA4 as your Application Default Credentials account" in err.hint
+    # a scope problem keeps its own hint
+    scope = api_errors.translate(gexc.PermissionDenied("Request had insufficient authentication scopes."),
+                                 principal="reader@p.iam.gserviceaccount.com")
+    assert "analytics.edit" in scope.hint

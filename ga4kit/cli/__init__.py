@@ -2,17 +2,63 @@
 
 Only click is imported here. Each command lives in its own module under ga4kit.cli and is imported when
 it runs, so `ga4kit --help` loads neither Google's clients nor pandas.
+
+Ctrl-C at any moment ends with "Interrupted." and exit code 130: while this module and click are still
+being imported (the console script imports them before it calls :func:`main`), a start-up handler exits
+quietly; from :meth:`LazyGroup.main` on, KeyboardInterrupt is caught as usual.
 """
 
-from __future__ import annotations
-
-import importlib
+# No `from __future__` import and no call before the start-up handler below: until it is installed, a
+# Ctrl-C shows a traceback. (These modules are loaded already: importing them runs no Python code.)
 import os
 import sys
 
-import click
+try:
+    import _signal as _sig  # the C module: instant, where `import signal` first builds enums (~2 ms)
+except ImportError:  # pragma: no cover (not CPython)
+    import signal as _sig
 
-from ga4kit import __version__
+
+def _startup_interrupt(signum, frame):  # noqa: ARG001
+    """SIGINT before the CLI runs: nothing has started (no file, no lock, no output), so say so and end at
+    once. Not SystemExit: a handler can run inside a finalizer, where Python prints and ignores it."""
+    try:
+        sys.stderr.write("\nInterrupted.\n")
+        sys.stderr.flush()
+    finally:
+        os._exit(130)
+
+
+def _launched_as_cli() -> bool:
+    """True when this process is the ga4kit command (console script or `python -m ga4kit`), not a program
+    that imports ga4kit.cli as a library: only then may this module touch the SIGINT handler."""
+    argv0 = sys.argv[0] if sys.argv and sys.argv[0] else ""
+    name = os.path.basename(argv0)
+    if name in ("ga4kit", "ga4kit.exe", "ga4kit-script.py"):
+        return True
+    return name == "__main__.py" and os.path.basename(os.path.dirname(argv0)) == "ga4kit"
+
+
+def _set_sigint(handler) -> bool:
+    """Install a SIGINT handler; False outside the main thread (signals belong to the main thread)."""
+    try:
+        _sig.signal(_sig.SIGINT, handler)
+    except ValueError:
+        return False
+    return True
+
+
+try:
+    if _launched_as_cli() and _sig.getsignal(_sig.SIGINT) is _sig.default_int_handler:
+        _set_sigint(_startup_interrupt)
+except KeyboardInterrupt:  # Ctrl-C pressed while this module was being loaded, before the handler was in
+    _startup_interrupt(_sig.SIGINT, None)
+
+import importlib  # noqa: E402  (after the start-up handler: these imports are the window it covers)
+
+import click  # noqa: E402
+
+from ga4kit import __version__  # noqa: E402
 
 # command name -> "module:function". A command module imports its heavy dependencies inside the command.
 COMMANDS = {
@@ -24,6 +70,7 @@ COMMANDS = {
     "chains": "ga4kit.cli.report_cmds:chains_cmd",
     "report": "ga4kit.cli.report_cmds:report_cmd",
     "demo": "ga4kit.cli.demo_cmd:demo",
+    "properties": "ga4kit.cli.properties_cmd:properties_cmd",
 }
 
 
@@ -48,11 +95,22 @@ class LazyGroup(click.Group):
         "changes pending") and Ctrl-C anywhere says "Interrupted." and exits 130, never a traceback."""
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        from ga4kit.cli.common import EXIT_INTERRUPTED, EXIT_USAGE
-
         argv = list(sys.argv[1:] if args is None else args)
         try:
+            code = self._standalone(argv, prog_name, complete_var, **extra)
+        except KeyboardInterrupt:  # a Ctrl-C while the outcome was being reported
+            code = EXIT_INTERRUPTED
+        sys.exit(code)
+
+    def _standalone(self, argv, prog_name, complete_var, **extra):
+        try:
+            _restore_keyboard_interrupt()
+            from ga4kit.cli.common import EXIT_USAGE
+
             rv = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+            return rv if isinstance(rv, int) else 0
+        except SystemExit as exc:  # a command's own sys.exit(n)
+            return exc.code
         except click.UsageError as exc:
             exc.show()
             if "--json" in argv:
@@ -60,20 +118,22 @@ class LazyGroup(click.Group):
 
                 echo_envelope(" ".join(a for a in argv[:1] if not a.startswith("-")) or "ga4kit", None,
                               exit_code=EXIT_USAGE, errors=[error_entry(exc)])
-            code = EXIT_USAGE
+            return EXIT_USAGE
         except click.ClickException as exc:
             exc.show()
-            code = exc.exit_code
+            return exc.exit_code
         except (click.Abort, KeyboardInterrupt, EOFError):
+            _ignore_interrupts()  # a second Ctrl-C while we say goodbye must not print a traceback
             click.echo("\nInterrupted.", err=True)
-            code = EXIT_INTERRUPTED
+            return EXIT_INTERRUPTED
         except BrokenPipeError:
             # Output piped into `head` and closed: not an error of ours, and no traceback.
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (stdout must stay writable until exit)
-            code = 1
-        else:
-            code = rv if isinstance(rv, int) else 0
-        sys.exit(code)
+            return 1
+        finally:
+            # The command is over: from here a Ctrl-C (say while Python joins worker threads) ends the
+            # process at once. An interrupt before this line is a KeyboardInterrupt that main() catches.
+            _quiet_shutdown()
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Short help comes from a static table so that listing commands imports nothing.
@@ -81,6 +141,36 @@ class LazyGroup(click.Group):
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
+
+
+EXIT_INTERRUPTED = 130  # = ga4kit.cli.common.EXIT_INTERRUPTED, here so that Ctrl-C needs no import
+
+
+def _restore_keyboard_interrupt() -> None:
+    """From here on Ctrl-C raises KeyboardInterrupt again, so commands can clean up (locks, partial files)."""
+    if _sig.getsignal(_sig.SIGINT) is _startup_interrupt:
+        _set_sigint(_sig.default_int_handler)
+
+
+def _ignore_interrupts() -> None:
+    if _launched_as_cli():
+        _set_sigint(_sig.SIG_IGN)
+
+
+def _quiet_shutdown() -> None:
+    """The command is done; a Ctrl-C while Python shuts down (joining worker threads) just ends the process,
+    with what was written so far flushed."""
+    if _launched_as_cli():
+        _set_sigint(_exit_now)
+
+
+def _exit_now(signum, frame) -> None:  # noqa: ARG001
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # a closed pipe: nothing more can reach it anyway
+            pass
+    os._exit(EXIT_INTERRUPTED)
 
 
 SHORT_HELP = {
@@ -93,6 +183,7 @@ SHORT_HELP = {
     "chains": "Compute micro-to-macro conversion chains per segment and period.",
     "report": "Write a self-contained HTML report of chains, trends and flags.",
     "demo": "Run the whole job on the built-in local emulator (no Google account needed).",
+    "properties": "List the GA4 accounts and properties the credentials can see.",
 }
 
 

@@ -6,19 +6,22 @@ import sys
 
 import click
 
-from ga4kit.cli.common import echo_json
-
 
 @click.command("validate")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True))
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the JSON envelope: data is a list with, per file, {file, valid, errors, warnings} "
+                   "(each problem: file, line, path, message, fix, severity, text) and, for a valid file, "
+                   "goals, macro, micro, chains, properties; the envelope's errors and warnings repeat every "
+                   "problem as one line of text.")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors (exit 1).")
 def validate(files: tuple[str, ...], as_json: bool, strict: bool) -> None:
     """Check goals FILES without calling GA4.
 
-    Prints every problem with its file and line and what to write instead. Exit code 0 when all files
-    are valid (warnings are shown but allowed, unless --strict), 1 when any is not.
+    Prints every problem with its file and line and what to write instead, in line order. Exit code 0
+    when all files are valid (warnings are shown but allowed, unless --strict), 1 when any is not.
     """
+    from ga4kit.cli.common import EXIT_ERROR, EXIT_OK, echo_envelope
     from ga4kit.config import load
     from ga4kit.errors import ConfigError
 
@@ -40,14 +43,19 @@ def validate(files: tuple[str, ...], as_json: bool, strict: bool) -> None:
             "goals": len(cfg.goals), "macro": len(cfg.macro_goals), "micro": len(cfg.micro_goals),
             "chains": len(cfg.chains), "properties": [p.id for p in cfg.properties],
         })
+    code = EXIT_ERROR if failed else EXIT_OK
     if as_json:
-        echo_json(results)
+        errors = [{"property": None, "status": "CONFIG_ERROR", "message": e["text"], "hint": e["fix"]}
+                  for r in results for e in r["errors"]]
+        warnings = [{"property": None, "message": w["text"]} for r in results for w in r["warnings"]]
+        if strict:  # warnings are failures then
+            errors += [{"property": None, "status": "CONFIG_ERROR", "message": w["text"], "hint": w["fix"]}
+                       for r in results for w in r["warnings"]]
+        echo_envelope("validate", results, exit_code=code, errors=errors, warnings=warnings)
     else:
         for r in results:
-            for w in r["warnings"]:
-                click.echo(w["text"], err=True)
-            for e in r["errors"]:
-                click.echo(e["text"], err=True)
+            for p in sorted(r["warnings"] + r["errors"], key=lambda p: p["line"] or 0):
+                click.echo(p["text"], err=True)
             if r["errors"]:
                 n = len(r["errors"])
                 click.echo(f"{r['file']}: invalid ({n} problem{'s' if n != 1 else ''})")
@@ -55,7 +63,7 @@ def validate(files: tuple[str, ...], as_json: bool, strict: bool) -> None:
                 click.echo(f"{r['file']}: OK ({r['goals']} goals: {r['macro']} macro, {r['micro']} micro; "
                            f"{r['chains']} chain{'s' if r['chains'] != 1 else ''}"
                            f"{'; ' + str(len(r['warnings'])) + ' warning(s)' if r['warnings'] else ''})")
-    sys.exit(1 if failed else 0)
+    sys.exit(code)
 
 
 def _problem(p) -> dict:

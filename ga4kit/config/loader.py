@@ -7,7 +7,9 @@ Every problem is collected with its file, line and a fix, and all of them are ra
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import gc
 import math
 import os
 import re
@@ -76,25 +78,118 @@ def _suggest(word: Any, options) -> str | None:
 
 # ---------------------------------------------------------------- YAML with line numbers
 
+# What YAML (and PyYAML's reader) refuses in a document: control characters other than tab and line
+# breaks, surrogates, U+FFFE/U+FFFF.
+_NON_PRINTABLE = re.compile("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]")
+
+_STANDARD_SCALARS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null",
+                                                                  "timestamp"))
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+
+
+class _TooDeep(Exception):
+    def __init__(self, mark):
+        self.mark = mark
+
+
+_LOADERS: dict = {}
+
+
+def _loader_class():
+    """A safe YAML loader on libyaml's C parser when PyYAML has it (about 10x faster), else the pure-Python
+    one; either way with a composer that stops at MAX_DEPTH levels instead of recursing until Python's
+    RecursionError (500 nested brackets are a 1 KB file)."""
+    if "loader" in _LOADERS:
+        return _LOADERS["loader"]
+    import yaml
+    from yaml.composer import Composer
+
+    class DepthComposer(Composer):
+        def compose_node(self, parent, index):
+            self._depth = getattr(self, "_depth", 0) + 1
+            try:
+                if self._depth > MAX_DEPTH:
+                    raise _TooDeep(self.peek_event().start_mark)
+                return super().compose_node(parent, index)
+            finally:
+                self._depth -= 1
+
+    try:
+        from yaml.cyaml import CParser as c_parser
+    except ImportError:  # pragma: no cover (PyYAML built without libyaml)
+        c_parser = None
+    if c_parser is not None:
+        class Loader(DepthComposer, c_parser, yaml.constructor.SafeConstructor, yaml.resolver.Resolver):
+            def __init__(self, stream):
+                c_parser.__init__(self, stream)
+                DepthComposer.__init__(self)
+                yaml.constructor.SafeConstructor.__init__(self)
+                yaml.resolver.Resolver.__init__(self)
+    else:  # pragma: no cover (PyYAML without libyaml)
+        class Loader(DepthComposer, yaml.SafeLoader):
+            pass
+
+    _LOADERS["loader"] = Loader
+    return Loader
+
+
+def _yaml_syntax_problem(exc, text: str, source: str) -> Problem:
+    """One clear problem for a YAML syntax error; a tab in the indentation gets its own explanation
+    (parsers call it "found character that cannot start any token")."""
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark else None
+    lines = text.splitlines()
+    if line:
+        for n in (line, line - 1, line + 1):  # the parser may stumble a line before or after the tab
+            if 1 <= n <= len(lines) and "\t" in lines[n - 1][: len(lines[n - 1]) - len(lines[n - 1].lstrip())]:
+                return Problem(source, n, "", "this line is indented with a tab, but YAML indentation takes "
+                               "spaces, not tabs", "replace the tab at the start of the line with spaces "
+                               "(two per level is usual)")
+    what = " ".join(str(x) for x in (exc.context, exc.problem) if x)
+    return Problem(source, line, "", f"this is not valid YAML: {what}",
+                   "check the indentation and quoting around that line")
+
+
 def _parse_yaml(text: str, source: str) -> tuple[Any, dict[tuple, int]]:
     import yaml
 
+    bad = _NON_PRINTABLE.search(text)
+    if bad:  # found here, not by the parser, which cannot say on which line (or fails on surrogates)
+        line = text.count("\n", 0, bad.start()) + 1
+        raise ConfigError([Problem(source, line, "", f"the file holds a control or invalid character "
+                                   f"(U+{ord(bad.group()):04X}), which YAML does not allow",
+                                   "delete it; it is often invisible in editors")])
+    loader = _loader_class()(text)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = loader.get_single_node()
+    except _TooDeep as exc:
+        raise ConfigError([Problem(source, exc.mark.line + 1 if exc.mark else None, "",
+                                   f"the document is nested more than {MAX_DEPTH} levels deep; a goals file "
+                                   "needs a handful", "check the brackets and indentation around that line")]
+                          ) from None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        what = " ".join(str(x) for x in (exc.context, exc.problem) if x)
-        raise ConfigError([Problem(source, line, "", f"this is not valid YAML: {what}",
-                                   "check the indentation and quoting around that line")]) from None
+        raise ConfigError([_yaml_syntax_problem(exc, text, source)]) from None
     except yaml.YAMLError as exc:
         raise ConfigError([Problem(source, None, "", f"this is not valid YAML: {exc}", None)]) from None
+    except RecursionError:  # pragma: no cover (the composer stops at MAX_DEPTH first)
+        raise ConfigError([Problem(source, None, "", "the document is nested too deeply", None)]) from None
+    finally:
+        dispose = getattr(loader, "dispose", None)
+        if dispose:
+            dispose()
     if root is None:
         raise ConfigError([Problem(source, None, "", "the file is empty",
                                    "start from an example in configs/, e.g. configs/shop.yaml")])
-    constructor = yaml.SafeLoader("")
+    constructor = yaml.constructor.SafeConstructor()
     lines: dict[tuple, int] = {}
     count = [0]
+
+    def refuse_tag(node, path: tuple) -> None:
+        raise ConfigError([Problem(source, node.start_mark.line + 1, _fmt_path(path),
+                                   f"the YAML tag {_short_tag(node.tag)} is not allowed in a goals file",
+                                   "remove the tag: a goals file holds plain text, numbers, yes/no, lists and "
+                                   "mappings")])
 
     def build(node, path: tuple, depth: int, active: frozenset):
         count[0] += 1
@@ -106,7 +201,19 @@ def _parse_yaml(text: str, source: str) -> tuple[Any, dict[tuple, int]]:
                                        "the document refers to itself (a recursive YAML alias)", None)])
         lines.setdefault(path, node.start_mark.line + 1)
         if isinstance(node, yaml.MappingNode):
-            constructor.flatten_mapping(node)
+            if node.tag != _MAP_TAG:
+                refuse_tag(node, path)
+            for key_node, value_node in node.value:  # merged mappings (<<: *x) must be plain too
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    for sub in (value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]):
+                        if isinstance(sub, yaml.MappingNode) and sub.tag != _MAP_TAG:
+                            refuse_tag(sub, path)
+            try:
+                constructor.flatten_mapping(node)
+            except yaml.YAMLError as exc:
+                raise ConfigError([Problem(source, node.start_mark.line + 1, _fmt_path(path),
+                                           f"this merge (<<) cannot be read: {getattr(exc, 'problem', exc)}",
+                                           None)]) from None
             out: dict = {}
             inner = active | {id(node)}
             for key_node, value_node in node.value:
@@ -114,6 +221,8 @@ def _parse_yaml(text: str, source: str) -> tuple[Any, dict[tuple, int]]:
                     raise ConfigError([Problem(source, key_node.start_mark.line + 1, _fmt_path(path),
                                                "a key here is a list or mapping; keys must be plain words",
                                                None)])
+                if key_node.tag not in _STANDARD_SCALARS:
+                    refuse_tag(key_node, path)
                 key = constructor.construct_object(key_node)
                 if not isinstance(key, (str, int, float, bool)) or key is None:
                     key = str(key)
@@ -124,8 +233,12 @@ def _parse_yaml(text: str, source: str) -> tuple[Any, dict[tuple, int]]:
                 out[key] = build(value_node, path + (key,), depth + 1, inner)
             return out
         if isinstance(node, yaml.SequenceNode):
+            if node.tag != _SEQ_TAG:
+                refuse_tag(node, path)
             inner = active | {id(node)}
             return [build(item, path + (i,), depth + 1, inner) for i, item in enumerate(node.value)]
+        if node.tag not in _STANDARD_SCALARS:
+            refuse_tag(node, path)
         if node.tag == "tag:yaml.org,2002:timestamp":
             return node.value  # dates stay text: GA4 takes YYYY-MM-DD, and a bad date is reported later
         try:
@@ -136,8 +249,14 @@ def _parse_yaml(text: str, source: str) -> tuple[Any, dict[tuple, int]]:
 
     try:
         return build(root, (), 0, frozenset()), lines
-    except RecursionError:
+    except RecursionError:  # pragma: no cover (MAX_DEPTH stops it first)
         raise ConfigError([Problem(source, None, "", "the document is nested too deeply", None)]) from None
+
+
+def _short_tag(tag: str) -> str:
+    """!!python/object:os.system rather than tag:yaml.org,2002:python/object:os.system."""
+    prefix = "tag:yaml.org,2002:"
+    return "!!" + tag[len(prefix):] if tag.startswith(prefix) else tag
 
 
 # ---------------------------------------------------------------- public entry points
@@ -180,16 +299,36 @@ def load_text(text: str, source: str = "<string>") -> model.GoalsConfig:
     if "\x00" in text:
         raise ConfigError([Problem(source, None, "", "the file holds NUL bytes: it is binary, not YAML",
                                    "check that this is the goals file you meant")])
-    data, lines = _parse_yaml(text, source)
-    c = _Collector(source, lines)
-    if not isinstance(data, dict):
-        c.error((), f"the file holds a {_kind(data)}, but a goals file is a mapping with keys {', '.join(TOP_KEYS)}",
-                "start from an example in configs/, e.g. configs/shop.yaml")
-        raise ConfigError(c.problems)
-    cfg = _validate(data, c)
+    with _gc_paused():
+        data, lines = _parse_yaml(text, source)
+        c = _Collector(source, lines)
+        if not isinstance(data, dict):
+            c.error((), f"the file holds a {_kind(data)}, but a goals file is a mapping with keys "
+                    f"{', '.join(TOP_KEYS)}", "start from an example in configs/, e.g. configs/shop.yaml")
+            raise ConfigError(c.problems)
+        cfg = _validate(data, c)
     if c.problems:
-        raise ConfigError(c.problems, c.warnings)
+        raise ConfigError(_by_line(c.problems), _by_line(c.warnings))
     return cfg
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """Python's cyclic garbage collector paused: composing allocates a node and a mark per scalar, and the
+    collector kept walking the growing graph (more than half the time of 10,000 goals). Nothing here needs
+    it; it runs again as soon as the file is read."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _by_line(problems: list[Problem]) -> list[Problem]:
+    """In file order (problems without a line, about the whole file, first); stable within a line."""
+    return sorted(problems, key=lambda p: p.line or 0)
 
 
 # ---------------------------------------------------------------- validation
@@ -302,7 +441,7 @@ def _validate(data: dict, c: _Collector) -> model.GoalsConfig:
         defaults=defaults,
         report=report,
         source=c.source,
-        warnings=tuple(c.warnings),
+        warnings=tuple(_by_line(c.warnings)),
     )
 
 
@@ -379,17 +518,19 @@ def _goals(value: Any, defaults: model.Defaults, c: _Collector) -> tuple[dict[st
             c.error(path, f"a goal must be a mapping, not a {_kind(item)}", "write - {event: add_to_cart, type: micro, "
                     "kind: milestone}")
             continue
-        if isinstance(item.get("event"), str):
-            declared.setdefault(item["event"], item.get("type"))
-        goal = _goal(item, path, defaults, c)
-        if goal is None:
+        event = item.get("event")
+        duplicate = isinstance(event, str) and event in first_seen
+        if isinstance(event, str):
+            declared.setdefault(event, item.get("type"))
+        goal = _goal(item, path, defaults, c)  # its own problems are reported even when it is a duplicate
+        if duplicate:
+            c.error(path + ("event",), f"the goal {event!r} is declared twice (first at line "
+                    f"{c.line(('goals', first_seen[event]))})", "keep one declaration")
             continue
-        if goal.event in first_seen:
-            c.error(path + ("event",), f"the goal {goal.event!r} is declared twice (first at line "
-                    f"{c.line(('goals', first_seen[goal.event]))})", "keep one declaration")
-            continue
-        first_seen[goal.event] = i
-        goals[goal.event] = goal
+        if isinstance(event, str):
+            first_seen[event] = i
+        if goal is not None:
+            goals[goal.event] = goal
     return goals, declared
 
 
@@ -409,16 +550,17 @@ def _goal(item: dict, path: tuple, defaults: model.Defaults, c: _Collector) -> m
     elif gtype not in (model.MICRO, model.MACRO):
         c.error(path + ("type",), f"type {gtype!r} is not micro or macro", "write type: micro or type: macro")
     kind = item.get("kind")
-    if gtype == model.MICRO:
-        if kind is None:
-            c.error(path, f"the micro goal {event!r} has no kind",
-                    "add kind: milestone (a step on the path to the macro goal) or kind: secondary (engagement "
-                    "off the path)")
-        elif kind not in (model.MILESTONE, model.SECONDARY):
-            c.error(path + ("kind",), f"kind {kind!r} is not milestone or secondary",
-                    "write kind: milestone or kind: secondary")
-    elif gtype == model.MACRO and kind is not None:
-        c.error(path + ("kind",), "kind is for micro goals only", "remove kind from this macro goal")
+    if gtype == model.MACRO:
+        if kind is not None:
+            c.error(path + ("kind",), "kind is for micro goals only", "remove kind from this macro goal")
+    elif kind is not None and kind not in (model.MILESTONE, model.SECONDARY):
+        # checked whatever the type says: a misspelt type must not hide a misspelt kind
+        c.error(path + ("kind",), f"kind {kind!r} is not milestone or secondary",
+                "write kind: milestone or kind: secondary")
+    elif gtype == model.MICRO and kind is None:
+        c.error(path, f"the micro goal {event!r} has no kind",
+                "add kind: milestone (a step on the path to the macro goal) or kind: secondary (engagement "
+                "off the path)")
     counting = _counting(c, item.get("counting"), path + ("counting",)) or defaults.counting
     value = item.get("value")
     if value is not None:
@@ -471,6 +613,16 @@ def _derive(value: Any, path: tuple, event: str | None, c: _Collector) -> model.
     where_items = _as_list(c, data.get("where"), path + ("where",), "where",
                            "- {param: page_location, contains: /pricing}")
     conditions = []
+    what = f"every {source} event" if source else "every source event"
+    if "where" in data and where_items == []:
+        c.error(path + ("where",), "where is empty: a derived goal needs at least one condition (derived "
+                "from the whole event it only copies " + what + " under a new name)",
+                "add a condition, e.g. - {param: page_location, contains: /pricing}; or count the source "
+                "event itself as the goal")
+    elif "where" not in data and source is not None:
+        c.warn(path, f"the rule has no where: {what} is copied as {event!r}, so the goal counts the same as "
+               f"{source}", "add where: [{param: page_location, contains: /pricing}] to pick some, unless a copy "
+               "under a new name is what you want")
     if where_items is not None and len(where_items) > 9:
         c.error(path + ("where",), f"{len(where_items)} conditions; GA4 allows 10 per rule, one of which is the "
                 "event name", "keep at most 9 conditions")
@@ -491,10 +643,12 @@ _NUMERIC_OPS = {"less_than", "less_than_or_equal", "greater_than", "greater_than
 
 
 def _condition(value: Any, path: tuple, c: _Collector) -> model.Condition | None:
+    """One condition of a derived goal; every problem in it is reported, not just the first."""
     if not isinstance(value, dict):
         c.error(path, f"a condition must be a mapping, not a {_kind(value)}",
                 "write - {param: page_location, contains: /pricing}")
         return None
+    before = len(c.problems)
     ops = [k for k in value if k in model.CONDITION_OPERATORS]
     unknown = [k for k in value if k not in model.CONDITION_OPERATORS and k not in ("param", "negate")]
     for key in unknown:
@@ -507,13 +661,21 @@ def _condition(value: Any, path: tuple, c: _Collector) -> model.Condition | None
     elif not isinstance(param, str) or not re.match(r"^[A-Za-z][A-Za-z0-9_]{0,39}$", param):
         c.error(path + ("param",), f"{param!r} is not a valid parameter name",
                 "use letters, digits and underscores, starting with a letter, at most 40 characters")
-        param = None
+    negate = value.get("negate", False)
+    if not isinstance(negate, bool):
+        c.error(path + ("negate",), "negate must be true or false", None)
     if len(ops) != 1:
         c.error(path, "a condition needs exactly one operator" + (f" (found {', '.join(ops)})" if ops else ""),
                 "use one of " + ", ".join(model.CONDITION_OPERATORS))
+    texts = {op: _operand(value[op], op, path, c) for op in ops}
+    if len(c.problems) > before or len(ops) != 1:
         return None
     op = ops[0]
-    raw = value[op]
+    return model.Condition(param=param, operator=op, value=texts[op], negated=negate)
+
+
+def _operand(raw: Any, op: str, path: tuple, c: _Collector) -> str | None:
+    """The value a condition compares with, as GA4 takes it (text), or None after reporting why not."""
     if raw is None or isinstance(raw, (dict, list)):
         c.error(path + (op,), f"the {op} condition needs a single value", None)
         return None
@@ -530,13 +692,7 @@ def _condition(value: Any, path: tuple, c: _Collector) -> model.Condition | None
         except re.error as exc:
             c.error(path + (op,), f"the regular expression {text!r} is invalid: {exc}", None)
             return None
-    negate = value.get("negate", False)
-    if not isinstance(negate, bool):
-        c.error(path + ("negate",), "negate must be true or false", None)
-        return None
-    if param is None:
-        return None
-    return model.Condition(param=param, operator=op, value=text, negated=negate)
+    return text
 
 
 def _chains(value: Any, goals: dict[str, model.Goal], declared: dict[str, Any], c: _Collector) -> list[model.Chain]:
@@ -611,10 +767,8 @@ def _report(value: Any, c: _Collector) -> model.ReportSettings:
                 if not isinstance(seg, str) or not re.match(r"^[A-Za-z][A-Za-z0-9_:]*$", seg):
                     c.error(p, f"{seg!r} is not a GA4 dimension name", "e.g. sessionDefaultChannelGroup")
                     continue
-                if seg not in rules.KNOWN_SEGMENTS:
-                    guess = _suggest(seg, rules.KNOWN_SEGMENTS)
-                    c.warn(p, f"{seg!r} is not a dimension ga4kit knows for segments",
-                           f"did you mean {guess!r}?" if guess else None)
+                if _segment_problem(seg, p, c):
+                    continue
                 good.append(seg)
             if len(good) > MAX_SEGMENTS:
                 c.error(("report", "segments"), f"{len(good)} segment dimensions; a report holds at most "
@@ -638,14 +792,80 @@ def _report(value: Any, c: _Collector) -> model.ReportSettings:
                         start = v
                     else:
                         end = v
-            if re.match(r"^\d{4}", start) and re.match(r"^\d{4}", end) and start > end:
-                c.error(("report", "range"), f"the range starts ({start}) after it ends ({end})",
+            order = _date_order(start, end)
+            if order is not None:
+                c.error(("report", "range"), f"the range starts ({start}) after it ends ({end}){order}",
                         "swap start and end")
     grain = data.get("grain", "range")
     if grain not in GRAINS:
         c.error(("report", "grain"), f"grain {grain!r} is not one of {', '.join(GRAINS)}", "e.g. grain: week")
         grain = "range"
     return model.ReportSettings(segments=segments, start=start, end=end, grain=grain)
+
+
+def _segment_problem(seg: str, path: tuple, c: _Collector) -> bool:
+    """Report a segment dimension GA4 does not have (an error) or one ga4kit does not check (a warning);
+    True when it cannot be used."""
+    if seg in rules.OWN_DIMENSIONS:
+        c.error(path, f"{seg!r} is already in every report ga4kit asks for (with the event name and the "
+                "period), so it cannot be a segment", "remove it; report.grain chooses day, week or month")
+        return True
+    if rules.CUSTOM_DIMENSION_RE.match(seg):
+        return False
+    if seg.lower().startswith("custom"):
+        c.error(path, f"{seg!r} is not a GA4 custom dimension name",
+                "write customEvent:PARAMETER (event scope) or customUser:PROPERTY (user scope), as registered "
+                "in GA4 Admin > Custom definitions")
+        return True
+    if seg not in rules.GA4_DIMENSIONS:
+        guess = _suggest(seg, rules.KNOWN_SEGMENTS) or _suggest(seg, rules.GA4_DIMENSIONS)
+        if guess is None:
+            lowered = {d.lower(): d for d in rules.GA4_DIMENSIONS}
+            guess = lowered.get(seg.lower())
+        c.error(path, f"{seg!r} is not a GA4 dimension",
+                (f"did you mean {guess!r}? " if guess else "") + "Use an API name from GA4's Data API schema "
+                "(e.g. sessionDefaultChannelGroup, deviceCategory, country), or a custom dimension as "
+                "customEvent:NAME / customUser:NAME")
+        return True
+    if seg not in rules.KNOWN_SEGMENTS:
+        c.warn(path, f"{seg!r} is a GA4 dimension, but not a session- or user-scoped one ga4kit knows for "
+               "conversion segments", "check that users per segment mean what you want")
+    return False
+
+
+def _days_ago(value: str) -> int | None:
+    """How many days before today a relative GA4 date is (today 0, yesterday 1, NdaysAgo N), else None."""
+    if value == "today":
+        return 0
+    if value == "yesterday":
+        return 1
+    m = re.match(r"^(\d+)daysAgo$", value)
+    return int(m.group(1)) if m else None
+
+
+def _date_order(start: str, end: str) -> str | None:
+    """"" or a note when the range starts after it ends (None when it does not, or cannot be known).
+
+    Relative dates compare with each other; a relative and an absolute date compare through today's date,
+    with a day to spare for time zones (GA4 resolves relative dates in the property's zone)."""
+    import datetime as dt
+
+    a, b = _days_ago(start), _days_ago(end)
+    if a is not None and b is not None:
+        return "" if a < b else None
+    try:
+        sa = dt.date.fromisoformat(start) if a is None else None
+        sb = dt.date.fromisoformat(end) if b is None else None
+    except ValueError:
+        return None
+    if sa is not None and sb is not None:
+        return "" if sa > sb else None
+    today = dt.date.today()
+    first = sa if sa is not None else today - dt.timedelta(days=a)
+    last = sb if sb is not None else today - dt.timedelta(days=b)
+    if (first - last).days > 1:
+        return f" (today is {today.isoformat()})"
+    return None
 
 
 def _valid_date(value: str) -> bool:

@@ -44,8 +44,57 @@ THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD 
 ZWL ZWG
 """.split())
 
+# The Data API's dimensions (developers.google.com/analytics/devguides/reporting/data/v1/api-schema). The
+# attribution families exist plain (event scope), with firstUser (user scope) and session (session scope)
+# in front; the list errs on the side of accepting: a name GA4 does not know fails there with
+# INVALID_ARGUMENT, a name refused here would block a valid report.
+_ATTRIBUTION = """
+campaignId campaignName defaultChannelGroup primaryChannelGroup medium source sourceMedium sourcePlatform
+googleAdsAccountName googleAdsAdGroupId googleAdsAdGroupName googleAdsAdNetworkType googleAdsCampaignId
+googleAdsCampaignName googleAdsCampaignType googleAdsCreativeId googleAdsCustomerId googleAdsKeyword
+googleAdsQuery manualAdContent manualCampaignId manualCampaignName manualCreativeFormat manualMarketingTactic
+manualMedium manualSource manualSourceMedium manualSourcePlatform manualTerm
+cm360AccountId cm360AccountName cm360AdvertiserId cm360AdvertiserName cm360CampaignId cm360CampaignName
+cm360CreativeFormat cm360CreativeId cm360CreativeName cm360CreativeType cm360CreativeTypeId
+cm360CreativeVersion cm360Medium cm360PlacementCostStructure cm360PlacementId cm360PlacementName
+cm360RenderingId cm360SiteId cm360SiteName cm360Source cm360SourceMedium
+dv360AdvertiserId dv360AdvertiserName dv360CampaignId dv360CampaignName dv360CreativeFormat dv360CreativeId
+dv360CreativeName dv360ExchangeId dv360ExchangeName dv360InsertionOrderId dv360InsertionOrderName
+dv360LineItemId dv360LineItemName dv360Medium dv360PartnerId dv360PartnerName dv360Source dv360SourceMedium
+sa360AdGroupId sa360AdGroupName sa360CampaignId sa360CampaignName sa360CreativeFormat sa360EngineAccountId
+sa360EngineAccountName sa360EngineAccountType sa360KeywordText sa360ManagerAccountId sa360ManagerAccountName
+sa360Medium sa360Query sa360Source sa360SourceMedium
+""".split()
+_OTHER_DIMENSIONS = """
+achievementId adFormat adSourceName adUnitName appVersion audienceId audienceName audienceResourceName
+brandingInterest browser character city cityId cohort cohortNthDay cohortNthMonth cohortNthWeek contentGroup
+contentId contentType continent continentId country countryId currencyCode date dateHour dateHourMinute day
+dayOfWeek dayOfWeekName deviceCategory eventName fileExtension fileName firstSessionDate fullPageUrl groupId
+hostName hour isConversionEvent isKeyEvent isoWeek isoYear isoYearIsoWeek itemAffiliation itemBrand
+itemCategory itemCategory2 itemCategory3 itemCategory4 itemCategory5 itemId itemListId itemListName
+itemListPosition itemLocationID itemName itemPromotionCreativeName itemPromotionCreativeSlot itemPromotionId
+itemPromotionName itemVariant landingPage landingPagePlusQueryString language languageCode level linkClasses
+linkDomain linkId linkText linkUrl method minute mobileDeviceBranding mobileDeviceMarketingName
+mobileDeviceModel month newVsReturning nthDay nthHour nthMinute nthMonth nthWeek nthYear operatingSystem
+operatingSystemVersion operatingSystemWithVersion orderCoupon outbound pageLocation pagePath
+pagePathPlusQueryString pageReferrer pageTitle percentScrolled platform platformDeviceCategory region
+screenResolution searchTerm shippingTier signedInWithUserId streamId streamName testDataFilterId
+testDataFilterName transactionId unifiedPagePathScreen unifiedPageScreen unifiedScreenClass unifiedScreenName
+userAgeBracket userGender videoProvider videoTitle videoUrl virtualCurrencyName visible week year yearMonth
+yearWeek
+""".split()
+GA4_DIMENSIONS = frozenset(
+    _OTHER_DIMENSIONS
+    + _ATTRIBUTION
+    + [prefix + name[0].upper() + name[1:] for prefix in ("firstUser", "session") for name in _ATTRIBUTION]
+)
+# Custom dimensions: customEvent:PARAM (event scope) and customUser:PROPERTY (user scope).
+CUSTOM_DIMENSION_RE = re.compile(r"^custom(Event|User):[A-Za-z][A-Za-z0-9_]{0,39}$")
+# ga4kit asks for these itself in every report: as a segment they would be asked for twice.
+OWN_DIMENSIONS = frozenset({"eventName", "date"})
+
 # Dimensions a report may segment by (a subset of the Data API schema that is session- or user-scoped,
-# and so meaningful for conversion segments). Others are allowed with a warning.
+# and so meaningful for conversion segments). Other GA4 dimensions are allowed with a warning.
 KNOWN_SEGMENTS = frozenset({
     "sessionDefaultChannelGroup", "sessionSource", "sessionMedium", "sessionSourceMedium",
     "sessionCampaignName", "firstUserDefaultChannelGroup", "firstUserSource", "firstUserMedium",
