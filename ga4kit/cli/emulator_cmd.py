@@ -72,7 +72,7 @@ def start(host: str, port: int, state_dir: str | None, seed: int, days: int, use
     from ga4kit.emulator import Emulator, Faults, parse_fault
 
     fault_rules = Faults(seed)
-    served = Emulator(demo=False).method_names() if faults else []
+    served = sorted(Emulator(demo=False).method_names()) if faults else []
     for spec in faults:
         try:
             method = parse_fault(spec)[0]

@@ -326,12 +326,6 @@ class Emulator:
         generic.append(_Fallback(self))
         return generic
 
-    def method_names(self) -> list[str]:
-        """The RPC names this emulator serves (Admin v1beta and v1alpha, Data), e.g. "CreateKeyEvent"."""
-        names = {rpc for methods in self._admin.values() for rpc in methods}
-        names.update(rpc for methods in DATA_METHODS.values() for rpc in methods)
-        return sorted(names)
-
     # ----------------------------------------------------------------- lifecycle
     @property
     def address(self) -> str:
