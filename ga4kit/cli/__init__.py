@@ -109,7 +109,7 @@ class LazyGroup(click.Group):
 
             rv = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
             return rv if isinstance(rv, int) else 0
-        except SystemExit as exc:  # a command's own sys.exit(n)
+        except SystemExit as exc:  # commands return their code; this only guards against library code exiting
             return exc.code
         except click.UsageError as exc:
             exc.show()
@@ -147,9 +147,22 @@ EXIT_INTERRUPTED = 130  # = ga4kit.cli.common.EXIT_INTERRUPTED, here so that Ctr
 
 
 def _restore_keyboard_interrupt() -> None:
-    """From here on Ctrl-C raises KeyboardInterrupt again, so commands can clean up (locks, partial files)."""
+    """From here on Ctrl-C raises KeyboardInterrupt again, so commands can clean up (locks, partial files).
+
+    SIGTERM (how cron wrappers, systemd, CI runners and Cloud Run stop a job) is handled the same way: the
+    run stops cleanly, says "Interrupted." and exits 130, instead of dying mid-write."""
     if _sig.getsignal(_sig.SIGINT) is _startup_interrupt:
         _set_sigint(_sig.default_int_handler)
+    sigterm = getattr(_sig, "SIGTERM", None)
+    if sigterm is not None and _launched_as_cli() and _sig.getsignal(sigterm) == _sig.SIG_DFL:
+        try:
+            _sig.signal(sigterm, _terminate_as_interrupt)
+        except ValueError:  # not the main thread
+            pass
+
+
+def _terminate_as_interrupt(signum, frame) -> None:  # noqa: ARG001
+    raise KeyboardInterrupt
 
 
 def _ignore_interrupts() -> None:

@@ -10,11 +10,10 @@ import sys
 import click
 
 from ga4kit.cli.common import (
-    EXIT_CHANGES, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, Progress, handle_errors, use_color,
+    EXIT_CHANGES, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, Progress, goals_file, handle_errors, use_color,
 )
 
-_CONFIG = click.option("-c", "--config", "config_path", required=True, type=click.Path(dir_okay=False),
-                       metavar="FILE", help="The goals file (YAML).")
+_CONFIG = goals_file
 _PROPERTY = click.option("-p", "--property", "properties", multiple=True, metavar="PROPERTY",
                          help="Work on this property instead of the file's (repeatable): 123456789 or "
                               "properties/123456789, not a G-... measurement id.")
@@ -79,7 +78,7 @@ def _plan(cfg, clients, refs, *, prune: bool, event_check: bool, bar: Progress):
               help="Exit 0 when nothing would change, 2 when changes are pending, 1 on any error.")
 @handle_errors
 def plan_cmd(config_path: str, properties: tuple[str, ...], prune: bool, no_event_check: bool, as_json: bool,
-             detailed_exitcode: bool) -> None:
+             detailed_exitcode: bool) -> int:
     """Show what `ga4kit apply` would change on each property (read-only).
 
     For each property: key events to create (+), update (~), delete with --prune (-), unchanged (=), and
@@ -110,7 +109,7 @@ def plan_cmd(config_path: str, properties: tuple[str, ...], prune: bool, no_even
                       warnings=_plan_warnings(result))
     else:
         click.echo(admin.render_plan(result, color=use_color(), verbose=not s.quiet))
-    sys.exit(code)
+    return code
 
 
 def apply_exit_code(result) -> int:
@@ -155,7 +154,7 @@ def _interrupted_message(exc, config_path: str) -> str:
 @click.option("-y", "--yes", is_flag=True, help="Write without asking (needed when stdin is not a terminal).")
 @handle_errors
 def apply_cmd(config_path: str, properties: tuple[str, ...], prune: bool, no_event_check: bool, as_json: bool,
-              yes: bool) -> None:
+              yes: bool) -> int:
     """Make each property's key events and create-event rules match the goals file.
 
     Shows the plan (with its warnings), asks before writing (unless --yes), retries transient errors,
@@ -180,7 +179,7 @@ def apply_cmd(config_path: str, properties: tuple[str, ...], prune: bool, no_eve
                 the_plan = _plan(cfg, clients, refs, prune=prune, event_check=not no_event_check, bar=bar)
         except KeyboardInterrupt:
             click.echo("Interrupted while reading the properties; nothing was written.", err=True)
-            sys.exit(EXIT_INTERRUPTED)
+            return EXIT_INTERRUPTED
         if not as_json:
             click.echo(admin.render_plan(the_plan, color=color, verbose=not s.quiet))
         if the_plan.has_writes and not yes:
@@ -192,7 +191,7 @@ def apply_cmd(config_path: str, properties: tuple[str, ...], prune: bool, no_eve
             if not click.confirm(f"Apply these changes to {n} propert{'y' if n == 1 else 'ies'}?", default=False,
                                  err=True):
                 click.echo("Apply cancelled; nothing was written.", err=True)
-                sys.exit(EXIT_ERROR)
+                return EXIT_ERROR
         with Progress(len(refs), "Applying", enabled=not as_json, quiet=s.quiet) as bar:
             try:
                 result = admin.apply(the_plan, clients, on_property=bar, on_wait=lambda _s, text: bar.note(text))
@@ -202,7 +201,7 @@ def apply_cmd(config_path: str, properties: tuple[str, ...], prune: bool, no_eve
                 interrupted = None
     if interrupted is not None:
         _report_interrupted(interrupted, the_plan, config_path, as_json=as_json, color=color)
-        sys.exit(EXIT_INTERRUPTED)
+        return EXIT_INTERRUPTED
     code = apply_exit_code(result)
     if as_json:
         errors = [_entry(pid, err) for pid, err in result.errors]
@@ -211,7 +210,7 @@ def apply_cmd(config_path: str, properties: tuple[str, ...], prune: bool, no_eve
     elif the_plan.has_changes or the_plan.has_errors:
         click.echo("")
         click.echo(admin.render_result(result, color=color))
-    sys.exit(code)
+    return code
 
 
 def _entry(pid: str, err) -> dict:

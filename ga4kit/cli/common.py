@@ -69,14 +69,6 @@ def settings(ctx: click.Context | None = None) -> Settings:
     return obj if isinstance(obj, Settings) else Settings()
 
 
-def echo_error(exc: Ga4kitError) -> None:
-    if isinstance(exc, ConfigError):
-        for w in exc.warnings:
-            click.echo(str(w), err=True)
-    text = str(exc)
-    click.echo(f"Error: {text}", err=True)
-
-
 def error_status(exc: BaseException) -> str:
     """The ``status`` of an error entry: the gRPC status of an ApiError, else ga4kit's own kind."""
     from ga4kit import errors as E
@@ -129,11 +121,37 @@ def _command_name(ctx: click.Context | None) -> str:
     return " ".join(reversed([p for p in parts if p])) or "ga4kit"
 
 
+class CommandError(click.ClickException):
+    """The one way a command ends early: shown as ``Error: message hint`` on stderr, then ``exit_code``.
+
+    Library errors become one in :func:`handle_errors`; a command that must stop raises it itself. A
+    command whose outcome is not 0 but needs no error line (a partial run, changes pending) returns its
+    exit code instead; :class:`ga4kit.cli.LazyGroup` turns the return value into the process's exit code.
+    """
+
+    def __init__(self, message: str, *, exit_code: int = EXIT_ERROR, hint: str | None = None,
+                 cause: BaseException | None = None):
+        super().__init__(message)
+        self.exit_code = exit_code
+        self.hint = hint
+        self.cause = cause
+
+    def format_message(self) -> str:
+        return f"{self.message} {self.hint}" if self.hint else self.message
+
+    def show(self, file=None) -> None:  # noqa: ARG002 (always stderr)
+        if isinstance(self.cause, ConfigError):
+            for w in self.cause.warnings:
+                click.echo(str(w), err=True)
+        click.echo(f"Error: {self.format_message()}", err=True)
+
+
 def handle_errors(fn: Callable) -> Callable:
-    """Turn ga4kit's own exceptions into `Error: ...` on stderr and exit code 1; Ctrl-C into 130.
+    """Turn ga4kit's own exceptions into a :class:`CommandError` (``Error: ...`` and exit code 1).
 
     With ``--json`` (an ``as_json`` parameter) a failure also prints the envelope with ``ok: false`` on
-    stdout, so a script always gets one JSON document.
+    stdout, so a script always gets one JSON document. Ctrl-C (and SIGTERM) propagate to
+    :class:`ga4kit.cli.LazyGroup`, which says "Interrupted." and exits 130.
     """
 
     @functools.wraps(fn)
@@ -141,16 +159,32 @@ def handle_errors(fn: Callable) -> Callable:
         try:
             return fn(*args, **kwargs)
         except Ga4kitError as exc:
-            echo_error(exc)
             if kwargs.get("as_json"):
                 echo_envelope(_command_name(click.get_current_context(silent=True)), None,
                               exit_code=exc.exit_code, errors=[error_entry(exc)])
-            sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("Interrupted.", err=True)
-            sys.exit(EXIT_INTERRUPTED)
+            raise CommandError(exc.message, exit_code=exc.exit_code, hint=exc.hint, cause=exc) from None
 
     return wrapper
+
+
+def goals_file(fn: Callable) -> Callable:
+    """The goals file, as ``-c FILE`` or as the first argument (``ga4kit plan goals.yaml``): both forms
+    work on every command that reads one, and the command receives it as ``config_path``."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, config_file: str | None = None, config_path: str | None = None, **kwargs):
+        if config_file and config_path and os.path.abspath(config_file) != os.path.abspath(config_path):
+            raise click.UsageError(f"Two goals files were given ({config_file} and -c {config_path}); give one.")
+        path = config_path or config_file
+        if not path:
+            raise click.UsageError("No goals file: give it as the first argument or with -c FILE "
+                                   "(examples are in configs/, e.g. configs/shop.yaml).")
+        return fn(*args, config_path=path, **kwargs)
+
+    wrapper = click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False), metavar="FILE",
+                           help="The goals file (YAML); it may also be given as the first argument.")(wrapper)
+    return click.argument("config_file", required=False, metavar="[FILE]",
+                          type=click.Path(dir_okay=False))(wrapper)
 
 
 def echo_json(data: Any) -> None:

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
+
+from ga4kit.cli.common import handle_errors
 
 
 @click.command("validate")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True))
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=True))
+@click.option("-c", "--config", "config_files", multiple=True, type=click.Path(dir_okay=True), metavar="FILE",
+              help="A goals file to check (repeatable), as the other commands take it; or give files as arguments.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the JSON envelope: data is a list with, per file, {file, valid, errors, warnings} "
                    "(each problem: file, line, path, message, fix, severity, text) and, for a valid file, "
                    "goals, macro, micro, chains, properties; the envelope's errors and warnings repeat every "
                    "problem as one line of text.")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors (exit 1).")
-def validate(files: tuple[str, ...], as_json: bool, strict: bool) -> None:
+def validate(files: tuple[str, ...], config_files: tuple[str, ...], as_json: bool, strict: bool) -> int:
     """Check goals FILES without calling GA4.
 
     Prints every problem with its file and line and what to write instead, in line order. Exit code 0
@@ -25,6 +27,9 @@ def validate(files: tuple[str, ...], as_json: bool, strict: bool) -> None:
     from ga4kit.config import load
     from ga4kit.errors import ConfigError
 
+    files = tuple(dict.fromkeys(files + config_files))
+    if not files:
+        raise click.UsageError("No goals file: give one or more as arguments, or with -c FILE.")
     results = []
     failed = False
     for path in files:
@@ -63,7 +68,7 @@ def validate(files: tuple[str, ...], as_json: bool, strict: bool) -> None:
                 click.echo(f"{r['file']}: OK ({r['goals']} goals: {r['macro']} macro, {r['micro']} micro; "
                            f"{r['chains']} chain{'s' if r['chains'] != 1 else ''}"
                            f"{'; ' + str(len(r['warnings'])) + ' warning(s)' if r['warnings'] else ''})")
-    sys.exit(code)
+    return code
 
 
 def _problem(p) -> dict:
@@ -73,6 +78,7 @@ def _problem(p) -> dict:
 
 @click.command("schema")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to a file instead of stdout.")
+@handle_errors
 def schema(output: str | None) -> None:
     """Print the JSON Schema of the goals file.
 
@@ -81,14 +87,13 @@ def schema(output: str | None) -> None:
     """
     import json
 
-    from ga4kit.cli.common import handle_errors
     from ga4kit.config.schema import goals_schema
 
     text = json.dumps(goals_schema(), indent=2) + "\n"
     if output:
         from ga4kit.atomic import write_text
 
-        handle_errors(write_text)(output, text)
+        write_text(output, text)
         click.echo(f"Wrote {output}", err=True)
     else:
         click.echo(text, nl=False)

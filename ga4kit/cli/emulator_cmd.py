@@ -58,9 +58,10 @@ def start(host: str, port: int, state_dir: str | None, seed: int, days: int, use
     import signal
     import threading
 
+    from ga4kit.cli.common import CommandError
+
     def fail(message: str) -> None:
-        click.echo(f"Error: {message}", err=True)
-        raise SystemExit(1)
+        raise CommandError(message)
 
     today_date = None
     if today:

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
-from ga4kit.cli.common import handle_errors, load_config, settings
-
-GRAINS = ("day", "week", "month", "range")
+from ga4kit.cli.common import goals_file, handle_errors, load_config, settings
+from ga4kit.constants import GRAINS
 
 
 def _report_options(fn):
-    """Options shared by every reporting command."""
+    """Options shared by every reporting command (the goals file comes from common.goals_file)."""
     opts = [
-        click.option("-c", "--config", "config_path", required=True, type=click.Path(dir_okay=False),
-                     help="Goals file (YAML)."),
         click.option("-p", "--property", "properties", multiple=True, metavar="ID",
                      help="Property id (repeatable); default: the goals file's properties."),
         click.option("--start", help="First day: YYYY-MM-DD, NdaysAgo, yesterday or today (default: the goals "
@@ -31,7 +26,7 @@ def _report_options(fn):
     ]
     for opt in reversed(opts):
         fn = opt(fn)
-    return fn
+    return goals_file(fn)
 
 
 def _segments(segments: tuple[str, ...], no_segments: bool):
@@ -48,24 +43,6 @@ def _properties(properties: tuple[str, ...]):
     from ga4kit.ids import property_id
 
     return [property_id(p) for p in properties] or None
-
-
-class _Progress:
-    """A progress bar on stderr when several properties are pulled and stderr is a terminal."""
-
-    def __init__(self, total: int, label: str):
-        self.bar = None
-        if total > 1 and sys.stderr.isatty():
-            self.bar = click.progressbar(length=total, label=label, file=sys.stderr)
-            self.bar.__enter__()
-
-    def __call__(self, _pid: str) -> None:
-        if self.bar is not None:
-            self.bar.update(1)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
 
 
 def _report_errors(errors: dict) -> None:
@@ -143,7 +120,7 @@ def pull_cmd(ctx, config_path, properties, start, end, segments, no_segments, gr
     _report_errors(result.errors)
     if summary and not as_json:
         _echo_pull(result, summary, written, merge)
-    sys.exit(code)
+    return code
 
 
 def _pull_summary(result, frames, written, merge) -> dict:
@@ -306,7 +283,7 @@ def chains_cmd(ctx, config_path, properties, start, end, segments, no_segments, 
         data.update(meta=a.meta(), files=[str(p) for p in written])
         _say_problems(a)
         echo_envelope("chains", data, exit_code=code, errors=errors, warnings=warnings)
-        sys.exit(code)
+        return code
     _say_problems(a)
     if written:
         for p in written:
@@ -327,7 +304,7 @@ def chains_cmd(ctx, config_path, properties, start, end, segments, no_segments, 
     else:
         click.echo(bundle.document(frames, fmt, **kw), nl=False)
         _say_data_errors(a, err=True)
-    sys.exit(code)
+    return code
 
 
 @click.command("report", epilog=EXIT_CODES_HELP)
@@ -374,4 +351,4 @@ def report_cmd(ctx, config_path, properties, start, end, segments, no_segments, 
     else:
         click.echo(f"Wrote {path} ({len(a.chains)} chain rows, {len(a.flags)} flags)")
         _say_data_errors(a)
-    sys.exit(code)
+    return code
