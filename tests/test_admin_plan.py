@@ -279,7 +279,7 @@ def test_text_rendering_reads_like_terraform(emulator, read_clients):
 
 
 def test_summary_line_when_properties_cannot_be_read():
-    from ga4kit.admin.render import plan_summary_line
+    from ga4kit.admin.formatting import plan_summary_line
     from ga4kit.admin.types import ErrorInfo, PropertyPlan
     from ga4kit.config.model import PropertyRef
 

@@ -14,7 +14,7 @@ rules for derived goals. Plan first, then apply; re-running changes nothing.
 
 from ga4kit.admin.apply import ApplyInterrupted, WritePolicy, apply
 from ga4kit.admin.plan import check_event_names, plan, select_properties
-from ga4kit.admin.render import plan_to_dict, render_plan, render_result, result_to_dict
+from ga4kit.admin.formatting import plan_to_dict, render_plan, render_result, result_to_dict
 from ga4kit.admin.types import (
     Action, CapCheck, Change, ErrorInfo, KeyEventSpec, Outcome, Plan, PlanWarning, PropertyPlan, PropertyResult,
     Result, RuleSpec,

@@ -26,7 +26,7 @@ destination succeeds, and every duplicate rule creates the event again, doubling
 3. Even so a timed-out create can commit after every look. So after a property's writes ga4kit reads its
    rules once more (waiting up to ``settle`` seconds while a timed-out create has not shown up) and
    deletes the rules that appeared during this run and exactly duplicate the one kept. The rule kept is
-   chosen the same way by every run (:func:`ga4kit.admin.rules.choose_rule`), so two runs on two
+   chosen the same way by every run (:func:`ga4kit.admin.translate.choose_rule`), so two runs on two
    machines that raced each delete the same extra, never both rules. Rules that existed before the run
    are never deleted here: `plan` shows them as duplicates and ``apply --prune`` deletes them. This also
    covers what no lock on this machine can: two machines' runs whose creates both land before either
@@ -40,7 +40,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ga4kit.admin import rules as R
+from ga4kit.admin import translate as R
 from ga4kit.admin.plan import PAGE_SIZE, read_property, service_level_cap
 from ga4kit.admin.types import (
     CREATE, DELETE, DONE, DUPLICATE, FAILED, KEY_EVENT, RULE, SKIPPED, UPDATE, Action, CapCheck, ErrorInfo,

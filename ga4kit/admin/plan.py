@@ -7,7 +7,7 @@ planned as usual.
 
 Two rules producing the same declared event are drift: GA4 runs every rule, so each duplicate creates the
 event again and its counts double. The plan shows the extra as ``duplicate`` (``delete`` with prune),
-keeping the rule :func:`ga4kit.admin.rules.choose_rule` picks. Several rules for an event the goals file
+keeping the rule :func:`ga4kit.admin.translate.choose_rule` picks. Several rules for an event the goals file
 does not declare are left alone (ga4kit does not own them and cannot tell a duplicate from a deliberate
 pair of rules someone maintains by hand).
 
@@ -23,7 +23,7 @@ from __future__ import annotations
 import difflib
 from typing import Any, Callable, Iterable
 
-from ga4kit.admin import rules as R
+from ga4kit.admin import translate as R
 from ga4kit.admin.types import (
     CREATE, DELETE, DUPLICATE, EVENT_CHECK_FAILED, EVENT_NOT_SEEN, KEEP, KEY_EVENT, NO_EVENTS, PREMIUM_CAP,
     RULE, STANDARD_CAP, UNCHANGED, UPDATE, Action, CapCheck, ErrorInfo, KeyEventSpec, Plan, PlanWarning,

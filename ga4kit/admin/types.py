@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ga4kit.config.model import PropertyRef
+from ga4kit.constants import PREMIUM_KEY_EVENT_CAP, STANDARD_KEY_EVENT_CAP
 
 # Action.kind
 KEY_EVENT = "key_event"
@@ -33,8 +34,8 @@ FAILED = "failed"
 SKIPPED = "skipped"
 NOOP = "unchanged"
 
-STANDARD_CAP = 30
-PREMIUM_CAP = 50
+STANDARD_CAP = STANDARD_KEY_EVENT_CAP  # custom key events on a standard property
+PREMIUM_CAP = PREMIUM_KEY_EVENT_CAP  # ... on a GA4 360 property
 
 
 @dataclass(frozen=True)

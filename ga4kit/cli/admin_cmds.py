@@ -21,7 +21,7 @@ _PRUNE = click.option("--prune", is_flag=True,
                       help="Also delete key events the property has but the file does not declare (never one GA4 "
                            "marks not deletable, such as purchase), and duplicate rules of declared goals.")
 _JSON = click.option("--json", "as_json", is_flag=True, help="Print the JSON envelope for scripts (keys "
-                                                              "documented in ga4kit.admin.render).")
+                                                              "documented in ga4kit.admin.formatting).")
 _NO_EVENT_CHECK = click.option("--no-event-check", "no_event_check", is_flag=True,
                                help="Skip the Data API request per property that warns about goals whose event "
                                     "was not seen in the last 28 days.")

@@ -16,7 +16,8 @@ import re
 from typing import Any
 
 from ga4kit import ids
-from ga4kit.config import model, rules
+from ga4kit import constants
+from ga4kit.config import model, naming
 from ga4kit.errors import ConfigError, IdentifierError, Problem
 
 MAX_BYTES = 1_000_000  # a goals file is a few KB; anything this large is a mistake
@@ -31,9 +32,9 @@ DERIVE_KEYS = ("from", "where", "copy_parameters")
 CHAIN_KEYS = ("name", "steps", "description")
 REPORT_KEYS = ("segments", "range", "grain")
 RANGE_KEYS = ("start", "end")
-COUNTING = {"once_per_event": model.ONCE_PER_EVENT, "once_per_session": model.ONCE_PER_SESSION}
-GRAINS = ("day", "week", "month", "range")
-MAX_SEGMENTS = 7  # 9 dimensions per request, minus eventName and the period dimension
+COUNTING = {key: key for key in constants.COUNTING}  # goals-file spelling (the value GA4 gets is in constants)
+GRAINS = constants.GRAINS
+MAX_SEGMENTS = constants.MAX_SEGMENTS
 
 
 class _Collector:
@@ -391,11 +392,11 @@ def _currency(c: _Collector, value: Any, path: tuple) -> str | None:
     if value is None:
         return None
     code = value.strip().upper() if isinstance(value, str) else None
-    if code in rules.CURRENCIES:
+    if code in naming.CURRENCIES:
         if value != code:
             c.warn(path, f"currency {value!r} written as {code!r}", f"write {code!r}")
         return code
-    guess = _suggest(code or str(value), rules.CURRENCIES) if isinstance(value, str) else None
+    guess = _suggest(code or str(value), naming.CURRENCIES) if isinstance(value, str) else None
     c.error(path, f"{value!r} is not an ISO 4217 currency code",
             f"use a three-letter code such as EUR, USD or GBP{f' (did you mean {guess}?)' if guess else ''}")
     return None
@@ -418,9 +419,11 @@ def _validate(data: dict, c: _Collector) -> model.GoalsConfig:
     report = _report(data.get("report"), c)
 
     # The cap counts custom key events; GA4's default `purchase` key event is not custom.
-    custom = [g for g in goals.values() if g.event != "purchase"]
+    # Key events GA4 creates itself (purchase on web, first_open on apps, ...) are not custom: the same list
+    # plan uses, so validate's cap check and plan's never disagree.
+    custom = [g for g in goals.values() if g.event not in constants.DEFAULT_KEY_EVENTS]
     levels = {p.get("service_level", "standard") for p in props} or {"standard"}
-    cap = min(rules.KEY_EVENT_CAP.get(level, 30) for level in levels)
+    cap = min(constants.KEY_EVENT_CAP.get(level, constants.STANDARD_KEY_EVENT_CAP) for level in levels)
     if len(custom) > cap:
         c.error(("goals",), f"{len(custom)} custom key events are declared, but a "
                 f"{'GA4 360' if cap == 50 else 'standard GA4'} property holds at most {cap}",
@@ -541,7 +544,7 @@ def _goal(item: dict, path: tuple, defaults: model.Defaults, c: _Collector) -> m
         c.error(path, "the goal has no event name", "add event: NAME (the GA4 event to count)")
     event = _text(c, item.get("event"), path + ("event",), "event")
     if event is not None:
-        bad = rules.event_name_problem(event)
+        bad = naming.event_name_problem(event)
         if bad:
             c.error(path + ("event",), bad[0], bad[1])
     gtype = item.get("type")
@@ -597,14 +600,14 @@ def _derive(value: Any, path: tuple, event: str | None, c: _Collector) -> model.
     if data is None:
         return None
     _unknown_keys(c, data, DERIVE_KEYS, path, "derive")
-    if event in rules.AUTO_COLLECTED:
+    if event in naming.AUTO_COLLECTED:
         c.error(path, f"{event!r} is an event GA4 collects itself; a create-event rule must not produce it",
                 f"give the derived goal its own name, e.g. {event}_goal" if event else None)
-    elif event in rules.RESERVED_EVENT_NAMES:
+    elif event in naming.RESERVED_EVENT_NAMES:
         c.error(path, f"{event!r} is reserved by GA4", "give the derived goal another name")
     source = _text(c, data.get("from"), path + ("from",), "derive.from", required=True)
     if source is not None:
-        bad = rules.event_name_problem(source)
+        bad = naming.event_name_problem(source)
         if bad:
             c.error(path + ("from",), bad[0], bad[1])
         if source == event:
@@ -785,7 +788,7 @@ def _report(value: Any, c: _Collector) -> model.ReportSettings:
             for key in RANGE_KEYS:
                 if key in rng:
                     v = str(rng[key]) if rng[key] is not None else ""
-                    if not rules.DATE_RE.match(v) or not _valid_date(v):
+                    if not naming.DATE_RE.match(v) or not _valid_date(v):
                         c.error(("report", "range", key), f"{key} {rng[key]!r} is not a GA4 date",
                                 "use YYYY-MM-DD, NdaysAgo, yesterday or today")
                     elif key == "start":
@@ -806,28 +809,28 @@ def _report(value: Any, c: _Collector) -> model.ReportSettings:
 def _segment_problem(seg: str, path: tuple, c: _Collector) -> bool:
     """Report a segment dimension GA4 does not have (an error) or one ga4kit does not check (a warning);
     True when it cannot be used."""
-    if seg in rules.OWN_DIMENSIONS:
+    if seg in naming.OWN_DIMENSIONS:
         c.error(path, f"{seg!r} is already in every report ga4kit asks for (with the event name and the "
                 "period), so it cannot be a segment", "remove it; report.grain chooses day, week or month")
         return True
-    if rules.CUSTOM_DIMENSION_RE.match(seg):
+    if naming.CUSTOM_DIMENSION_RE.match(seg):
         return False
     if seg.lower().startswith("custom"):
         c.error(path, f"{seg!r} is not a GA4 custom dimension name",
                 "write customEvent:PARAMETER (event scope) or customUser:PROPERTY (user scope), as registered "
                 "in GA4 Admin > Custom definitions")
         return True
-    if seg not in rules.GA4_DIMENSIONS:
-        guess = _suggest(seg, rules.KNOWN_SEGMENTS) or _suggest(seg, rules.GA4_DIMENSIONS)
+    if seg not in naming.GA4_DIMENSIONS:
+        guess = _suggest(seg, naming.KNOWN_SEGMENTS) or _suggest(seg, naming.GA4_DIMENSIONS)
         if guess is None:
-            lowered = {d.lower(): d for d in rules.GA4_DIMENSIONS}
+            lowered = {d.lower(): d for d in naming.GA4_DIMENSIONS}
             guess = lowered.get(seg.lower())
         c.error(path, f"{seg!r} is not a GA4 dimension",
                 (f"did you mean {guess!r}? " if guess else "") + "Use an API name from GA4's Data API schema "
                 "(e.g. sessionDefaultChannelGroup, deviceCategory, country), or a custom dimension as "
                 "customEvent:NAME / customUser:NAME")
         return True
-    if seg not in rules.KNOWN_SEGMENTS:
+    if seg not in naming.KNOWN_SEGMENTS:
         c.warn(path, f"{seg!r} is a GA4 dimension, but not a session- or user-scoped one ga4kit knows for "
                "conversion segments", "check that users per segment mean what you want")
     return False

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-MICRO = "micro"
-MACRO = "macro"
-MILESTONE = "milestone"
-SECONDARY = "secondary"
+from ga4kit.constants import MACRO, MICRO, MILESTONE, SECONDARY
+
 ONCE_PER_EVENT = "once_per_event"
 ONCE_PER_SESSION = "once_per_session"
 

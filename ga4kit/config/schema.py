@@ -6,7 +6,7 @@ schema cannot: chains naming declared goals, the key event cap, currencies, meas
 
 from __future__ import annotations
 
-from ga4kit.config import loader, model, rules
+from ga4kit.config import loader, model, naming
 
 _EVENT = {
     "type": "string",
@@ -14,8 +14,8 @@ _EVENT = {
     "description": "GA4 event name: starts with a letter; letters, digits, underscores; at most 40 characters.",
 }
 _COUNTING = {"enum": list(loader.COUNTING), "description": "How GA4 counts the key event."}
-_CURRENCY = {"enum": sorted(rules.CURRENCIES), "description": "ISO 4217 currency code."}
-_DATE = {"type": "string", "pattern": rules.DATE_RE.pattern,
+_CURRENCY = {"enum": sorted(naming.CURRENCIES), "description": "ISO 4217 currency code."}
+_DATE = {"type": "string", "pattern": naming.DATE_RE.pattern,
          "description": "YYYY-MM-DD, NdaysAgo, yesterday or today (in the property's time zone)."}
 
 

@@ -17,10 +17,10 @@ from typing import Any
 import pandas as pd
 
 from ga4kit.atomic import write_text
+from ga4kit.constants import ALL
 from ga4kit.render.numbers import MISSING, fmt_count, fmt_rate, format_value
 from ga4kit.render.text import PARTIAL_MARK, view
 
-ALL = "(all)"
 BASE_COLUMNS = {"property", "chain", "period", "period_start", "period_end", "step_index", "step", "goal_type",
                 "goal_kind", "users", "events", "rate_from_previous", "rate_from_first", "drop_off",
                 "drop_off_rate", "all_users", "rate_over_all_users", "macro_per_step_user", "users_prev",

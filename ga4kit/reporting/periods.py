@@ -11,9 +11,9 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from ga4kit.constants import GRAINS
 from ga4kit.errors import Ga4kitError
 
-GRAINS = ("day", "week", "month", "range")
 _DAYS_AGO = re.compile(r"^(\d+)daysAgo$")
 
 

@@ -31,8 +31,6 @@ RESERVED_EVENT_NAMES = frozenset({
     "notification_receive", "notification_send", "os_update", "session_start", "user_engagement",
 })
 
-KEY_EVENT_CAP = {"standard": 30, "360": 50}
-
 # Active ISO 4217 codes (2024), enough to catch typos such as "EURO" or "usd$".
 CURRENCIES = frozenset("""
 AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD CAD

@@ -68,7 +68,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ga4kit.admin.rules import describe_change, describe_rule, number_text
+from ga4kit.admin.translate import describe_change, describe_rule, number_text
 from ga4kit.admin.types import (
     CREATE, DELETE, DONE, DUPLICATE, FAILED, KEEP, KEY_EVENT, PREMIUM_CAP, RULE, SKIPPED, UNCHANGED, UPDATE,
     Action, KeyEventSpec, Plan, PropertyPlan, PropertyResult, Result,

@@ -18,13 +18,8 @@ from typing import Any
 
 from ga4kit.admin.types import Change, ConditionSpec, KeyEventSpec, RuleSpec
 from ga4kit.config.model import CONDITION_OPERATORS, Goal
+from ga4kit.constants import COUNTING, DEFAULT_KEY_EVENTS  # noqa: F401 (plan reads R.DEFAULT_KEY_EVENTS)
 from ga4kit.errors import PlanError
-
-# Default key events GA4 creates itself (custom=False): they do not count toward the custom cap.
-DEFAULT_KEY_EVENTS = frozenset({"purchase", "first_open", "in_app_purchase", "app_store_subscription_convert",
-                                "app_store_subscription_renew"})
-
-COUNTING = {"once_per_event": "ONCE_PER_EVENT", "once_per_session": "ONCE_PER_SESSION"}
 
 
 def comparison(operator: str) -> tuple[str, bool]:
