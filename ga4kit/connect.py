@@ -13,9 +13,15 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ga4kit.errors import CredentialsError
+
+if TYPE_CHECKING:  # the wrappers below forward every method of these clients
+    from google.analytics.admin_v1alpha import AnalyticsAdminServiceClient as AdminAlphaClient
+    from google.analytics.admin_v1beta import AnalyticsAdminServiceClient as AdminClient
+    from google.analytics.data_v1alpha import AlphaAnalyticsDataClient
+    from google.analytics.data_v1beta import BetaAnalyticsDataClient
 
 READONLY_SCOPE = "https://www.googleapis.com/auth/analytics.readonly"
 EDIT_SCOPE = "https://www.googleapis.com/auth/analytics.edit"
@@ -277,12 +283,18 @@ class _Pages:
 
 @dataclass
 class Clients:
-    """The GA4 clients a ga4kit operation needs. Build with :func:`make_clients`; close when done."""
+    """The GA4 clients a ga4kit operation needs. Build with :func:`make_clients`; close when done (or use
+    it as a context manager).
 
-    admin: Any  # google.analytics.admin_v1beta.AnalyticsAdminServiceClient (wrapped)
-    admin_alpha: Any  # google.analytics.admin_v1alpha.AnalyticsAdminServiceClient (wrapped)
-    data: Any  # google.analytics.data_v1beta.BetaAnalyticsDataClient (wrapped)
-    data_alpha: Any  # google.analytics.data_v1alpha.AlphaAnalyticsDataClient (wrapped)
+    Each client is Google's own, wrapped: every method takes the same arguments and returns the same
+    messages, with ga4kit's retry policy and timeout as defaults and failures raised as
+    :class:`ga4kit.errors.ApiError` (with the gRPC status and a hint). ``.raw`` gives the unwrapped client.
+    """
+
+    admin: AdminClient  # Admin API v1beta: properties, streams, key events, retention, custom definitions
+    admin_alpha: AdminAlphaClient  # Admin API v1alpha: create-event rules, enhanced measurement, signals, ...
+    data: BetaAnalyticsDataClient  # Data API v1beta: runReport, batchRunReports, ...
+    data_alpha: AlphaAnalyticsDataClient  # Data API v1alpha: runFunnelReport
     emulator: str | None = None  # HOST:PORT when talking to the local emulator
     write: bool = False
     principal: str | None = None  # the e-mail calls are made as, when known

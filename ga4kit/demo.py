@@ -17,9 +17,9 @@ from ga4kit.config.model import GoalsConfig
 
 
 def default_goals_file() -> Path:
-    """configs/shop.yaml in a checkout; the copy shipped in the package otherwise."""
-    repo = Path(__file__).resolve().parents[1] / "configs" / "shop.yaml"
-    return repo if repo.is_file() else Path(__file__).resolve().parent / "data" / "shop.yaml"
+    """The shop example: ``ga4kit/examples`` is the repository's ``configs/`` folder (a link in a checkout,
+    real files in an installed wheel), so the demo and the examples never drift apart."""
+    return Path(__file__).resolve().parent / "examples" / "shop.yaml"
 
 
 def check_report_path(path: str | os.PathLike) -> None:
