@@ -34,6 +34,7 @@ from typing import Any, Callable, Iterator
 import click
 
 from ga4kit.errors import ConfigError, Ga4kitError
+from ga4kit.render.terminal import console, use_color  # noqa: F401 (commands import them from here)
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -192,31 +193,6 @@ def echo_json(data: Any) -> None:
 
 
 # ----------------------------------------------------------------------------------------- terminal
-
-def use_color(stream=None) -> bool:
-    """Colour only on a terminal, and never with NO_COLOR set (https://no-color.org) or TERM=dumb."""
-    if os.environ.get("NO_COLOR"):
-        return False
-    if os.environ.get("TERM") == "dumb":
-        return False
-    stream = stream or sys.stdout
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):
-        return False
-
-
-def console(*, stderr: bool = False):
-    """A rich Console for stdout (or stderr) that honours NO_COLOR; piped output is never cropped at 80
-    columns (there is no terminal width to respect)."""
-    from rich.console import Console
-
-    stream = sys.stderr if stderr else sys.stdout
-    c = Console(file=stream, no_color=not use_color(stream), highlight=False, soft_wrap=False)
-    if not c.is_terminal:
-        c = Console(file=stream, no_color=True, highlight=False, width=max(c.width, 240), color_system=None)
-    return c
-
 
 class Progress:
     """The one progress bar of every command: rich, on stderr, only when stderr is a terminal and the

@@ -225,7 +225,7 @@ def print_frame(frame: pd.DataFrame, fmt: str = "table", *, title: str | None = 
     honours NO_COLOR and never crops piped output), else text."""
     if fmt == "table":
         if console is None:
-            from ga4kit.cli.common import console as make_console
+            from ga4kit.render.terminal import console as make_console
 
             console = make_console()
         console.print(table(frame, title=title, max_rows=max_rows, width=console.width, segments=segments,
