@@ -31,6 +31,7 @@ ADMIN_PAGE_SIZE = 200  # the most a List call returns per page
 # --- Data API ------------------------------------------------------------------------------------------
 ALL = "(all)"  # the segment value of rows pulled over all traffic
 GRAINS = ("day", "week", "month", "range")
+COMPARISONS = ("previous", "none")  # what a period is compared with
 PAGE_ROWS = 250_000  # the most rows runReport returns per page
 MAX_DIMENSIONS = 9  # per request
 MAX_METRICS = 10  # per request

@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from ga4kit.cli.common import goals_file, handle_errors, load_config, settings
-from ga4kit.constants import GRAINS
+from ga4kit.constants import COMPARISONS, GRAINS
+from ga4kit.render.formats import FORMATS
 
 
 def _report_options(fn):
@@ -60,7 +61,7 @@ def _report_errors(errors: dict) -> None:
               help="Merge into an existing output with the same segment columns: rows of the pulled window "
                    "are replaced (late GA4 data is picked up), nothing is duplicated, rows outside the window "
                    "are kept; week and month windows are widened to whole periods.")
-@click.option("--compare", type=click.Choice(["none", "previous"]), default="none", show_default=True,
+@click.option("--compare", type=click.Choice(COMPARISONS), default="none", show_default=True,
               help="Also pull the previous period of the same length (tables previous_events/baseline).")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON envelope (see below) instead of text.")
 @click.pass_context
@@ -222,12 +223,12 @@ def _exit_code(a) -> int:
 
 @click.command("chains", epilog=EXIT_CODES_HELP)
 @_report_options
-@click.option("--compare", type=click.Choice(["previous", "none"]), default="previous", show_default=True,
+@click.option("--compare", type=click.Choice(COMPARISONS), default="previous", show_default=True,
               help="Compare with the previous period of the same length.")
 @click.option("--exact", is_flag=True, help="Add the closed, in-order funnel (runFunnelReport) beside the "
                                             "open counts (users_exact, rate_exact, macro_share_exact; by the "
                                             "first segment).")
-@click.option("-f", "--format", "fmt", type=click.Choice(["table", "csv", "json", "ndjson", "markdown"]),
+@click.option("-f", "--format", "fmt", type=click.Choice(FORMATS),
               default="table", show_default=True,
               help="Output format. csv and ndjson hold one table: the chains (goals and flags go to files with "
                    "-o); json is one document with every table; table and markdown show every table.")
@@ -311,7 +312,7 @@ def chains_cmd(ctx, config_path, properties, start, end, segments, no_segments, 
 @_report_options
 @click.option("-o", "--output", default="report.html", show_default=True, type=click.Path(dir_okay=False),
               help="The HTML file to write.")
-@click.option("--compare", type=click.Choice(["previous", "none"]), default="previous", show_default=True,
+@click.option("--compare", type=click.Choice(COMPARISONS), default="previous", show_default=True,
               help="Compare with the previous period of the same length.")
 @click.option("--exact", is_flag=True, help="Add the closed, in-order funnel beside the open counts.")
 @click.option("--json", "as_json", is_flag=True,

@@ -19,7 +19,7 @@ import pandas as pd
 from ga4kit.serialize import frame_to_csv, frame_to_json
 from ga4kit.render.numbers import MISSING, format_value, is_rate  # noqa: F401  (re-exported)
 
-FORMATS = ("table", "csv", "json", "ndjson", "markdown")
+from ga4kit.render.formats import FORMATS  # noqa: E402,F401 (re-exported)
 PARTIAL_MARK = " (partial)"
 HIDDEN_HINT = "see -f csv or -f json, or a wider terminal"
 
