@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from google.analytics import data_v1alpha, data_v1beta
 
-from .dimensions import DIMENSIONS, METRICS
+from .dimensions import NO_CUSTOM, build_metadata, custom_definitions
 from .errors import EmulatorError, invalid, unimplemented
 from .events import EventStore
 from .funnel import FunnelEngine
@@ -67,7 +67,8 @@ class DataService:
         """One report (raw pb in, raw pb out) and its token cost."""
         resp, scanned = self.reports.run(
             req_pb, self._view(info), time_zone=info.time_zone, currency=info.currency,
-            key_events=dict(info.key_events), today=today, response_type=module.RunReportResponse)
+            key_events=dict(info.key_events), today=today, response_type=module.RunReportResponse,
+            custom=custom_definitions(self.admin, info.property_id))
         cost = report_cost(scanned, len(resp.rows), len(req_pb.dimensions), len(req_pb.metrics))
         return resp, cost
 
@@ -151,8 +152,11 @@ class DataService:
         m = re.match(r"^properties/(\d+)/metadata$", request.name or "")
         if not m:
             raise invalid(f"Invalid metadata name '{request.name}': expected properties/{{id}}/metadata.")
-        key_events = {} if m.group(1) == "0" else self.admin.property_info(m.group(1)).key_events
-        return metadata(data_v1beta, request.name, key_events)
+        if m.group(1) == "0":
+            return metadata(data_v1beta, request.name, {})
+        pid = m.group(1)
+        return metadata(data_v1beta, request.name, self.admin.property_info(pid).key_events,
+                        custom_definitions(self.admin, pid))
 
     def run_funnel_report(self, request: data_v1alpha.RunFunnelReportRequest) -> data_v1alpha.RunFunnelReportResponse:
         req = data_v1alpha.RunFunnelReportRequest.pb(request)
@@ -172,24 +176,6 @@ class DataService:
         return data_v1alpha.RunFunnelReportResponse.wrap(resp)
 
 
-_CATEGORY = {"eventName": "Event", "date": "Time", "pagePath": "Page / screen", "pageLocation": "Page / screen",
-             "hostName": "Page / screen", "deviceCategory": "Platform / device", "country": "Geography"}
-
-
-def metadata(module, name: str, key_events: dict[str, str]):
-    """A Metadata message listing what the engines support."""
-    md = module.Metadata(name=name)
-    for dim in DIMENSIONS + ("dateRange",):
-        cat = _CATEGORY.get(dim) or ("Traffic source" if dim.startswith("session") else "Time")
-        md.dimensions.append(module.DimensionMetadata(api_name=dim, ui_name=_ui(dim), category=cat))
-    for met, mtype in METRICS.items():
-        md.metrics.append(module.MetricMetadata(api_name=met, ui_name=_ui(met), type_=mtype, category="Event"))
-    for ev in sorted(key_events):
-        md.metrics.append(module.MetricMetadata(api_name=f"keyEvents:{ev}", ui_name=f"Key events ({ev})",
-                                                type_="TYPE_INTEGER", category="Event", custom_definition=True))
-    return md
-
-
-def _ui(api_name: str) -> str:
-    words = re.sub(r"(?<!^)(?=[A-Z])", " ", api_name).lower()
-    return words[:1].upper() + words[1:]
+def metadata(module, name: str, key_events: dict[str, str], custom=NO_CUSTOM):
+    """A Metadata message listing what the engines support (see ``dimensions.build_metadata``)."""
+    return build_metadata(module, name, key_events, custom)

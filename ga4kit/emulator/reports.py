@@ -25,8 +25,9 @@ import numpy as np
 import pandas as pd
 
 from .dates import resolve_ranges
-from .dimensions import (DIMENSIONS, METRIC_TYPE_VALUES, Prepared, bad_dimension, bad_metric, compute_metrics,
-                         fmt_value, is_metric, metric_type)
+from .dimensions import (METRIC_TYPE_VALUES, NO_CUSTOM, CustomDefinitions, MetricContext, Prepared,
+                         check_compatibility, check_dimension, check_metric, compute_item_metrics, compute_metrics,
+                         fmt_value, is_dimension, is_metric, metric_type)
 from .errors import invalid, unimplemented
 from .filters import eval_filter, filter_fields
 
@@ -47,6 +48,7 @@ class ReportPlan:
     ranges: list[tuple[str, int, int]]  # (name, first day, last day)
     out_dims: list[str] = field(init=False)  # the response's dimensions
     visible: list[str] = field(init=False)  # the response's metrics
+    custom: CustomDefinitions = NO_CUSTOM  # the property's registered custom definitions
 
     def __post_init__(self) -> None:
         # Like GA4, several date ranges add a dateRange dimension (at the end unless requested).
@@ -93,20 +95,22 @@ class ReportEngine:
         return prep
 
     def run(self, req, frame: pd.DataFrame, *, time_zone: str, currency: str, key_events: dict[str, str],
-            today: date, response_type):
-        """Execute ``req`` (a raw RunReportRequest pb); returns (response pb, events scanned)."""
-        plan = self.validate(req, today)  # before touching data, like GA4
+            today: date, response_type, custom: CustomDefinitions | None = None):
+        """Execute ``req`` (a raw RunReportRequest pb); returns (response pb, events scanned).
+        ``custom``: the property's registered custom dimensions and metrics."""
+        plan = self.validate(req, today, custom)  # before touching data, like GA4
         result = self.compute(plan, self.prepare(frame, time_zone), key_events)
         return self.respond(plan, result, response_type, time_zone=time_zone, currency=currency), result.scanned
 
     # ----------------------------------------------------------------- validate
-    def validate(self, req, today: date) -> ReportPlan:
+    def validate(self, req, today: date, custom: CustomDefinitions | None = None) -> ReportPlan:
         """Every check that needs no data; INVALID_ARGUMENT (or UNIMPLEMENTED) with GA4's wording."""
         if req.HasField("cohort_spec") or len(req.comparisons):
             raise unimplemented("Cohort and comparison reports are not supported by the emulator.")
         dims = [d.name for d in req.dimensions]
         metrics = [m.name for m in req.metrics]
-        self._check_names(req, dims, metrics)
+        custom = custom or NO_CUSTOM
+        self._check_names(req, dims, metrics, custom)
         if req.limit < 0 or req.limit > MAX_LIMIT:
             raise invalid(f"limit must be positive and at most {MAX_LIMIT}; got {req.limit}.")
         if req.offset < 0:
@@ -114,12 +118,12 @@ class ReportEngine:
         if not len(req.date_ranges):
             raise invalid("At least one date range is required.")
         ranges = resolve_ranges(req.date_ranges, today)
-        self._check_filters(req, metrics)
+        self._check_filters(req, metrics, custom)
         self._check_order_bys(req, dims, metrics)
-        return ReportPlan(req, dims, metrics, ranges)
+        return ReportPlan(req, dims, metrics, ranges, custom=custom)
 
     @staticmethod
-    def _check_names(req, dims: list[str], metrics: list[str]) -> None:
+    def _check_names(req, dims: list[str], metrics: list[str], custom: CustomDefinitions = NO_CUSTOM) -> None:
         if len(dims) > MAX_DIMENSIONS:
             raise invalid(f"Requests are limited to {MAX_DIMENSIONS} dimensions; this request has {len(dims)}.")
         if len(metrics) > MAX_METRICS:
@@ -127,13 +131,12 @@ class ReportEngine:
         for d in req.dimensions:
             if d.HasField("dimension_expression"):
                 raise unimplemented("Dimension expressions are not supported by the emulator.")
-            if d.name not in DIMENSIONS and d.name != "dateRange":
-                raise bad_dimension(d.name)
+            if d.name != "dateRange":
+                check_dimension(d.name, custom)
         for m in req.metrics:
             if m.expression:
                 raise unimplemented("Metric expressions are not supported by the emulator.")
-            if not is_metric(m.name):
-                raise bad_metric(m.name)
+            check_metric(m.name, custom)
         for seen, kind in ((dims, "dimension"), (metrics, "metric")):
             dup = sorted({n for n in seen if seen.count(n) > 1})
             if dup:
@@ -142,17 +145,16 @@ class ReportEngine:
             raise invalid("A report needs at least one dimension or metric.")
 
     @staticmethod
-    def _check_filters(req, metrics: list[str]) -> None:
+    def _check_filters(req, metrics: list[str], custom: CustomDefinitions = NO_CUSTOM) -> None:
         if req.HasField("dimension_filter"):
             for f in filter_fields(req.dimension_filter):
-                if is_metric(f):
+                if is_metric(f, custom):
                     raise invalid(f"Metric {f} cannot be used in a dimension filter; use metric_filter.")
-                if f not in DIMENSIONS:
-                    raise bad_dimension(f)
+                check_dimension(f, custom)
         if req.HasField("metric_filter"):
             for f in filter_fields(req.metric_filter):
                 if f not in metrics:
-                    if f in DIMENSIONS:
+                    if is_dimension(f, custom):
                         raise invalid(f"Dimension {f} cannot be used in a metric filter; use dimension_filter.")
                     raise invalid(f"Metric {f} used in metric_filter must be one of the request's metrics.")
 
@@ -170,18 +172,31 @@ class ReportEngine:
 
     # ----------------------------------------------------------------- compute
     def compute(self, plan: ReportPlan, prep: Prepared, key_events: dict[str, str]) -> ReportResult:
-        """The report's rows, filtered and ordered, and the totals per date range when asked for."""
+        """The report's rows, filtered and ordered, and the totals per date range when asked for.
+
+        Rows are events, or the items of ecommerce events when an item-scoped dimension is asked for (in
+        the rows or the filter); item metrics of an event-scoped report count the items of its events."""
         req = plan.req
-        base = np.ones(prep.n, dtype=bool)
+        filter_dims = filter_fields(req.dimension_filter) if req.HasField("dimension_filter") else []
+        item_scope = check_compatibility(plan.group_dims, plan.metrics, filter_dims)
+        resolve = prep.resolver(key_events, plan.custom)
+        if item_scope:
+            resolve = prep.item_resolver(resolve)
+            rows = prep.items["row"].to_numpy()
+            days, n_rows = prep.day[rows], len(rows)
+        else:
+            days, n_rows = prep.day, prep.n
+        base = np.ones(n_rows, dtype=bool)
         if req.HasField("dimension_filter"):
-            base &= eval_filter(req.dimension_filter, prep.dimension, "dimension")
+            base &= eval_filter(req.dimension_filter, resolve, "dimension")
         frames, totals, scanned = [], [], 0
         for rname, lo, hi in plan.ranges:
-            in_range = (prep.day >= lo) & (prep.day <= hi)
-            scanned += int(in_range.sum())
+            in_range = (days >= lo) & (days <= hi)
+            scanned += int(((prep.day >= lo) & (prep.day <= hi)).sum()) if item_scope else int(in_range.sum())
             idx = np.flatnonzero(base & in_range)
-            g, n_groups, dim_cols = self._groups(prep, idx, plan.group_dims)
-            mets = compute_metrics(plan.metrics, prep, idx, g, n_groups, key_events)
+            g, n_groups, dim_cols, rep = self._groups(resolve, idx, plan.group_dims)
+            mets = self._metrics(plan, prep, key_events, idx, g, n_groups, item_scope,
+                                 MetricContext(plan.custom, base, lo, hi, tuple(plan.group_dims), resolve, rep))
             part = pd.DataFrame(dim_cols, index=pd.RangeIndex(n_groups))  # no dimensions: still n_groups rows
             if "dateRange" in plan.out_dims:
                 part["dateRange"] = rname
@@ -189,7 +204,9 @@ class ReportEngine:
                 part[m] = mets[m]
             frames.append(part)
             if req.metric_aggregations:
-                tot = compute_metrics(plan.metrics, prep, idx, np.zeros(len(idx), dtype=np.int64), 1, key_events)
+                one = np.zeros(len(idx), dtype=np.int64)
+                tot = self._metrics(plan, prep, key_events, idx, one, 1, item_scope,
+                                    MetricContext(plan.custom, base, lo, hi, (), resolve, idx[:1]))
                 totals.append((rname, {m: float(tot[m][0]) for m in plan.metrics}))
         table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         for d in plan.out_dims:
@@ -202,11 +219,17 @@ class ReportEngine:
                                       lambda f: (np.arange(len(table)), table[f].to_numpy()), "metric")]
         return ReportResult(self._order(table, req, plan.out_dims, plan.visible), totals, scanned)
 
+    @staticmethod
+    def _metrics(plan: ReportPlan, prep: Prepared, key_events, idx, g, n_groups, item_scope, ctx):
+        if item_scope:
+            return compute_item_metrics(plan.metrics, prep, idx, g, n_groups)
+        return compute_metrics(plan.metrics, prep, idx, g, n_groups, key_events, ctx=ctx)
+
     # ----------------------------------------------------------------- respond
     def respond(self, plan: ReportPlan, result: ReportResult, response_type, *, time_zone: str, currency: str):
         """The RunReportResponse (raw pb of ``response_type``) for one page of the computed rows."""
         req, table, out_dims, visible = plan.req, result.table, plan.out_dims, plan.visible
-        mtypes = {m: metric_type(m) for m in plan.metrics}
+        mtypes = {m: metric_type(m, plan.custom) for m in plan.metrics}
         resp = response_type.pb()()
         for d in out_dims:
             resp.dimension_headers.add().name = d
@@ -258,24 +281,27 @@ class ReportEngine:
 
 
     @staticmethod
-    def _groups(prep: Prepared, idx: np.ndarray, dims: list[str]):
-        """Dense group codes for the events ``idx`` and each group's dimension labels."""
+    def _groups(resolve, idx: np.ndarray, dims: list[str]):
+        """Dense group codes for the rows ``idx``, each group's dimension labels and one row of each group.
+        ``resolve(name) -> (codes, labels)`` (or a Prepared, whose ``dimension`` is used)."""
+        if isinstance(resolve, Prepared):
+            resolve = resolve.dimension
         n = len(idx)
         if not dims:
-            return np.zeros(n, dtype=np.int64), (1 if n else 0), {}
+            return np.zeros(n, dtype=np.int64), (1 if n else 0), {}, idx[:1]
         key = np.zeros(n, dtype=np.int64)
         size = 1
         resolved = []
         for d in dims:
-            codes, labels = prep.dimension(d)
+            codes, labels = resolve(d)
             c = codes[idx]
             resolved.append((d, c, labels))
-            key = key * len(labels) + c
-            size *= len(labels)
-            if size > 50_000_000:  # keep the combined key small: re-densify
+            if size * len(labels) > 50_000_000:  # keep the combined key small: re-densify
                 key, uniq = pd.factorize(key)
                 key = key.astype(np.int64)
                 size = max(len(uniq), 1)
+            key = key * len(labels) + c
+            size *= len(labels)
         if size <= 4 * max(n, 1) + 1024:
             present = np.bincount(key, minlength=size) > 0
             remap = np.cumsum(present) - 1
@@ -286,9 +312,9 @@ class ReportEngine:
             g = g.astype(np.int64)
             n_groups = len(uniq)
         rep = np.empty(n_groups, dtype=np.int64)
-        rep[g] = np.arange(n)  # any event of the group carries its labels
+        rep[g] = np.arange(n)  # any row of the group carries its labels
         cols = {d: labels[c[rep]] for d, c, labels in resolved}
-        return g, n_groups, cols
+        return g, n_groups, cols, idx[rep]
 
     @staticmethod
     def _order(table: pd.DataFrame, req, out_dims: list[str], vis_metrics: list[str]) -> pd.DataFrame:
