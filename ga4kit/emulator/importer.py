@@ -679,23 +679,31 @@ def _date_days(event_date) -> np.ndarray:
 
 def infer_time_zone(ts: np.ndarray, event_date, sample: int = 5000) -> tuple[str | None, int]:
     """The time zone whose local day of each event_timestamp is its event_date: (zone, events that
-    disagree). Common zones are tried first, then every IANA zone; a zone is accepted only when every event
-    agrees. (None, -1) when the file has no usable event_date. A file whose events all lie away from
-    midnight fits several zones: the first one tried wins."""
+    disagree); (None, -1) when the file has no usable event_date.
+
+    A zone is accepted only when every event agrees. Events away from midnight fit several zones; then the
+    one where the fewest events fall between 1 and 6 in the morning wins (people sleep), ties going to the
+    more common zone."""
+    from .dimensions import local_micros
+
     days = _date_days(event_date)
     known = np.flatnonzero((days >= 0) & (ts > 0))
     if not len(known):
         return None, -1
     step = max(1, len(known) // sample)
     probe = known[::step]
-    for zone in _PREFERRED_ZONES + sorted(available_timezones() - set(_PREFERRED_ZONES)):
+    fits = []
+    for rank, zone in enumerate(_PREFERRED_ZONES + sorted(available_timezones() - set(_PREFERRED_ZONES))):
         try:
-            if (_local_dates(ts[probe], zone) != days[probe]).any():
-                continue
+            local = local_micros(ts[probe], zone)
         except Exception:  # a zone zoneinfo cannot load here
             continue
-        wrong = int((_local_dates(ts[known], zone) != days[known]).sum())
-        if wrong == 0:
+        if (local // DAY_US != days[probe]).any():
+            continue
+        hours = (local % DAY_US) // 3_600_000_000
+        fits.append((int(((hours >= 1) & (hours < 6)).sum()), rank, zone))
+    for _, _, zone in sorted(fits):
+        if not (_local_dates(ts[known], zone) != days[known]).any():
             return zone, 0
     return None, len(known)
 
