@@ -156,7 +156,7 @@ class ReportEngine:
                 if f not in metrics:
                     if is_dimension(f, custom):
                         raise invalid(f"Dimension {f} cannot be used in a metric filter; use dimension_filter.")
-                    raise invalid(f"Metric {f} used in metric_filter must be one of the request's metrics.")
+                    check_metric(f, custom)  # a metric not in the report is computed for the filter only
 
     @staticmethod
     def _check_order_bys(req, dims: list[str], metrics: list[str]) -> None:
@@ -178,7 +178,11 @@ class ReportEngine:
         the rows or the filter); item metrics of an event-scoped report count the items of its events."""
         req = plan.req
         filter_dims = filter_fields(req.dimension_filter) if req.HasField("dimension_filter") else []
-        item_scope = check_compatibility(plan.group_dims, plan.metrics, filter_dims)
+        # Metrics the metric filter names without the report asking for them: computed, filtered on, dropped.
+        extra = [f for f in (filter_fields(req.metric_filter) if req.HasField("metric_filter") else [])
+                 if f not in plan.metrics]
+        metrics = plan.metrics + list(dict.fromkeys(extra))
+        item_scope = check_compatibility(plan.group_dims, metrics, filter_dims)
         resolve = prep.resolver(key_events, plan.custom)
         if item_scope:
             resolve = prep.item_resolver(resolve)
@@ -196,11 +200,12 @@ class ReportEngine:
             idx = np.flatnonzero(base & in_range)
             g, n_groups, dim_cols, rep = self._groups(resolve, idx, plan.group_dims)
             mets = self._metrics(plan, prep, key_events, idx, g, n_groups, item_scope,
-                                 MetricContext(plan.custom, base, lo, hi, tuple(plan.group_dims), resolve, rep))
+                                 MetricContext(plan.custom, base, lo, hi, tuple(plan.group_dims), resolve, rep),
+                                 metrics)
             part = pd.DataFrame(dim_cols, index=pd.RangeIndex(n_groups))  # no dimensions: still n_groups rows
             if "dateRange" in plan.out_dims:
                 part["dateRange"] = rname
-            for m in plan.metrics:
+            for m in metrics:
                 part[m] = mets[m]
             frames.append(part)
             if req.metric_aggregations:
@@ -217,13 +222,15 @@ class ReportEngine:
         if req.HasField("metric_filter") and len(table):
             table = table[eval_filter(req.metric_filter,
                                       lambda f: (np.arange(len(table)), table[f].to_numpy()), "metric")]
+        table = table.drop(columns=[m for m in metrics if m not in plan.metrics and m in table])
         return ReportResult(self._order(table, req, plan.out_dims, plan.visible), totals, scanned)
 
     @staticmethod
-    def _metrics(plan: ReportPlan, prep: Prepared, key_events, idx, g, n_groups, item_scope, ctx):
+    def _metrics(plan: ReportPlan, prep: Prepared, key_events, idx, g, n_groups, item_scope, ctx, metrics=None):
+        metrics = metrics or plan.metrics
         if item_scope:
-            return compute_item_metrics(plan.metrics, prep, idx, g, n_groups)
-        return compute_metrics(plan.metrics, prep, idx, g, n_groups, key_events, ctx=ctx)
+            return compute_item_metrics(metrics, prep, idx, g, n_groups)
+        return compute_metrics(metrics, prep, idx, g, n_groups, key_events, ctx=ctx)
 
     # ----------------------------------------------------------------- respond
     def respond(self, plan: ReportPlan, result: ReportResult, response_type, *, time_zone: str, currency: str):
