@@ -45,7 +45,7 @@ from .schema import (CUSTOM_PREFIXES, DIMENSION_ALIASES, DIMENSION_INFO, KEY_EVE
                      CustomDefinitions, FieldInfo, custom_definitions)
 
 __all__ = ["DIMENSIONS", "METRICS", "COLUMN_DIMENSIONS", "DERIVED_DIMENSIONS", "METRIC_TYPE_VALUES", "SCHEMA_URL",
-           "Prepared", "MetricContext", "compute_metrics", "compute_item_metrics", "fmt_value", "bad_dimension",
+           "Prepared", "MetricContext", "compute_metrics", "compute_item_metrics", "fmt_value", "fmt_values", "bad_dimension",
            "bad_metric", "is_metric", "is_dimension", "metric_type", "check_dimension", "check_metric",
            "canonical_dimension", "canonical_metric", "dimension_scope", "metric_scope", "check_compatibility",
            "build_metadata", "custom_definitions", "CustomDefinitions", "NO_CUSTOM", "DIMENSION_INFO",
@@ -286,8 +286,7 @@ class Prepared:
         self.frame = frame
         self.tz = tz
         self.n = len(frame)
-        self.local = local_micros(frame["ts"].to_numpy(), tz)
-        self.day = self.local // DAY_US
+        self.day = local_micros(frame["ts"].to_numpy(), tz) // DAY_US
         self.user = frame["user_id"].array.codes.astype(np.int64)
         self.n_users = max(len(frame["user_id"].array.categories), 1)
         # Sessions are identified by (user, session_id), as GA4 does with user_pseudo_id + ga_session_id.
@@ -332,6 +331,14 @@ class Prepared:
                 "flag": np.bincount(s[f["session_engaged"].to_numpy() > 0], minlength=n) > 0,
             }
         return self._cached("session_stats", build)
+
+    def session_users(self) -> np.ndarray:
+        """Per session: its user's code."""
+        def build():
+            out = np.zeros(self.n_sessions, dtype=np.int64)
+            out[self.session] = self.user
+            return out
+        return self._cached("session_users", build)
 
     def engaged_sessions(self, key_events) -> np.ndarray:
         """Per session: engaged by GA4's definition (see the module docstring)."""
@@ -392,7 +399,10 @@ class Prepared:
             hit = self._dims.get(name)
         if hit is not None:
             return hit
-        out = self._build_dimension(name)
+        codes, labels = self._build_dimension(name)
+        if len(labels) < 2**31 - 1:  # half the memory of int64 codes; arithmetic on them promotes to int64
+            codes = codes.astype(np.int32, copy=False)
+        out = (codes, labels)
         with self._lock:
             self._dims[name] = out
         return out
@@ -444,6 +454,11 @@ class Prepared:
             raise invalid(f"{name} is an item-scoped dimension: it describes the items of ecommerce events and "
                           "goes only with item-scoped metrics.")
         raise bad_dimension(name)
+
+    @property
+    def local(self) -> np.ndarray:
+        """Local wall-clock µs of each event (computed when a time-of-day dimension needs it)."""
+        return self._cached("local", lambda: local_micros(self.frame["ts"].to_numpy(), self.tz))
 
     def _time_of_day(self, name: str):
         if name in ("hour", "minute"):
@@ -517,10 +532,15 @@ class MetricContext:
     rep: np.ndarray | None = None
 
 
+def _unique(keys: np.ndarray) -> np.ndarray:
+    """The distinct values of an int64 array (pandas' factorize: about twice as fast as unique here)."""
+    return pd.factorize(keys)[1]
+
+
 def _distinct_per_group(g: np.ndarray, ids: np.ndarray, n_ids: int, n_groups: int) -> np.ndarray:
     if not len(g):
         return np.zeros(n_groups)
-    pairs = pd.unique(g.astype(np.int64) * n_ids + ids)
+    pairs = _unique(g.astype(np.int64) * n_ids + ids)
     return np.bincount(pairs // n_ids, minlength=n_groups).astype(float)
 
 
@@ -533,22 +553,43 @@ def compute_metrics(names: list[str], prep: Prepared, idx: np.ndarray, g: np.nda
     sess = {}
 
     def session_pairs():
-        """Distinct (group, session) pairs of the events: their groups and sessions."""
+        """Distinct (group, session) pairs of the events: their groups and sessions (and each event's pair)."""
         if "pairs" not in sess:
             n_s = prep.n_sessions
-            pairs = pd.unique(g.astype(np.int64) * n_s + prep.session[idx]) if len(idx) else np.zeros(0, np.int64)
+            if len(idx):
+                codes, pairs = pd.factorize(g.astype(np.int64) * n_s + prep.session[idx])
+            else:
+                codes, pairs = np.zeros(0, np.int64), np.zeros(0, np.int64)
             sess["pairs"] = (pairs // n_s, pairs % n_s)
+            sess["codes"] = codes
         return sess["pairs"]
 
     def per_session(values: np.ndarray) -> np.ndarray:
         pg, ps = session_pairs()
         return np.bincount(pg, weights=values[ps].astype(float), minlength=n_groups)
 
+    def users(event_mask=None) -> np.ndarray:
+        """Distinct users per group (among the events of ``event_mask``), counted over the (group, session)
+        pairs: a session has one user, and there are fewer pairs than events. One hash pass over the pairs
+        serves every user metric of the request."""
+        pg, ps = session_pairs()
+        if "users" not in sess:
+            n_u = prep.n_users
+            codes, uniq = pd.factorize(pg * n_u + prep.session_users()[ps]) if len(pg) else (pg, pg)
+            sess["users"] = (codes, uniq // n_u)
+        codes, group_of = sess["users"]
+        if event_mask is None:
+            return np.bincount(group_of, minlength=n_groups).astype(float)
+        pair_hit = np.bincount(sess["codes"], weights=event_mask, minlength=len(pg)) > 0
+        present = np.zeros(len(group_of), dtype=bool)
+        present[codes[pair_hit]] = True
+        return np.bincount(group_of[present], minlength=n_groups).astype(float)
+
     def active_users(mask=None):
         m = prep.active_events(key_events)[idx]
         if mask is not None:
             m &= mask
-        return _distinct_per_group(g[m], prep.user[idx][m], prep.n_users, n_groups)
+        return users(m)
 
     def get(name: str) -> np.ndarray:
         if name in cache:
@@ -561,7 +602,7 @@ def compute_metrics(names: list[str], prep: Prepared, idx: np.ndarray, g: np.nda
         elif name == "eventCount":
             v = np.bincount(g, minlength=n_groups).astype(float)
         elif name == "totalUsers":
-            v = _distinct_per_group(g, prep.user[idx], prep.n_users, n_groups)
+            v = users()
         elif name == "activeUsers":
             v = active_users()
         elif name == "newUsers":
@@ -754,7 +795,7 @@ def _rolling_users(prep: Prepared, ctx: MetricContext, idx, g, n_groups, key_eve
     cand_key, row_key = dense[:len(cand)], dense[len(cand):]
     # Distinct (key, user, day) triples, then every row whose key matches and whose window holds the day.
     span_d = int(end.max()) - start + 1
-    trip = pd.unique((cand_key * prep.n_users + prep.user[cand]) * span_d + (prep.day[cand] - start))
+    trip = _unique((cand_key * prep.n_users + prep.user[cand]) * span_d + (prep.day[cand] - start))
     t_day = trip % span_d + start
     t_user = (trip // span_d) % prep.n_users
     t_key = trip // span_d // prep.n_users
@@ -798,6 +839,14 @@ def fmt_value(v: float, mtype: str) -> str:
     if mtype == "TYPE_CURRENCY":
         v = round(v, 2)
     return str(int(v)) if float(v).is_integer() else repr(float(v))
+
+
+def fmt_values(values, mtype: str) -> list[str]:
+    """``fmt_value`` over an array (integers without a Python call per value)."""
+    v = np.asarray(values, dtype=float)
+    if mtype == "TYPE_INTEGER":
+        return np.rint(np.nan_to_num(v)).astype(np.int64).astype(str).tolist()
+    return [fmt_value(x, mtype) for x in v.tolist()]
 
 
 # ---- metadata --------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ import pandas as pd
 from .dates import resolve_ranges
 from .dimensions import (METRIC_TYPE_VALUES, NO_CUSTOM, CustomDefinitions, MetricContext, Prepared,
                          check_compatibility, check_dimension, check_metric, compute_item_metrics, compute_metrics,
-                         fmt_value, is_dimension, is_metric, metric_type)
+                         fmt_value, fmt_values, is_dimension, is_metric, metric_type)
 from .errors import invalid, unimplemented
 from .filters import eval_filter, filter_fields
 
@@ -248,7 +248,7 @@ class ReportEngine:
         limit = req.limit or DEFAULT_LIMIT
         page = table.iloc[req.offset:req.offset + limit]
         dim_arrays = [page[d].to_numpy(dtype=object) for d in out_dims]
-        met_arrays = [[fmt_value(v, mtypes[m]) for v in page[m].to_numpy(dtype=float)] for m in visible]
+        met_arrays = [fmt_values(page[m].to_numpy(dtype=float), mtypes[m]) for m in visible]
         for i in range(len(page)):
             row = resp.rows.add()
             for arr in dim_arrays:
