@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-import numpy as np
 import pandas as pd
 
 
@@ -67,5 +66,3 @@ def distinct(df: pd.DataFrame, by, col: str) -> pd.Series:
 def as_floats(s: pd.Series) -> dict:
     return {k: float(v) for k, v in s.items()}
 
-
-_ = np

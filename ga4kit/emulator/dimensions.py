@@ -36,13 +36,13 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from .dates import DATE_DIMENSIONS, EPOCH, date_labels
+from .dates import DATE_DIMENSIONS, date_labels
 from .errors import EmulatorError, invalid, unimplemented
 from .events import items_of, parameter_column
 from .geography import COUNTRIES
-from .schema import (CUSTOM_PREFIXES, DIMENSION_ALIASES, DIMENSION_INFO, KEY_EVENT_METRICS, METRIC_ALIASES,
+from .schema import (DIMENSION_ALIASES, DIMENSION_INFO, KEY_EVENT_METRICS, METRIC_ALIASES,
                      METRIC_INFO, NO_CUSTOM, SCHEMA_URL, UNMODELLED_DIMENSIONS, UNMODELLED_METRICS,
-                     CustomDefinitions, FieldInfo, custom_definitions)
+                     CustomDefinitions, custom_definitions)
 
 __all__ = ["DIMENSIONS", "METRICS", "COLUMN_DIMENSIONS", "DERIVED_DIMENSIONS", "METRIC_TYPE_VALUES", "SCHEMA_URL",
            "Prepared", "MetricContext", "compute_metrics", "compute_item_metrics", "fmt_value", "fmt_values", "bad_dimension",
@@ -885,6 +885,3 @@ def build_metadata(module, name: str, key_events, custom: CustomDefinitions | No
             category="Custom", custom_definition=True))
     return md
 
-
-EPOCH_DATE = EPOCH  # re-exported for callers that format days
-FieldInfo = FieldInfo

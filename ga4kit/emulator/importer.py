@@ -1001,7 +1001,7 @@ def ndjson_chunks(frame: pd.DataFrame, time_zone: str = "UTC", items: pd.DataFra
         cat_piece("user_id", lambda j: ',"user_pseudo_id":' + j),
         by_codes([',"platform":' + json.dumps(_PLATFORM_OUT.get(str(p), str(p) or "WEB")) for p in p_labels], p_codes),
         None,  # event_params
-        by_codes(_nested_pieces(frame)[0], _nested_pieces_codes(frame)),
+        by_codes(*_nested_pieces(frame)),
         pa.array(_items_json(items, n), type=pa.string()),
     ]
     params = []
@@ -1026,19 +1026,9 @@ def ndjson_chunks(frame: pd.DataFrame, time_zone: str = "UTC", items: pd.DataFra
         yield pc.binary_join_element_wise(*parts, "}\n", "")
 
 
-def _nested_pieces_codes(frame: pd.DataFrame) -> np.ndarray:
-    return _nested_pieces(frame)[1]
-
-
-_NESTED_CACHE: dict[int, tuple] = {}
-
-
 def _nested_pieces(frame: pd.DataFrame) -> tuple[list[str], np.ndarray]:
     """The device, geo, traffic source and ecommerce objects of each event as (JSON texts, code per event):
     one text per distinct combination of their columns."""
-    hit = _NESTED_CACHE.get(id(frame))
-    if hit is not None and hit[0] is frame:
-        return hit[1], hit[2]
     fields = _WRITE_FIELDS
     per_col = [_labels(frame[c]) for _, c in fields]
     key = np.zeros(len(frame), dtype=np.int64)
@@ -1057,8 +1047,6 @@ def _nested_pieces(frame: pd.DataFrame) -> tuple[list[str], np.ndarray]:
             if value != "":
                 _put(rec, path, str(value))
         texts.append("," + json.dumps(rec, separators=(",", ":"))[1:-1] if rec else "")
-    _NESTED_CACHE.clear()
-    _NESTED_CACHE[id(frame)] = (frame, texts, inv.astype(np.int64))
     return texts, inv.astype(np.int64)
 
 
