@@ -91,6 +91,9 @@ TRANSACTION_EVENTS = ["purchase", "in_app_purchase", "ecommerce_purchase", "app_
                       "app_store_subscription_renew"]
 _ITEM_METRIC_EVENTS = {"itemRevenue": "purchase", "itemsPurchased": "purchase", "itemsViewed": "view_item",
                        "itemsAddedToCart": "add_to_cart", "itemsCheckedOut": "begin_checkout"}
+# metrics that need the distinct (group, session) pairs
+_SESSION_METRICS = {"sessions", "engagedSessions", "engagementRate", "bounceRate", "averageSessionDuration",
+                    "eventsPerSession", "sessionsPerUser", "screenPageViewsPerSession", "sessionKeyEventRate"}
 _ROLLING = {"active1DayUsers": 1, "active7DayUsers": 7, "active28DayUsers": 28}
 _RATIOS = {"dauPerMau": (1, 30), "dauPerWau": (1, 7), "wauPerMau": (7, 30)}
 _TIME_OF_DAY = ("hour", "minute", "dateHour", "dateHourMinute")
@@ -551,6 +554,7 @@ def compute_metrics(names: list[str], prep: Prepared, idx: np.ndarray, g: np.nda
     ctx = ctx or MetricContext()
     cache: dict[str, np.ndarray] = {}
     sess = {}
+    by_session = any(canonical_metric(n).split(":")[0] in _SESSION_METRICS for n in names)
 
     def session_pairs():
         """Distinct (group, session) pairs of the events: their groups and sessions (and each event's pair)."""
@@ -569,20 +573,25 @@ def compute_metrics(names: list[str], prep: Prepared, idx: np.ndarray, g: np.nda
         return np.bincount(pg, weights=values[ps].astype(float), minlength=n_groups)
 
     def users(event_mask=None) -> np.ndarray:
-        """Distinct users per group (among the events of ``event_mask``), counted over the (group, session)
-        pairs: a session has one user, and there are fewer pairs than events. One hash pass over the pairs
-        serves every user metric of the request."""
-        pg, ps = session_pairs()
+        """Distinct users per group (among the events of ``event_mask``), with one hash pass serving every
+        user metric of the request: over the (group, session) pairs when session metrics need those
+        anyway (a session has one user, and there are fewer pairs than events), else over the events."""
         if "users" not in sess:
             n_u = prep.n_users
-            codes, uniq = pd.factorize(pg * n_u + prep.session_users()[ps]) if len(pg) else (pg, pg)
+            if by_session:
+                pg, ps = session_pairs()
+                keys = pg * n_u + prep.session_users()[ps]
+            else:
+                keys = g.astype(np.int64) * n_u + prep.user[idx]
+            codes, uniq = pd.factorize(keys) if len(keys) else (keys, keys)
             sess["users"] = (codes, uniq // n_u)
         codes, group_of = sess["users"]
         if event_mask is None:
             return np.bincount(group_of, minlength=n_groups).astype(float)
-        pair_hit = np.bincount(sess["codes"], weights=event_mask, minlength=len(pg)) > 0
+        if by_session:  # the pairs with an event of the mask
+            event_mask = np.bincount(sess["codes"], weights=event_mask, minlength=len(codes)) > 0
         present = np.zeros(len(group_of), dtype=bool)
-        present[codes[pair_hit]] = True
+        present[codes[event_mask]] = True
         return np.bincount(group_of[present], minlength=n_groups).astype(float)
 
     def active_users(mask=None):
