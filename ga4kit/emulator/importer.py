@@ -422,18 +422,29 @@ def _arrow_raw(path: Path) -> RawEvents | None:
         return None
     flat = path.suffix.lower() == ".csv"
 
+    columns: dict[str, Any] = {}
+
+    def top(name: str):
+        if name not in columns:  # each top-level column is combined once (nested ones are large)
+            columns[name] = table.column(name).combine_chunks()
+        return columns[name]
+
     def col(dotted: str):
         if dotted in table.column_names:
-            return table.column(dotted).combine_chunks()
+            return top(dotted)
         head, *rest = dotted.split(".")
         if flat or head not in table.column_names:
             return None
-        arr = table.column(head).combine_chunks()
+        arr = top(head)
         for part in rest:
             if not pa.types.is_struct(arr.type) or arr.type.get_field_index(part) < 0:
                 return None
             arr = pc.struct_field(arr, part)
         return arr
+
+    def coded(dotted: str):
+        arr = col(dotted)
+        return None if arr is None else _coded_arrow(arr, n)
 
     def numbers(arr) -> np.ndarray:
         if pa.types.is_dictionary(arr.type):
@@ -508,10 +519,9 @@ def _arrow_raw(path: Path) -> RawEvents | None:
 
     cols: dict[str, Any] = {"ts": ts, "event_name": names, "user_id": users}
     for raw_col, paths in _STRING_FIELDS.items():
-        cols[raw_col] = _first_coded([_coded_arrow(col(p), n) if col(p) is not None else None for p in paths], n)
+        cols[raw_col] = _first_coded([coded(p) for p in paths], n)
     for raw_col, (paths, key) in _SESSION_FIELDS.items():
-        cols[raw_col] = _first_coded([_coded_arrow(col(p), n) if col(p) is not None else None for p in paths]
-                                     + [param(key, "str")], n)
+        cols[raw_col] = _first_coded([coded(p) for p in paths] + [param(key, "str")], n)
     for key, (raw_col, kind) in _PARAMS.items():
         if raw_col.endswith("_param") and raw_col[:-6] in _SESSION_FIELDS:
             continue
