@@ -7,7 +7,8 @@ Substitutions, because the emulator's events do not carry every dimension the sn
 are in SUBSTITUTE, to drop once the event model has them): browser -> eventName (the pivot snippet's
 offset 3 needs more than three values), city -> deviceCategory, platform -> country, firstUserMedium ->
 sessionMedium, unifiedScreenName -> eventName. The snippets' fixed 2021 dates become dates of the
-generated data. runReport_cohort.py is not mirrored: it passes cohorts_spec/cohorts_range, which are not
+generated data. activeUsers counts GA4's active users (emulator_reference.active_rows), and a user's
+firstSessionDate is the day of their first_visit / first_open. runReport_cohort.py is not mirrored: it passes cohorts_spec/cohorts_range, which are not
 fields of RunReportRequest, so Google's client refuses it before any call.
 """
 
@@ -24,6 +25,7 @@ from google.analytics import data_v1beta as d
 
 from ga4kit.emulator import Emulator
 from emulator_data_support import between, clients, raw_events, sessions, table
+from emulator_reference import active_rows
 
 TODAY = date(2026, 11, 22)
 NOW = datetime(2026, 11, 22, 9, 15, 40, tzinfo=timezone.utc)
@@ -54,7 +56,8 @@ def emu():
     e.data.clock = lambda: NOW
     e.start()
     e.beta, e.alpha = clients(e)
-    e.raw = raw_events(e, e.pid)
+    raw = raw_events(e, e.pid)
+    e.raw = raw.assign(active=active_rows(raw, raw, e.admin.property_info(e.pid).key_events))
     yield e
     e.stop(grace=None)
 
@@ -95,9 +98,10 @@ def test_run_report_with_cohorts(emu):
                               date_range=d.DateRange(start_date=str(start), end_date=str(end)))],
             cohorts_range=d.CohortsRange(start_offset=0, end_offset=4, granularity=d.CohortsRange.Granularity.WEEKLY))))
     raw = emu.raw
-    first = raw.groupby("user_id")["day"].min()
+    # firstSessionDate: the day of the user's first_visit / first_open
+    first = raw[raw.event_name.isin(["first_visit", "first_open"])].groupby("user_id")["day"].min()
     members = set(first[(first >= start) & (first <= end)].index)
-    span = raw[raw.user_id.isin(members) & (raw.day <= end + timedelta(days=28))]
+    span = raw[raw.user_id.isin(members) & (raw.day <= end + timedelta(days=28)) & raw.active]
     week = span["day"].map(lambda x: x.toordinal() // 7) - span["user_id"].map(first).map(lambda x: x.toordinal() // 7)
     active = span.assign(week=week).groupby("week")["user_id"].nunique()
     got = table(resp)
@@ -108,6 +112,7 @@ def test_run_report_with_cohorts(emu):
 
 def _recent(emu, minutes=29):
     f = raw_events(emu, emu.live)
+    f = f.assign(active=active_rows(f, f, emu.admin.property_info(emu.live).key_events))
     ago = int(NOW.timestamp() * 1e6) // 60_000_000 - f["ts"] // 60_000_000
     return f[(ago >= 0) & (ago <= minutes)]
 
@@ -126,7 +131,7 @@ def test_realtime_snippets(emu, dims, mets):
     exp = {}
     for key, g in recent.groupby(cols):
         key = key if isinstance(key, tuple) else (key,)
-        vals = {"activeUsers": g.user_id.nunique(), "screenPageViews": (g.event_name == "page_view").sum(),
+        vals = {"activeUsers": g[g.active].user_id.nunique(), "screenPageViews": (g.event_name == "page_view").sum(),
                 "keyEvents": (g.event_name == "purchase").sum()}
         exp[tuple(key[cols.index(COLUMN[n])] for n in dims)] = tuple(float(vals[m]) for m in mets)
     got = {tuple(r.dimension_values[i].value for i in range(len(dims))):
@@ -196,5 +201,5 @@ def test_run_report_with_dimension_and_metric_filters(emu):
                 match_type=d.Filter.StringFilter.MatchType.EXACT, value="purchase")))]))))
     raw = between(emu.raw, date(2026, 10, 1), TODAY)
     buys = raw[(raw.country == "Germany") & (raw.event_name == "purchase")]
-    exp = {c: float(g.user_id.nunique()) for c, g in buys.groupby("device_category") if sessions(g) > 5}
+    exp = {c: float(g[g.active].user_id.nunique()) for c, g in buys.groupby("device_category") if sessions(g) > 5}
     assert table(resp).set_index(dim("city"))["activeUsers"].to_dict() == exp and exp
