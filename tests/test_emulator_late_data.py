@@ -104,3 +104,14 @@ def test_late_data_is_off_by_default():
                              if k >= (TODAY - timedelta(days=10)).strftime("%Y%m%d")}
     finally:
         e.stop(grace=None)
+
+
+def test_the_default_clock_keeps_a_fixed_today_in_every_time_zone():
+    """Without ``now`` the clock starts at noon UTC of ``today``: still that date in New York and Tokyo
+    (midnight UTC made it the day before west of Greenwich)."""
+    e = Emulator(demo=False, today=TODAY, late_data=True)
+    account = e.admin.create_account("Zones")
+    for zone in ("America/New_York", "Europe/Berlin", "Asia/Tokyo", "UTC"):
+        pid = e.admin.create_property(account, zone, time_zone=zone)
+        assert e.today_for(pid) == TODAY, zone
+    assert e.now == datetime(2026, 11, 22, 12, tzinfo=timezone.utc)

@@ -179,7 +179,6 @@ class Emulator:
         self._calls_lock = threading.Lock()
         self._server: grpc.Server | None = None
         self._max_workers = max_workers
-        self.data_unavailable: str | None = None  # always None: the Data side is part of the emulator
 
         if self.state_dir:
             os.makedirs(self.state_dir, exist_ok=True)
@@ -189,8 +188,10 @@ class Emulator:
             self.store.set_late_data(late_data if isinstance(late_data, LateData)
                                      else LateData(**late_data) if isinstance(late_data, dict) else LateData(seed))
             if now is None:
-                now = (datetime.combine(self.today, datetime.min.time(), tzinfo=timezone.utc) if self.today
-                       else datetime.now(timezone.utc))
+                # Noon UTC of a fixed today is that same day in every time zone from UTC-12 to UTC+11
+                # (midnight UTC would be yesterday west of Greenwich). The clock then stands still.
+                now = (datetime.combine(self.today, datetime.min.time(), tzinfo=timezone.utc) + timedelta(hours=12)
+                       if self.today else datetime.now(timezone.utc))
         self.quota = quota if quota is not None else QuotaLedger()
         self.demo_property_ids: list[str] = []
         if not self.admin.loaded and demo:
