@@ -2,13 +2,16 @@
 
 ``ReportEngine.run`` takes a request in three steps, as GA4 does:
 
-- ``validate``: every check that needs no data (names, limits, date ranges, filters' fields, order bys,
-  the currency code), giving a ``ReportPlan``; a metric filter's metrics the request does not ask for
-  join the plan as extra metrics (computed, not returned), and a limit above 250,000 is capped, as GA4;
-- ``compute``: filter the events, group them by the dimensions, compute the metrics per date range,
-  drop empty rows, apply the metric filter and order the rows;
+- ``validate``: every check that needs no data (names, with the property's custom definitions; limits,
+  date ranges, filters' fields, order bys, the currency code, item-scope compatibility), giving a
+  ``ReportPlan``; a metric filter's metrics the request does not ask for join the plan as extra metrics
+  (computed, not returned), and a limit above 250,000 is capped, as GA4;
+- ``compute``: filter the events (or the items of ecommerce events for an item-scoped report), group them
+  by the dimensions, compute the metrics per date range, drop empty rows, apply the metric filter and
+  order the rows;
 - ``respond``: page the rows into a RunReportResponse with totals, maximums, minimums and metadata
-  (amounts converted to the requested currency; thresholding and the "(other)" row from ``ResponseNotes``).
+  (metric values formatted column-wise, amounts converted to the requested currency, custom metrics typed
+  by their unit; thresholding and the "(other)" row from ``ResponseNotes``).
 
 ``DataService`` runs the three steps itself, with thresholding and the "(other)" row in between
 (``report_limits.py``); ``run`` is the plain pipeline.
