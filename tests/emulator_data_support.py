@@ -12,21 +12,14 @@ from google.analytics import data_v1beta as d
 from google.analytics.data_v1alpha.services.alpha_analytics_data.transports import AlphaAnalyticsDataGrpcTransport
 from google.analytics.data_v1beta.services.beta_analytics_data.transports import BetaAnalyticsDataGrpcTransport
 
+from emulator_reference import raw_events  # noqa: F401  (one definition of the raw events for every test)
+
 
 def clients(emu):
     """(v1beta client, v1alpha client) talking to ``emu`` over one insecure channel."""
     ch = grpc.insecure_channel(emu.address)
     return (d.BetaAnalyticsDataClient(transport=BetaAnalyticsDataGrpcTransport(channel=ch)),
             a.AlphaAnalyticsDataClient(transport=AlphaAnalyticsDataGrpcTransport(channel=ch)))
-
-
-def raw_events(emu, pid: str) -> pd.DataFrame:
-    """The property's events (with derived ones) as plain strings, with the local ``day`` and ``date``."""
-    info = emu.admin.property_info(pid)
-    f = emu.store.view(pid, info.rules)
-    f = f.astype({c: str for c in f.columns if isinstance(f[c].dtype, pd.CategoricalDtype)})
-    local = pd.to_datetime(f["ts"], unit="us", utc=True).dt.tz_convert(info.time_zone)
-    return f.assign(day=local.dt.date, date=local.dt.strftime("%Y%m%d"))
 
 
 def between(df: pd.DataFrame, start: date, end: date) -> pd.DataFrame:

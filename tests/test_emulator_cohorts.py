@@ -1,7 +1,8 @@
 """Cohort reports (runReport with a cohort_spec) through Google's real v1beta client over gRPC: cohort
 selection by firstSessionDate, the extended reporting range, cohortNthDay/Week/Month, cohortActiveUsers,
 cohortTotalUsers, metric expressions and the request rules. Expected numbers are counted from the raw
-events with pandas: a user's firstSessionDate is the local day of their first event."""
+events with pandas: a user's firstSessionDate is the local day of their first_visit / first_open event, and
+cohortActiveUsers counts GA4's active users (emulator_reference.active_rows)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from google.api_core import exceptions as gexc
 
 from ga4kit.emulator import Emulator
 from emulator_data_support import clients, raw_events, table
+from emulator_reference import active_rows
 
 TODAY = date(2026, 11, 22)
 WEEKLY, DAILY, MONTHLY = (d.CohortsRange.Granularity.WEEKLY, d.CohortsRange.Granularity.DAILY,
@@ -26,7 +28,9 @@ def emu():
     e.pid = e.demo_property_ids[0]
     e.beta, _ = clients(e)
     raw = raw_events(e, e.pid)
-    e.raw = raw.assign(first=raw["user_id"].map(raw.groupby("user_id")["day"].min()))
+    first = raw[raw.event_name.isin(["first_visit", "first_open"])].groupby("user_id")["day"].min()
+    e.raw = raw.assign(first=raw["user_id"].map(first),
+                       active=active_rows(raw, raw, e.admin.property_info(e.pid).key_events))
     yield e
     e.stop(grace=None)
 
@@ -48,7 +52,7 @@ def _week(day: date) -> int:
 
 
 def _expected(raw, start, end, period, lo_off, hi_off, step_days):
-    """{nth: (active users, total users)} for a cohort, counted from the events."""
+    """{nth: (active users, total users)} for a cohort (periods with active users), counted from the events."""
     members = raw[(raw["first"] >= start) & (raw["first"] <= end)]
     total = members["user_id"].nunique()
     span = members[(members["day"] >= start + timedelta(days=lo_off * step_days))
@@ -56,7 +60,8 @@ def _expected(raw, start, end, period, lo_off, hi_off, step_days):
     nth = span["day"].map(period) - span["first"].map(period)
     span = span.assign(nth=nth)
     span = span[(span.nth >= lo_off) & (span.nth <= hi_off)]
-    return {n: (g["user_id"].nunique(), total) for n, g in span.groupby("nth")}, span
+    active = span[span.active].groupby("nth")["user_id"].nunique()
+    return {n: (a, total) for n, a in active.items() if a}, span
 
 
 def test_weekly_cohort_retention(emu):

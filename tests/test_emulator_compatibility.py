@@ -1,6 +1,7 @@
 """checkCompatibility through Google's real v1beta client over gRPC: every dimension and metric of the
-property's metadata answered for the request's fields, the compatibility filter, invalid names, and the
-answers agreeing with what runReport then accepts or refuses."""
+property's metadata answered for the request's fields (the cohort rule and the item-scope rule), the
+compatibility filter, invalid and unmodelled names, and the answers agreeing with what runReport then
+accepts or refuses."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from emulator_data_support import clients
 TODAY = date(2026, 11, 22)
 COHORT_FIELDS = {"cohort", "cohortNthDay", "cohortNthWeek", "cohortNthMonth", "cohortActiveUsers",
                  "cohortTotalUsers"}
+ITEM_DIMENSIONS = {"itemId", "itemName", "itemBrand", "itemCategory"}  # written from GA4's schema
+ITEM_METRICS = {"itemRevenue", "itemsPurchased", "itemsViewed", "itemsAddedToCart", "itemsCheckedOut"}
 C = d.Compatibility
 
 
@@ -42,11 +45,33 @@ def test_every_field_of_the_metadata_is_answered(emu):
     dims, mets = _check(emu, ["eventName"], ["eventCount"])
     assert set(dims) == {x.api_name for x in md.dimensions} and set(mets) == {x.api_name for x in md.metrics}
     assert "keyEvents:purchase" in mets
-    assert {n for n, c in {**dims, **mets}.items() if c == C.INCOMPATIBLE} == COHORT_FIELDS
+    # eventCount is event scoped: the item dimensions cannot join it
+    assert {n for n, c in {**dims, **mets}.items() if c == C.INCOMPATIBLE} == COHORT_FIELDS | ITEM_DIMENSIONS
     only = _check(emu, ["eventName"], ["eventCount"], compatibility_filter=C.COMPATIBLE)
-    assert set(only[0]) == set(dims) - COHORT_FIELDS and set(only[1]) == set(mets) - COHORT_FIELDS
+    assert set(only[0]) == set(dims) - COHORT_FIELDS - ITEM_DIMENSIONS and set(only[1]) == set(mets) - COHORT_FIELDS
     incompatible = _check(emu, ["eventName"], [], compatibility_filter=C.INCOMPATIBLE)
     assert set(incompatible[0]) | set(incompatible[1]) == COHORT_FIELDS
+    assert {"city", "browser", "landingPage", "firstUserMedium", "transactionId"} <= set(dims)  # the event model's
+
+
+def test_item_scoped_fields_go_only_with_item_metrics(emu):
+    dims, mets = _check(emu, ["itemName"], [])
+    assert {n for n, c in mets.items() if c == C.COMPATIBLE} == ITEM_METRICS
+    assert all(dims[n] == C.COMPATIBLE for n in ITEM_DIMENSIONS | {"country", "date"})
+    dims, mets = _check(emu, [], ["itemRevenue"])
+    assert all(dims[n] == C.COMPATIBLE for n in ITEM_DIMENSIONS) and mets["eventCount"] == C.COMPATIBLE
+    # an item dimension in the dimension filter counts like one in the rows
+    _, mets = _check(emu, ["country"], [], dimension_filter=d.FilterExpression(filter=d.Filter(
+        field_name="itemBrand", string_filter=d.Filter.StringFilter(value="Acme"))))
+    assert mets["itemsViewed"] == C.COMPATIBLE and mets["sessions"] == C.INCOMPATIBLE
+
+    def run(dim, met):
+        return emu.beta.run_report(d.RunReportRequest(
+            property=f"properties/{emu.pid}", dimensions=[d.Dimension(name=dim)], metrics=[d.Metric(name=met)],
+            date_ranges=[d.DateRange(start_date="7daysAgo", end_date="yesterday")]))
+    run("itemName", "itemRevenue")
+    with pytest.raises(gexc.InvalidArgument, match="Please remove eventCount"):
+        run("itemName", "eventCount")
 
 
 def test_cohort_requests_exclude_ordinary_dimensions(emu):
@@ -79,5 +104,11 @@ def test_invalid_names_are_refused(emu):
         _check(emu, ["bogus"], [])
     with pytest.raises(gexc.InvalidArgument, match="Field nope is not a valid metric"):
         _check(emu, [], ["nope"])
+    # a valid GA4 name the emulator does not model is UNIMPLEMENTED, as in runReport
+    with pytest.raises(gexc.MethodNotImplemented, match="does not model the dimension unifiedScreenName"):
+        _check(emu, ["unifiedScreenName"], [])
+    # deprecated names are still accepted
+    _, mets = _check(emu, ["isConversionEvent"], ["conversions"])
+    assert mets["keyEvents"] == C.COMPATIBLE
     with pytest.raises(gexc.NotFound):
         emu.beta.check_compatibility(d.CheckCompatibilityRequest(property="properties/999999"))

@@ -20,6 +20,8 @@ from google.analytics.data_v1beta.services.beta_analytics_data.transports import
 from ga4kit.emulator import Emulator
 from ga4kit.emulator.importer import EventFileError, read_events, write_events
 
+from emulator_reference import active_rows, path_of
+
 TODAY = date(2026, 11, 22)
 TZ = "Europe/Berlin"
 
@@ -86,7 +88,10 @@ def test_report_matches_independent_pandas_computation(emu):
     assert (got["totalUsers"].to_numpy() == exp["totalUsers"].to_numpy()).all()
     assert (got["sessions"].to_numpy() == exp["sessions"].to_numpy()).all()
     np.testing.assert_allclose(got["eventValue"].to_numpy(), exp["eventValue"].to_numpy(), rtol=1e-9)
-    np.testing.assert_allclose(got["eventCountPerUser"], exp["eventCount"] / exp["totalUsers"], rtol=1e-9)
+    # events per ACTIVE user (engaged session, first_visit or engagement time), as GA4 defines it
+    active = raw[active_rows(raw, _raw(emu), emu.admin.property_info(emu.pid).key_events)]
+    act = active.groupby(["event_name", "channel_group"])["user_id"].nunique().reindex(exp.index).fillna(0)
+    np.testing.assert_allclose(got["eventCountPerUser"], np.where(act > 0, exp["eventCount"] / act, 0), rtol=1e-9)
     assert [h.type_.name for h in resp.metric_headers] == ["TYPE_INTEGER"] * 3 + ["TYPE_FLOAT"] * 2
     assert all(r.metric_values[0].value.isdigit() for r in resp.rows)  # integers as plain strings
     assert resp.metadata.currency_code == "EUR" and resp.metadata.time_zone == TZ
@@ -161,7 +166,7 @@ M = d.Filter.StringFilter.MatchType
 def test_dimension_filters(emu, flt, pred):
     got = _table(_run(emu, ["pagePath"], ["eventCount"], dimension_filter=flt)).set_index("pagePath")["eventCount"]
     raw = _in(_raw(emu), TODAY - timedelta(days=28), TODAY - timedelta(days=1))
-    path = raw["page_location"].str.replace("https://shop.example.com", "", regex=False)
+    path = raw["page_location"].map(path_of)
     mask = path.map(pred) if pred else path.str.startswith("/products/") & (raw["device_category"] == "desktop")
     exp = raw.assign(p=path)[mask.astype(bool)].groupby("p").size()
     assert got.sort_index().to_dict() == exp.sort_index().astype(float).to_dict()
@@ -239,8 +244,8 @@ def test_invalid_requests_are_refused_like_ga4(emu):
         _run(emu, ["xyz"], ["eventCount"])
     assert ("Field xyz is not a valid dimension. For a list of valid dimensions and metrics, see "
             "https://developers.google.com/analytics/devguides/reporting/data/v1/api-schema") in str(e.value)
-    with pytest.raises(gexc.InvalidArgument, match="Field conversions is not a valid metric"):
-        _run(emu, ["eventName"], ["conversions"])
+    with pytest.raises(gexc.InvalidArgument, match="Field conversionz is not a valid metric"):
+        _run(emu, ["eventName"], ["conversionz"])
     with pytest.raises(gexc.InvalidArgument, match="9 dimensions"):
         _run(emu, ["eventName", "date", "country", "deviceCategory", "pagePath", "sessionSource", "sessionMedium",
                    "sessionSourceMedium", "sessionDefaultChannelGroup", "month"], ["eventCount"])
@@ -386,8 +391,8 @@ def test_open_funnel_breakdown_and_step_constraints(emu):
                  if r.dimension_values[0].value.startswith(f"{i + 1}.") and r.dimension_values[1].value != "RESERVED_TOTAL"]
         assert sum(parts) == total
     direct = [s[0] for s in _steps(_funnel(emu, ["session_start", "first_visit"], directly=True))]
-    loose = [s[0] for s in _steps(_funnel(emu, ["session_start", "page_view"]))]
-    tight = [s[0] for s in _steps(_funnel(emu, ["session_start", "page_view"], within=60))]
+    loose = [s[0] for s in _steps(_funnel(emu, ["session_start", "scroll"]))]
+    tight = [s[0] for s in _steps(_funnel(emu, ["session_start", "scroll"], within=60))]
     # first_visit directly follows the user's first session_start; view_item never follows session_start
     assert direct[1] == raw[raw.event_name == "first_visit"].user_id.nunique() > 0
     assert [s[0] for s in _steps(_funnel(emu, ["session_start", "view_item"], directly=True))][1] == 0
@@ -504,14 +509,14 @@ def test_v1alpha_run_report_and_metadata(emu):
     assert "keyEvents:purchase" in mets
 
 
-@pytest.mark.parametrize("ext", ["ndjson", "parquet"])
+@pytest.mark.parametrize("ext", ["ndjson", "parquet", "csv"])
 def test_importer_fast_path_equals_record_path(emu, tmp_path, ext):
     from ga4kit.emulator import importer
 
     src = emu.store.frame(emu.pid).iloc[:3000]
     path = write_events(src, tmp_path / f"events.{ext}")
-    cols = importer._arrow_columns(path)
-    assert cols is not None  # the column-wise reader took this file
-    fast, slow = importer._finish(cols, path), importer._finish(importer._record_columns(path), path)
+    raw = importer._arrow_raw(path)
+    assert raw is not None  # the column-wise reader took this file
+    fast, slow = importer._finish(raw, path)[0], importer._finish(importer._record_raw(path), path)[0]
     for c in fast.columns:
         assert (fast[c].astype(str).to_numpy() == slow[c].astype(str).to_numpy()).all(), c

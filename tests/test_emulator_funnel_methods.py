@@ -16,6 +16,7 @@ from google.protobuf import duration_pb2
 
 from ga4kit.emulator import Emulator
 from emulator_data_support import between, clients, raw_events, table
+from emulator_reference import path_of
 
 TODAY = date(2026, 11, 22)
 STEPS = ["view_item", "add_to_cart", "purchase"]
@@ -169,7 +170,7 @@ def _next_actions(seqs, reached, step, page=False):
         if later and later[0] < stop:
             col = "page_location" if page else "event_name"
             val = g[col][later[0]]
-            out[val.replace("https://shop.example.com", "") if page else val] += 1
+            out[path_of(val) if page else val] += 1
     return out
 
 

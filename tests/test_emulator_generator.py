@@ -34,7 +34,7 @@ def test_seeded_and_shaped_like_the_contract(shop):
         else:
             assert (x.to_numpy() == y.to_numpy()).all(), c
     assert not generate_events(seed=12, days=90, users=5000, today=TODAY).equals(again)
-    assert list(again.columns) == COLUMNS
+    assert list(again.columns) == COLUMNS + ["param:payment_type"]
     assert again["ts"].dtype == np.int64 and again["session_id"].dtype == np.int64
     assert all(str(again[c].dtype) == "category" for c in ("event_name", "user_id", "channel_group", "country"))
     # days: the 90 days before today, ending yesterday

@@ -1,6 +1,7 @@
 """runRealtimeReport through Google's real v1beta client over gRPC: the last 30 minutes (60 on 360), minute
 ranges, minutesAgo, the realtime schema, its own quota. The emulator's clock is fixed for the test and the
-expected numbers are counted from the events with plain Python."""
+expected numbers are counted from the events with plain Python (activeUsers: GA4's active users, their
+sessions judged on all their events, emulator_reference.active_rows)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from google.api_core import exceptions as gexc
 
 from ga4kit.emulator import Emulator
 from emulator_data_support import clients, table
+from emulator_reference import active_rows
 
 NOW = datetime(2026, 11, 22, 14, 37, 25, tzinfo=timezone.utc)
 MINUTE_US = 60_000_000
@@ -54,7 +56,8 @@ def _minutes_ago(emu, pid) -> pd.DataFrame:
     f = emu.store.frame(pid)
     f = f.astype({c: str for c in f.columns if isinstance(f[c].dtype, pd.CategoricalDtype)})
     now_minute = int(NOW.timestamp() * 1_000_000) // MINUTE_US
-    return f.assign(ago=now_minute - f["ts"] // MINUTE_US)
+    return f.assign(ago=now_minute - f["ts"] // MINUTE_US,
+                    active=active_rows(f, f, emu.admin.property_info(pid).key_events))
 
 
 def _rt(emu, dims, mets, pid=None, **kw):
@@ -68,9 +71,10 @@ def test_active_users_by_country_in_the_last_30_minutes(emu):
     f = _minutes_ago(emu, emu.pid)
     recent = f[(f.ago >= 0) & (f.ago <= 29)]
     resp = _rt(emu, ["country"], ["activeUsers"])
-    assert table(resp).set_index("country")["activeUsers"].to_dict() == \
-        recent.groupby("country")["user_id"].nunique().astype(float).to_dict()
-    assert resp.kind == "analyticsData#runRealtimeReport" and resp.row_count == recent["country"].nunique()
+    exp = recent[recent.active].groupby("country")["user_id"].nunique().astype(float).to_dict()
+    assert table(resp).set_index("country")["activeUsers"].to_dict() == exp
+    assert resp.kind == "analyticsData#runRealtimeReport" and resp.row_count == len(exp) == 3
+    assert not recent.active.all()  # some recent users are not active
     assert len(f[f.ago < 0]) and len(f[f.ago > 29])  # the data has older and future events left out
 
 
@@ -104,7 +108,7 @@ def test_minute_ranges_and_minutes_ago(emu):
     resp = _rt(emu, [], ["activeUsers"], metric_aggregations=[d.MetricAggregation.TOTAL],
                dimension_filter=d.FilterExpression(filter=d.Filter(
                    field_name="country", string_filter=d.Filter.StringFilter(value="Japan"))))
-    recent = f[(f.ago >= 0) & (f.ago <= 29) & (f.country == "Japan")]
+    recent = f[(f.ago >= 0) & (f.ago <= 29) & (f.country == "Japan") & f.active]
     assert float(resp.totals[0].metric_values[0].value) == recent["user_id"].nunique()
 
 
@@ -127,6 +131,19 @@ def test_realtime_schema_and_rules(emu):
         _rt(emu, [], ["eventCount"], minute_ranges=[d.MinuteRange(start_minutes_ago=3, end_minutes_ago=10)])
     with pytest.raises(gexc.InvalidArgument, match="limit must be positive"):
         _rt(emu, ["country"], ["eventCount"], limit=-1)
+    # realtime names the event model does not carry are valid GA4 names: UNIMPLEMENTED, not INVALID_ARGUMENT
+    with pytest.raises(gexc.MethodNotImplemented, match="realtime dimension unifiedScreenName"):
+        _rt(emu, ["unifiedScreenName"], ["eventCount"])
+
+
+def test_realtime_dimensions_of_the_event_model(emu):
+    """city, platform and countryId come from the event columns, as in core reports."""
+    f = _minutes_ago(emu, emu.pid)
+    recent = f[(f.ago >= 0) & (f.ago <= 29)]
+    got = table(_rt(emu, ["city", "platform", "countryId"], ["eventCount"]))
+    assert len(got) == 3 and set(got["city"]) == {"(not set)"} and set(got["platform"]) == {"web"}
+    assert dict(zip(got["countryId"], got["eventCount"])) == \
+        {{"Germany": "DE", "France": "FR", "Japan": "JP"}[c]: float(n) for c, n in recent.groupby("country").size().items()}
 
 
 def test_realtime_quota_is_its_own(emu):

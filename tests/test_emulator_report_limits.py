@@ -20,6 +20,7 @@ from google.protobuf import field_mask_pb2
 
 from ga4kit.emulator import Emulator
 from emulator_data_support import between, clients, raw_events, table
+from emulator_reference import path_of
 
 TODAY = date(2026, 11, 22)
 START, END = TODAY - timedelta(days=14), TODAY - timedelta(days=1)
@@ -58,7 +59,7 @@ def _report(emu, dims, mets, pid=None, **kw):
 
 
 def _paths(df):
-    return df["page_location"].str.replace("https://shop.example.com", "", regex=False)
+    return df["page_location"].map(path_of)
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from google.api_core import exceptions as gexc
 from ga4kit.emulator import Emulator
 from ga4kit.emulator import reports
 from emulator_data_support import between, clients, raw_events, sessions, table
+from emulator_reference import active_rows, not_set
 
 TODAY = date(2026, 11, 22)
 # The emulator's documented fixed rates (docs/emulator-contract.md): units per US dollar.
@@ -53,19 +54,21 @@ def _greater(field, value):
 
 
 def test_metric_filter_on_a_metric_not_requested(emu):
-    """Mirrors run_report_with_dimension_and_metric_filters (country for city: the emulator's events have no
-    city; eventName == page_view for the platform/in_app_purchase filter)."""
+    """Mirrors run_report_with_dimension_and_metric_filters (eventName == page_view for the snippet's
+    platform/in_app_purchase filter, which the small generated property has too few events for)."""
+    all_events = raw_events(emu, emu.pid)
     raw = _last28(emu)
-    views = raw[raw.event_name == "page_view"]
-    per_country = {c: (g.user_id.nunique(), sessions(g)) for c, g in views.groupby("country")}
-    cut = sorted(s for _, s in per_country.values())[len(per_country) // 2]  # about half the countries pass
-    resp = _report(emu, ["country"], ["activeUsers"], metric_filter=_greater("sessions", cut),
+    views = raw[raw.event_name == "page_view"].assign(city=lambda f: not_set(f.city))
+    active = views[active_rows(views, all_events, emu.admin.property_info(emu.pid).key_events)]
+    per_city = {c: (active[active.city == c].user_id.nunique(), sessions(g)) for c, g in views.groupby("city")}
+    cut = sorted(s for _, s in per_city.values())[len(per_city) // 2]  # about half the cities pass
+    resp = _report(emu, ["city"], ["activeUsers"], metric_filter=_greater("sessions", cut),
                    dimension_filter=d.FilterExpression(filter=d.Filter(
                        field_name="eventName", string_filter=d.Filter.StringFilter(value="page_view"))))
     assert [h.name for h in resp.metric_headers] == ["activeUsers"]  # sessions is filtered on, not returned
-    got = table(resp).set_index("country")["activeUsers"].to_dict()
-    exp = {c: float(u) for c, (u, s) in per_country.items() if s > cut}
-    assert got == exp and 0 < len(got) < len(per_country)
+    got = table(resp).set_index("city")["activeUsers"].to_dict()
+    exp = {c: float(u) for c, (u, s) in per_city.items() if s > cut}
+    assert got == exp and 0 < len(got) < len(per_city)
 
 
 def test_metric_filter_still_refuses_dimensions_and_unknown_names(emu):

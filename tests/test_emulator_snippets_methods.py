@@ -3,12 +3,13 @@
 snippets build them through Google's real clients to the emulator, numbers checked against plain pandas /
 Python counts of the same events. The requests are our own code, not the snippets'.
 
-Substitutions, because the emulator's events do not carry every dimension the snippets use (the names
-are in SUBSTITUTE, to drop once the event model has them): browser -> eventName (the pivot snippet's
-offset 3 needs more than three values), city -> deviceCategory, platform -> country, firstUserMedium ->
-sessionMedium, unifiedScreenName -> eventName. The snippets' fixed 2021 dates become dates of the
-generated data. runReport_cohort.py is not mirrored: it passes cohorts_spec/cohorts_range, which are not
-fields of RunReportRequest, so Google's client refuses it before any call.
+The requests use the snippets' own dimensions (browser, city, platform, firstUserMedium) on a generated
+shop with an Android / iOS app; the one substitution left (SUBSTITUTE) is unifiedScreenName -> eventName,
+because the event model has no screen names (app events carry no firebase_screen). The snippets' fixed
+2021 dates become dates of the generated data, and the metric filter's threshold fits its size.
+activeUsers counts GA4's active users (emulator_reference.active_rows). runReport_cohort.py is not
+mirrored: it passes cohorts_spec/cohorts_range, which are not fields of RunReportRequest, so Google's
+client refuses it before any call.
 """
 
 from __future__ import annotations
@@ -23,14 +24,15 @@ from google.analytics import data_v1alpha as a
 from google.analytics import data_v1beta as d
 
 from ga4kit.emulator import Emulator
+from ga4kit.emulator.generator import generate_events
 from emulator_data_support import between, clients, raw_events, sessions, table
+from emulator_reference import active_rows, not_set
 
 TODAY = date(2026, 11, 22)
 NOW = datetime(2026, 11, 22, 9, 15, 40, tzinfo=timezone.utc)
-SUBSTITUTE = {"browser": "eventName", "city": "deviceCategory", "platform": "country",
-              "firstUserMedium": "sessionMedium", "unifiedScreenName": "eventName"}
+SUBSTITUTE = {"unifiedScreenName": "eventName"}
 COLUMN = {"country": "country", "eventName": "event_name", "deviceCategory": "device_category",
-          "sessionMedium": "medium"}
+          "browser": "browser", "city": "city", "platform": "platform", "firstUserMedium": "first_medium"}
 
 
 def dim(name: str) -> str:
@@ -39,10 +41,12 @@ def dim(name: str) -> str:
 
 @pytest.fixture(scope="module")
 def emu():
-    e = Emulator(today=TODAY, days=45, users=700, seed=71)
-    e.pid = e.demo_property_ids[0]
+    e = Emulator(demo=False, today=TODAY)
+    account = e.admin.create_account("Snippets")
+    e.pid = e.admin.create_property(account, "Shop with apps", time_zone="Europe/Berlin", currency="EUR")
+    e.store.replace(e.pid, generate_events(seed=71, days=45, users=1200, today=TODAY, apps=0.4))
     # A property with events in the last hour, for the realtime snippets.
-    e.live = e.admin.create_property(e.admin.property_info(e.pid).account_id, "Live", time_zone="UTC")
+    e.live = e.admin.create_property(account, "Live", time_zone="UTC")
     rng = np.random.default_rng(3)
     n = 600
     now_us = int(NOW.timestamp() * 1_000_000)
@@ -50,11 +54,15 @@ def emu():
     e.store.append(e.live, pd.DataFrame({
         "ts": now_us - rng.integers(0, 45 * 60_000_000, n), "user_id": [f"u{u}" for u in user],
         "session_id": user, "event_name": rng.choice(["page_view", "purchase", "scroll"], n),
-        "country": rng.choice(["Germany", "Spain"], n), "device_category": rng.choice(["mobile", "desktop"], n)}))
+        "country": rng.choice(["Germany", "Spain"], n), "device_category": rng.choice(["mobile", "desktop"], n),
+        "city": rng.choice(["Berlin", "Madrid", "Munich"], n), "platform": rng.choice(["web", "Android"], n)}))
     e.data.clock = lambda: NOW
     e.start()
     e.beta, e.alpha = clients(e)
-    e.raw = raw_events(e, e.pid)
+    raw = raw_events(e, e.pid)
+    for col in COLUMN.values():
+        raw[col] = not_set(raw[col])
+    e.raw = raw.assign(active=active_rows(raw, raw, e.admin.property_info(e.pid).key_events))
     yield e
     e.stop(grace=None)
 
@@ -95,9 +103,10 @@ def test_run_report_with_cohorts(emu):
                               date_range=d.DateRange(start_date=str(start), end_date=str(end)))],
             cohorts_range=d.CohortsRange(start_offset=0, end_offset=4, granularity=d.CohortsRange.Granularity.WEEKLY))))
     raw = emu.raw
-    first = raw.groupby("user_id")["day"].min()
+    # firstSessionDate: the day of the user's first_visit / first_open
+    first = raw[raw.event_name.isin(["first_visit", "first_open"])].groupby("user_id")["day"].min()
     members = set(first[(first >= start) & (first <= end)].index)
-    span = raw[raw.user_id.isin(members) & (raw.day <= end + timedelta(days=28))]
+    span = raw[raw.user_id.isin(members) & (raw.day <= end + timedelta(days=28)) & raw.active]
     week = span["day"].map(lambda x: x.toordinal() // 7) - span["user_id"].map(first).map(lambda x: x.toordinal() // 7)
     active = span.assign(week=week).groupby("week")["user_id"].nunique()
     got = table(resp)
@@ -108,6 +117,7 @@ def test_run_report_with_cohorts(emu):
 
 def _recent(emu, minutes=29):
     f = raw_events(emu, emu.live)
+    f = f.assign(active=active_rows(f, f, emu.admin.property_info(emu.live).key_events))
     ago = int(NOW.timestamp() * 1e6) // 60_000_000 - f["ts"] // 60_000_000
     return f[(ago >= 0) & (ago <= minutes)]
 
@@ -126,12 +136,12 @@ def test_realtime_snippets(emu, dims, mets):
     exp = {}
     for key, g in recent.groupby(cols):
         key = key if isinstance(key, tuple) else (key,)
-        vals = {"activeUsers": g.user_id.nunique(), "screenPageViews": (g.event_name == "page_view").sum(),
+        vals = {"activeUsers": g[g.active].user_id.nunique(), "screenPageViews": (g.event_name == "page_view").sum(),
                 "keyEvents": (g.event_name == "purchase").sum()}
         exp[tuple(key[cols.index(COLUMN[n])] for n in dims)] = tuple(float(vals[m]) for m in mets)
     got = {tuple(r.dimension_values[i].value for i in range(len(dims))):
            tuple(float(v.value) for v in r.metric_values) for r in resp.rows}
-    assert got == {k: v for k, v in exp.items() if any(v)}
+    assert got == {k: v for k, v in exp.items() if any(v)} and got
 
 
 def _or_events(*names):
@@ -157,7 +167,7 @@ def test_run_funnel_report(emu):
         ])))
     raw = between(emu.raw, TODAY - timedelta(days=30), TODAY).sort_values("ts", kind="stable")
     tests = [lambda r: r.event_name in ("first_open", "first_visit"),
-             lambda r: "organic" in r.medium.lower(),
+             lambda r: "organic" in r.first_medium.lower(),
              lambda r: r.event_name == "session_start",
              lambda r: r.event_name in ("screen_view", "page_view"),
              lambda r: r.event_name in ("purchase", "in_app_purchase")]
@@ -180,21 +190,22 @@ def test_run_funnel_report(emu):
 
 
 def test_run_report_with_dimension_and_metric_filters(emu):
-    """run_report_with_dimension_and_metric_filters: activeUsers by city where platform is Android
-    (country Germany here) and eventName in_app_purchase (purchase here), only rows with more sessions
-    than a threshold (1,000 in the snippet; 5 for the generated data) -- sessions not requested."""
+    """run_report_with_dimension_and_metric_filters: activeUsers by city where platform is Android and
+    eventName is in_app_purchase, only rows with more sessions than a threshold (1,000 in the snippet; 1 for
+    the generated data) -- sessions not requested."""
     resp = emu.beta.run_report(d.RunReportRequest(
         property=f"properties/{emu.pid}", dimensions=[d.Dimension(name=dim("city"))],
         metrics=[d.Metric(name="activeUsers")],
         date_ranges=[d.DateRange(start_date="2026-10-01", end_date="today")],
         metric_filter=d.FilterExpression(filter=d.Filter(field_name="sessions", numeric_filter=d.Filter.NumericFilter(
-            operation=d.Filter.NumericFilter.Operation.GREATER_THAN, value=d.NumericValue(int64_value=5)))),
+            operation=d.Filter.NumericFilter.Operation.GREATER_THAN, value=d.NumericValue(int64_value=1)))),
         dimension_filter=d.FilterExpression(and_group=d.FilterExpressionList(expressions=[
             d.FilterExpression(filter=d.Filter(field_name=dim("platform"), string_filter=d.Filter.StringFilter(
-                match_type=d.Filter.StringFilter.MatchType.EXACT, value="Germany"))),
+                match_type=d.Filter.StringFilter.MatchType.EXACT, value="Android"))),
             d.FilterExpression(filter=d.Filter(field_name="eventName", string_filter=d.Filter.StringFilter(
-                match_type=d.Filter.StringFilter.MatchType.EXACT, value="purchase")))]))))
+                match_type=d.Filter.StringFilter.MatchType.EXACT, value="in_app_purchase")))]))))
     raw = between(emu.raw, date(2026, 10, 1), TODAY)
-    buys = raw[(raw.country == "Germany") & (raw.event_name == "purchase")]
-    exp = {c: float(g.user_id.nunique()) for c, g in buys.groupby("device_category") if sessions(g) > 5}
-    assert table(resp).set_index(dim("city"))["activeUsers"].to_dict() == exp and exp
+    buys = raw[(raw.platform == "Android") & (raw.event_name == "in_app_purchase")]
+    exp = {c: float(g[g.active].user_id.nunique()) for c, g in buys.groupby("city") if sessions(g) > 1}
+    assert table(resp).set_index(dim("city"))["activeUsers"].to_dict() == exp
+    assert 0 < len(exp) < buys.city.nunique()  # the metric filter keeps some cities, not all

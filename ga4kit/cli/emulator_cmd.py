@@ -34,6 +34,16 @@ def emulator() -> None:
               help="Demo properties (more than one for agency-style audits).")
 @click.option("--events-file", type=click.Path(dir_okay=False), default=None,
               help="Import GA4 BigQuery-export-shaped events (NDJSON, CSV or Parquet).")
+@click.option("--events-time-zone", default=None, metavar="TZ",
+              help="Time zone (IANA, e.g. Europe/Berlin) of the property the --events-file was exported from: "
+                   "its reports' days are local days in this zone. Default: inferred from event_date against "
+                   "event_timestamp, else UTC. A file that disagrees with it is reported as a warning.")
+@click.option("--late-data", is_flag=True,
+              help="Simulate late-arriving data: each event arrives 0 to 72 hours after it happened (most within "
+                   "hours, a few days later; the delay is drawn from --seed, the same event always alike), and "
+                   "reports answer only the events that have arrived by the emulator's clock. The clock stands "
+                   "at the start time, or at noon UTC of --today, so the last three days look incomplete as in "
+                   "GA4 while older days are final.")
 @click.option("--latency-ms", default=0.0, type=click.FloatRange(0), help="Added latency on every call.")
 @click.option("--fault", "faults", multiple=True, metavar="METHOD=STATUS:RATE[:after]",
               help="Inject errors into a method the emulator serves (its gRPC name, e.g. CreateKeyEvent, "
@@ -46,8 +56,8 @@ def emulator() -> None:
               help="Enforce GA4's Admin API quotas (1,200 requests, 600 writes, 180 writes per user per minute).")
 @click.option("--no-demo", is_flag=True, help="Start empty instead of with the demo account.")
 def start(host: str, port: int, state_dir: str | None, seed: int, days: int, users: int, properties: int,
-          events_file: str | None, latency_ms: float, faults: tuple[str, ...], today: str | None,
-          admin_quota: bool, no_demo: bool) -> None:
+          events_file: str | None, events_time_zone: str | None, late_data: bool, latency_ms: float,
+          faults: tuple[str, ...], today: str | None, admin_quota: bool, no_demo: bool) -> None:
     """Serve the demo account and print GA4KIT_EMULATOR_HOST=HOST:PORT; stop with Ctrl-C.
 
     Prints, as plain lines: the GA4KIT_EMULATOR_HOST=HOST:PORT line, a summary (properties, web streams,
@@ -70,6 +80,12 @@ def start(host: str, port: int, state_dir: str | None, seed: int, days: int, use
         except ValueError:
             fail(f"--today {today!r} is not a date; use YYYY-MM-DD, e.g. --today 2026-01-31.")
 
+    if events_time_zone is not None:
+        if not events_file:
+            fail("--events-time-zone is the time zone of an --events-file; give the file too, e.g. "
+                 "--events-file events.ndjson --events-time-zone Europe/Berlin.")
+        _check_time_zone(events_time_zone, fail)
+
     from ga4kit.emulator import Emulator, Faults, parse_fault
 
     fault_rules = Faults(seed)
@@ -86,10 +102,12 @@ def start(host: str, port: int, state_dir: str | None, seed: int, days: int, use
                 f"; did you mean {guess!r}?" if guess else
                 f". Use one of: {', '.join(served)}; or * for every method."))
     try:
-        emu = Emulator(state_dir=state_dir, host=host, port=port, seed=seed, demo=not no_demo, days=days,
-                       users=users, properties=properties, events_file=events_file,
-                       latency=latency_ms or None, faults=fault_rules, today=today_date,
-                       admin_quota=admin_quota or None)
+        with _import_log_muted():  # the import's warnings are printed below, once, as Warning: lines
+            emu = Emulator(state_dir=state_dir, host=host, port=port, seed=seed, demo=not no_demo, days=days,
+                           users=users, properties=properties, events_file=events_file,
+                           latency=latency_ms or None, faults=fault_rules, today=today_date,
+                           admin_quota=admin_quota or None, events_time_zone=events_time_zone,
+                           late_data=late_data or None)
         with _grpc_log_held_back() as held:
             emu.start()
         held.replay()  # only on success: the log line of a failed bind says what our error says better
@@ -98,10 +116,15 @@ def start(host: str, port: int, state_dir: str | None, seed: int, days: int, use
     except Exception as exc:  # e.g. EmulatorError from a damaged state file: a message, not a traceback
         fail(f"the emulator could not start: {type(exc).__name__}: {exc}")
 
+    for message in emu.import_warnings:
+        click.echo(f"Warning: {message}", err=True)
     click.echo(f"GA4KIT_EMULATOR_HOST={emu.address}")
     click.echo(_summary(emu, days, generated=not events_file))
     for line in _property_lines(emu):
         click.echo(line)
+    if late_data:
+        click.echo(f"Late data: events arrive up to 72 hours after they happen (seed {seed}); reports hold what "
+                   f"has arrived by {emu.now:%Y-%m-%d %H:%M} UTC.")
     click.echo("Use it with: ga4kit --emulator " + emu.address + " ...  (Ctrl-C to stop)")
 
     stop = threading.Event()
@@ -117,6 +140,32 @@ def start(host: str, port: int, state_dir: str | None, seed: int, days: int, use
     finally:
         emu.stop()
     click.echo("Emulator stopped.")
+
+
+@contextlib.contextmanager
+def _import_log_muted():
+    """The emulator logs each import warning as well as keeping it in ``import_warnings``; without logging
+    configured Python would print those records bare on stderr next to our Warning: lines."""
+    import logging
+
+    logger = logging.getLogger("ga4kit.emulator")
+    was = logger.disabled
+    logger.disabled = True
+    try:
+        yield
+    finally:
+        logger.disabled = was
+
+
+def _check_time_zone(name: str, fail) -> None:
+    """Refuse a name that is not an IANA time zone, with an example, before anything is imported."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        fail(f"--events-time-zone {name!r} is not an IANA time zone; use a name such as Europe/Berlin, "
+             "America/New_York or UTC.")
 
 
 def _did_you_mean(word: str, options: list[str]) -> str | None:
@@ -170,9 +219,8 @@ def _summary(emu, days: int, *, generated: bool = True) -> str:
     pids = emu.admin.property_ids()
     streams = sum(len(emu.admin.property_info(p).stream_ids) for p in pids)
     where = f"state in {emu.state_dir}" if emu.state_dir else "in memory"
-    data = "" if emu.data is not None else f"; Data API unavailable: {emu.data_unavailable}"
     return (f"{len(pids)} propert{'y' if len(pids) == 1 else 'ies'}, {streams} web stream"
-            f"{'' if streams == 1 else 's'}, {_events(emu, pids, days, generated)} ({where}){data}")
+            f"{'' if streams == 1 else 's'}, {_events(emu, pids, days, generated)} ({where})")
 
 
 def _events(emu, pids: list[str], days: int, generated: bool) -> str:

@@ -2,8 +2,8 @@
 
 GA4's semantics as the emulator computes them:
 
-- A user's firstSessionDate is the local day of their first event in the property (the day of their
-  first_visit in generated data). A cohort holds the users whose firstSessionDate lies in its
+- A user's firstSessionDate is the local day of their first first_visit / first_open event (the
+  ``firstSessionDate`` dimension; users whose events hold none are in no cohort). A cohort holds the users whose firstSessionDate lies in its
   ``date_range``; ``cohortTotalUsers`` is their number, the same on every row of the cohort.
 - ``cohorts_range`` extends the reporting range: from the cohort's start date + start_offset periods to
   its end date + end_offset periods, a period being 1 day (DAILY), 7 days (WEEKLY) or 30 days (MONTHLY).
@@ -33,10 +33,11 @@ from .errors import invalid, unimplemented
 from .filters import eval_filter, filter_fields
 from .metric_expressions import Expression
 from .reports import ReportEngine, ReportPlan, ReportResult, check_paging
+from .schema import COHORT_DIMENSION_INFO, COHORT_METRIC_INFO
 from . import currency as fx
 
-COHORT_DIMENSIONS = ("cohort", "cohortNthDay", "cohortNthWeek", "cohortNthMonth")
-COHORT_METRICS = {"cohortActiveUsers": "TYPE_INTEGER", "cohortTotalUsers": "TYPE_INTEGER"}
+COHORT_DIMENSIONS = tuple(COHORT_DIMENSION_INFO)  # cohort, cohortNthDay, cohortNthWeek, cohortNthMonth
+COHORT_METRICS = {name: f.type for name, f in COHORT_METRIC_INFO.items()}  # cohortActiveUsers, cohortTotalUsers
 _NTH = {"cohortNthDay": 1, "cohortNthWeek": 2, "cohortNthMonth": 3}  # dimension -> granularity
 _PERIOD_DAYS = {1: 1, 2: 7, 3: 30}
 _GRANULARITY = {1: "DAILY", 2: "WEEKLY", 3: "MONTHLY"}
@@ -75,8 +76,7 @@ class CohortEngine:
         cohorts = self._cohorts(spec, today)
         columns, expressions = self._metrics(req)
 
-        first = np.full(prep.n_users, np.iinfo(np.int64).max, dtype=np.int64)
-        np.minimum.at(first, prep.user, prep.day)
+        first = prep.first_session_days()
         start_off, end_off = spec.cohorts_range.start_offset, spec.cohorts_range.end_offset
         step = _PERIOD_DAYS[granularity]
         frames, scanned = [], 0

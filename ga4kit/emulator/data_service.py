@@ -23,9 +23,9 @@ from zoneinfo import ZoneInfo
 from google.analytics import data_v1alpha, data_v1beta
 
 from . import currency
-from .cohorts import COHORT_DIMENSIONS, COHORT_METRICS, CohortEngine, is_cohort_field
+from .cohorts import CohortEngine
 from .compatibility import check_compatibility
-from .dimensions import DIMENSIONS, METRICS
+from .dimensions import NO_CUSTOM, build_metadata, custom_definitions
 from .errors import EmulatorError, invalid, unimplemented
 from .events import EventStore
 from .funnel import FunnelEngine
@@ -34,6 +34,7 @@ from .quota import QuotaLedger, funnel_cost, report_cost
 from .realtime import RealtimeEngine, realtime_cost
 from .report_limits import DataLimits, fold_other, has_other_row, signals_on, withhold
 from .reports import ReportEngine, ResponseNotes
+from .schema import COHORT_DIMENSION_INFO, COHORT_METRIC_INFO
 
 MAX_BATCH = 5
 _PROPERTY = re.compile(r"^properties/(\d+)$")
@@ -83,6 +84,10 @@ class DataService:
     def _prep(self, info):
         return self.reports.prepare(self._view(info), info.time_zone)
 
+    def _custom(self, info):
+        """The property's registered custom dimensions and metrics."""
+        return custom_definitions(self.admin, info.property_id)
+
     def _delay(self) -> None:
         if self.processing_delay_ms:
             time.sleep(self.processing_delay_ms / 1000)
@@ -101,15 +106,14 @@ class DataService:
         thresholded = signals_on(self.admin, info.property_id)
         if thresholded:
             plan.add_metric("totalUsers")
-        prep = fold_other(self._prep(info), plan.group_dims, plan.ranges,
-                          self.limits.other_rows(info.service_level))
+        prep = self._prep(info)
+        prep = fold_other(prep, plan.group_dims, plan.ranges, self.limits.other_rows(info.service_level),
+                          prep.resolver(info.key_events, plan.custom))
         return prep, thresholded
 
     def _finish(self, plan, table, thresholded: bool):
         """Drop rows that only the extra metrics kept, withhold thresholded rows; (table, notes)."""
-        if (len(table) and plan.requested and len(plan.metrics) > len(plan.requested)
-                and not plan.req.keep_empty_rows):
-            table = table[(table[plan.requested] != 0).any(axis=1)]
+        table = plan.drop_extra_rows(table)
         if thresholded:
             table = withhold(table, "totalUsers", self.limits.threshold_users)
         return table, ResponseNotes(thresholded=thresholded, other_row=has_other_row(table, plan.group_dims))
@@ -121,10 +125,7 @@ class DataService:
                                              currency=info.currency, key_events=dict(info.key_events),
                                              response_type=module.RunReportResponse)
         else:
-            for name in [x.name for x in req_pb.dimensions] + [x.name for x in req_pb.metrics]:
-                if is_cohort_field(name):
-                    raise invalid(f"{name} is only valid in a cohort report: add a cohortSpec.")
-            plan = self.reports.validate(req_pb, today)  # before touching data, like GA4
+            plan = self.reports.validate(req_pb, today, self._custom(info))  # before touching data, like GA4
             prep, thresholded = self._shape(plan, info)
             result = self.reports.compute(plan, prep, dict(info.key_events))
             result.table, notes = self._finish(plan, result.table, thresholded)
@@ -135,7 +136,7 @@ class DataService:
         return resp, cost
 
     def _pivot(self, req_pb, info, today: date):
-        plan = self.pivots.validate(req_pb, today)
+        plan = self.pivots.validate(req_pb, today, self._custom(info))
         prep, thresholded = self._shape(plan.core, info)
         resp, scanned = self.pivots.run(
             plan, prep, dict(info.key_events), time_zone=info.time_zone, currency=info.currency,
@@ -225,7 +226,7 @@ class DataService:
     def run_realtime_report(self, request: data_v1beta.RunRealtimeReportRequest
                             ) -> data_v1beta.RunRealtimeReportResponse:
         def run(req, info):
-            resp, scanned = self.realtime.run(req, self._view(info), time_zone=info.time_zone, now=self.clock(),
+            resp, scanned = self.realtime.run(req, self._prep(info), time_zone=info.time_zone, now=self.clock(),
                                               key_events=dict(info.key_events), service_level=info.service_level)
             return resp, realtime_cost(scanned, len(resp.rows))
         return self._one(data_v1beta.RunRealtimeReportRequest.pb(request), run, data_v1beta,
@@ -236,8 +237,8 @@ class DataService:
         """Which dimensions and metrics can join the request's; no quota is charged (as in GA4)."""
         req = data_v1beta.CheckCompatibilityRequest.pb(request)
         info = self.admin.property_info(property_id_of(req.property))
-        md = metadata(data_v1beta, f"properties/{info.property_id}/metadata", info.key_events)
-        return check_compatibility(req, md)
+        md = metadata(data_v1beta, f"properties/{info.property_id}/metadata", info.key_events, self._custom(info))
+        return check_compatibility(req, md, self._custom(info))
 
     def run_report_alpha(self, request: data_v1alpha.RunReportRequest) -> data_v1alpha.RunReportResponse:
         """v1alpha runReport: the same engine (the engine reads messages by field name, which the
@@ -254,40 +255,30 @@ class DataService:
         m = re.match(r"^properties/(\d+)/metadata$", request.name or "")
         if not m:
             raise invalid(f"Invalid metadata name '{request.name}': expected properties/{{id}}/metadata.")
-        key_events = {} if m.group(1) == "0" else self.admin.property_info(m.group(1)).key_events
-        return metadata(data_v1beta, request.name, key_events)
+        if m.group(1) == "0":
+            return metadata(data_v1beta, request.name, {})
+        pid = m.group(1)
+        info = self.admin.property_info(pid)
+        return metadata(data_v1beta, request.name, info.key_events, self._custom(info))
 
     def run_funnel_report(self, request: data_v1alpha.RunFunnelReportRequest) -> data_v1alpha.RunFunnelReportResponse:
         def run(req, info):
             resp, scanned = self.funnels.run(req, self._prep(info), today=self._today(info), types=data_v1alpha,
-                                             sampling_limit=self.limits.sampling_events(info.service_level))
+                                             sampling_limit=self.limits.sampling_events(info.service_level),
+                                             key_events=dict(info.key_events), custom=self._custom(info))
             return resp, funnel_cost(scanned, len(req.funnel.steps))
         return self._one(data_v1alpha.RunFunnelReportRequest.pb(request), run, data_v1alpha,
                          data_v1alpha.RunFunnelReportResponse)
 
 
-_CATEGORY = {"eventName": "Event", "date": "Time", "pagePath": "Page / screen", "pageLocation": "Page / screen",
-             "hostName": "Page / screen", "deviceCategory": "Platform / device", "country": "Geography"}
-
-
-def metadata(module, name: str, key_events: dict[str, str]):
-    """A Metadata message listing what the engines support."""
-    md = module.Metadata(name=name)
-    for dim in DIMENSIONS + ("dateRange",):
-        cat = _CATEGORY.get(dim) or ("Traffic source" if dim.startswith("session") else "Time")
-        md.dimensions.append(module.DimensionMetadata(api_name=dim, ui_name=_ui(dim), category=cat))
-    for dim in COHORT_DIMENSIONS:
-        md.dimensions.append(module.DimensionMetadata(api_name=dim, ui_name=_ui(dim), category="Cohort"))
-    for met, mtype in METRICS.items():
-        md.metrics.append(module.MetricMetadata(api_name=met, ui_name=_ui(met), type_=mtype, category="Event"))
-    for met, mtype in COHORT_METRICS.items():
-        md.metrics.append(module.MetricMetadata(api_name=met, ui_name=_ui(met), type_=mtype, category="Cohort"))
-    for ev in sorted(key_events):
-        md.metrics.append(module.MetricMetadata(api_name=f"keyEvents:{ev}", ui_name=f"Key events ({ev})",
-                                                type_="TYPE_INTEGER", category="Event", custom_definition=True))
+def metadata(module, name: str, key_events: dict[str, str], custom=NO_CUSTOM):
+    """A Metadata message listing what the engines support: the modelled fields, key events and custom
+    definitions (``dimensions.build_metadata``), and the cohort dimensions and metrics."""
+    md = build_metadata(module, name, key_events, custom)
+    for info in COHORT_DIMENSION_INFO.values():
+        md.dimensions.append(module.DimensionMetadata(api_name=info.api_name, ui_name=info.ui_name,
+                                                      description=info.description, category=info.category))
+    for info in COHORT_METRIC_INFO.values():
+        md.metrics.append(module.MetricMetadata(api_name=info.api_name, ui_name=info.ui_name, type_=info.type,
+                                                description=info.description, category=info.category))
     return md
-
-
-def _ui(api_name: str) -> str:
-    words = re.sub(r"(?<!^)(?=[A-Z])", " ", api_name).lower()
-    return words[:1].upper() + words[1:]

@@ -41,7 +41,7 @@ from datetime import date
 import numpy as np
 
 from .dates import date_labels, resolve_ranges
-from .dimensions import DIMENSIONS, Prepared, bad_dimension
+from .dimensions import DIMENSION_INFO, NO_CUSTOM, Prepared, canonical_dimension, check_dimension
 from .errors import invalid
 from .filters import eval_filter, filter_fields, leaf_hits
 from .report_limits import sample_users
@@ -51,7 +51,20 @@ MAX_BREAKDOWN_LIMIT = 15
 MAX_NEXT_ACTION_LIMIT = 5
 DEFAULT_ROWS, MAX_ROWS = 10_000, 250_000
 _PAGE_EVENTS = ("page_view", "screen_view")
-_PAGE_DIMENSIONS = ("hostName", "unifiedScreenName", "unifiedScreenClass", "unifiedPagePathScreen")
+_PAGE_CATEGORY = "Page / screen"
+
+
+class _PropertyEvents:
+    """A Prepared frame seen with the property's settings: ``dimension`` also answers the dimensions that
+    depend on them (isKeyEvent, customEvent:<parameter>); ``custom`` checks names."""
+
+    def __init__(self, prep, key_events=(), custom=None):
+        self._prep = prep
+        self.custom = custom or NO_CUSTOM
+        self.dimension = prep.resolver(key_events, self.custom)
+
+    def __getattr__(self, name):
+        return getattr(self._prep, name)
 
 
 def _step_mask(expr, prep: Prepared, rows: np.ndarray) -> np.ndarray:
@@ -67,8 +80,7 @@ def _step_mask(expr, prep: Prepared, rows: np.ndarray) -> np.ndarray:
         return ~_step_mask(expr.not_expression, prep, rows)
     if which == "funnel_field_filter":
         ff = expr.funnel_field_filter
-        if ff.field_name not in DIMENSIONS:
-            raise bad_dimension(ff.field_name)
+        check_dimension(ff.field_name, prep.custom)
         codes, labels = prep.dimension(ff.field_name)
         return leaf_hits(ff, labels, "dimension")[codes[rows]]
     if which == "funnel_event_filter":
@@ -83,7 +95,9 @@ def _step_mask(expr, prep: Prepared, rows: np.ndarray) -> np.ndarray:
 
 
 def is_page_dimension(name: str) -> bool:
-    return name in DIMENSIONS and (name.startswith("page") or name in _PAGE_DIMENSIONS)
+    """A dimension of GA4's Page / screen category (pagePath, pageTitle, hostName, landingPage, ...)."""
+    info = DIMENSION_INFO.get(canonical_dimension(name))
+    return info is not None and info.category == _PAGE_CATEGORY
 
 
 @dataclass
@@ -106,16 +120,19 @@ class _Part:
 
 
 class FunnelEngine:
-    def run(self, req, prep: Prepared, *, today: date, types, sampling_limit: int = 10_000_000):
+    def run(self, req, prep: Prepared, *, today: date, types, sampling_limit: int = 10_000_000,
+            key_events=(), custom=None):
         """Execute a raw RunFunnelReportRequest pb; returns (response pb, events scanned).
-        ``types`` is the data_v1alpha module."""
+        ``types`` is the data_v1alpha module; ``key_events`` and ``custom`` (the property's custom
+        definitions) let isKeyEvent and customEvent:<parameter> be used."""
+        prep = _PropertyEvents(prep, key_events, custom)
         steps = list(req.funnel.steps)
-        self._check(req, steps)
+        self._check(req, steps, prep.custom)
         if len(req.date_ranges):
             ranges = resolve_ranges(req.date_ranges, today)
         else:
             ranges = resolve_ranges([types.DateRange.pb()(start_date="28daysAgo", end_date="yesterday")], today)
-        bd_name, bd_limit = self._breakdown(req)
+        bd_name, bd_limit = self._breakdown(req, prep.custom)
         na_name, na_limit = self._next_action(req)
         segs = list(req.segments)
         seg_names = segment_names(segs)
@@ -191,24 +208,22 @@ class FunnelEngine:
 
     # ---- validation -----------------------------------------------------------------------
     @staticmethod
-    def _check(req, steps) -> None:
+    def _check(req, steps, custom) -> None:
         if not steps:
             raise invalid("A funnel needs at least one step.")
         if req.limit < 0:
             raise invalid("limit must be positive.")
         if req.HasField("dimension_filter"):
             for f in filter_fields(req.dimension_filter):
-                if f not in DIMENSIONS:
-                    raise bad_dimension(f)
+                check_dimension(f, custom)
         check_segments(req.segments)
 
     @staticmethod
-    def _breakdown(req) -> tuple[str | None, int]:
+    def _breakdown(req, custom) -> tuple[str | None, int]:
         if not req.HasField("funnel_breakdown"):
             return None, 5
         name = req.funnel_breakdown.breakdown_dimension.name
-        if name not in DIMENSIONS:
-            raise bad_dimension(name)
+        check_dimension(name, custom)
         limit = 5
         if req.funnel_breakdown.HasField("limit"):
             limit = req.funnel_breakdown.limit

@@ -30,7 +30,8 @@ from google.analytics import data_v1beta
 
 from .currency import check_code
 from .dates import resolve_ranges
-from .dimensions import DIMENSIONS, METRIC_TYPE_VALUES, bad_dimension, bad_metric, is_metric
+from .dimensions import (METRIC_TYPE_VALUES, NO_CUSTOM, CustomDefinitions, check_compatibility, check_dimension,
+                         check_metric, is_dimension)
 from .errors import invalid, unimplemented
 from .filters import filter_fields
 from .reports import MAX_DIMENSIONS, MAX_METRICS, ReportEngine, ReportPlan, check_dimension_filter, fill_metadata
@@ -53,19 +54,20 @@ class PivotEngine:
         self.reports = reports
 
     # ----------------------------------------------------------------- validate
-    def validate(self, req, today: date) -> PivotPlan:
+    def validate(self, req, today: date, custom: CustomDefinitions | None = None) -> PivotPlan:
         if req.HasField("cohort_spec"):
             raise unimplemented("Cohort pivot reports are not supported by the emulator.")
         if len(req.comparisons):
             raise unimplemented("Comparisons are not supported by the emulator.")
         dims = [d.name for d in req.dimensions]
         metrics = [m.name for m in req.metrics]
-        self._check_names(req, dims, metrics)
+        custom = custom or NO_CUSTOM
+        self._check_names(req, dims, metrics, custom)
         if not len(req.date_ranges):
             raise invalid("At least one date range is required.")
         ranges = resolve_ranges(req.date_ranges, today)
         fields = self._check_pivots(req, dims, metrics, len(ranges))
-        check_dimension_filter(req)
+        check_dimension_filter(req, custom)
         filtered = set(filter_fields(req.dimension_filter)) if req.HasField("dimension_filter") else set()
         used = {f for fs in fields for f in fs}
         for d in dims:
@@ -74,23 +76,23 @@ class PivotEngine:
         extra = []
         if req.HasField("metric_filter"):
             for f in filter_fields(req.metric_filter):
-                if f in DIMENSIONS or f == "dateRange":
+                if f == "dateRange" or is_dimension(f, custom):
                     raise invalid(f"Dimension {f} cannot be used in a metric filter; use dimension_filter.")
-                if not is_metric(f):
-                    raise bad_metric(f)
+                check_metric(f, custom)
                 if f not in metrics and f not in extra:
                     extra.append(f)
         if req.currency_code:
             check_code(req.currency_code)
         all_fields = [f for fs in fields for f in fs]
         core = self._core_request(req, [f for f in all_fields if f != "dateRange"])
-        plan = ReportPlan(core, all_fields, list(metrics), ranges)
+        plan = ReportPlan(core, all_fields, list(metrics), ranges, custom=custom)
         for m in extra:
             plan.add_metric(m)
+        check_compatibility(plan.group_dims, plan.metrics, plan.filter_dims())
         return PivotPlan(req, plan, list(req.pivots), fields)
 
     @staticmethod
-    def _check_names(req, dims: list[str], metrics: list[str]) -> None:
+    def _check_names(req, dims: list[str], metrics: list[str], custom: CustomDefinitions) -> None:
         if len(dims) > MAX_DIMENSIONS:
             raise invalid(f"Requests are limited to {MAX_DIMENSIONS} dimensions; this request has {len(dims)}.")
         if len(metrics) > MAX_METRICS:
@@ -100,13 +102,12 @@ class PivotEngine:
         for d in req.dimensions:
             if d.HasField("dimension_expression"):
                 raise unimplemented("Dimension expressions are not supported by the emulator.")
-            if d.name not in DIMENSIONS and d.name != "dateRange":
-                raise bad_dimension(d.name)
+            if d.name != "dateRange":
+                check_dimension(d.name, custom)
         for m in req.metrics:
             if m.expression:
                 raise unimplemented("Metric expressions are not supported by the emulator.")
-            if not is_metric(m.name):
-                raise bad_metric(m.name)
+            check_metric(m.name, custom)
         for seen, kind in ((dims, "dimension"), (metrics, "metric")):
             dup = sorted({n for n in seen if seen.count(n) > 1})
             if dup:
@@ -222,7 +223,8 @@ class PivotEngine:
             mh = resp.metric_headers.add()
             mh.name = m
             mh.type_ = METRIC_TYPE_VALUES[mtypes[m]]
-        self._add_rows(resp.rows, rows, out_dims, core.visible, fmt)
+        self._add_rows(resp.rows, rows, out_dims, core.visible,
+                       lambda values, m: ReportEngine._format_column(core, values, mtypes[m]))
         for i, pivot in enumerate(plan.pivots):
             self._aggregates(resp.aggregates, i, pivot, plan, shown, table, sub_table, fmt)
         fill_metadata(resp.metadata, core.req, time_zone=time_zone, currency=currency, notes=notes,
@@ -238,7 +240,7 @@ class PivotEngine:
         for f in fields:
             if f != "dateRange":
                 req.dimensions.add().name = f
-        sub = ReportPlan(req, list(fields), list(core.requested), core.ranges)
+        sub = ReportPlan(req, list(fields), list(core.requested), core.ranges, custom=core.custom)
         for m in core.metrics:
             sub.add_metric(m)
         sub.currency_factor = core.currency_factor
@@ -299,9 +301,9 @@ class PivotEngine:
         return table[keep].iloc[order]
 
     @staticmethod
-    def _add_rows(out, rows: pd.DataFrame, dims: list[str], metrics: list[str], fmt) -> None:
+    def _add_rows(out, rows: pd.DataFrame, dims: list[str], metrics: list[str], fmt_column) -> None:
         dim_arrays = [rows[d].to_numpy(dtype=object) for d in dims]
-        met_arrays = [[fmt(v, m) for v in rows[m].to_numpy(dtype=float)] for m in metrics]
+        met_arrays = [fmt_column(rows[m].to_numpy(dtype=float), m) for m in metrics]
         for i in range(len(rows)):
             row = out.add()
             for arr in dim_arrays:

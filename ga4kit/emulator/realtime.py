@@ -7,7 +7,8 @@
   must not be below end; both at most 29 (standard) or 59 (360). Ranges are named ``date_range_N``
   unless named, and several ranges add the ``dateRange`` dimension, as in core reports.
 - Realtime has its own schema: dimensions ``REALTIME_DIMENSIONS`` (of GA4's realtime schema, those the
-  events carry) and metrics ``REALTIME_METRICS``; anything else is refused with GA4's wording.
+  event model carries) and metrics ``REALTIME_METRICS``; the realtime schema's other names
+  (``UNMODELLED_REALTIME``) answer UNIMPLEMENTED, anything else is refused with GA4's wording.
 - Rows are computed by the core engine over the recent events (filters, metric filter, order bys,
   totals/maximums/minimums, limit capped at 250,000); the response has no metadata, as GA4's.
 - Quota: realtime requests are charged to a ledger of their own (``realtime_cost``), as GA4 keeps
@@ -28,8 +29,11 @@ from .errors import EmulatorError, invalid, unimplemented
 from .filters import filter_fields
 from .reports import MAX_DIMENSIONS, MAX_METRICS, ReportEngine, ReportPlan, check_paging
 
-REALTIME_DIMENSIONS = ("country", "deviceCategory", "eventName", "minutesAgo")
+REALTIME_DIMENSIONS = ("city", "country", "countryId", "deviceCategory", "eventName", "minutesAgo", "platform")
 REALTIME_METRICS = ("activeUsers", "eventCount", "keyEvents", "screenPageViews")
+# GA4's realtime dimensions the event model does not carry.
+UNMODELLED_REALTIME = ("appVersion", "audienceId", "audienceName", "audienceResourceName", "cityId", "streamId",
+                       "streamName", "unifiedScreenName")
 MAX_MINUTE_RANGES = 2
 REALTIME_SCHEMA_URL = "https://developers.google.com/analytics/devguides/reporting/data/v1/realtime-api-schema"
 _MINUTE_US = 60_000_000
@@ -43,18 +47,24 @@ def realtime_cost(events_scanned: int, rows_returned: int) -> int:
 
 
 def _bad(kind: str, name: str) -> EmulatorError:
+    if name in UNMODELLED_REALTIME or name.startswith("customUser:"):
+        return unimplemented(f"The ga4kit emulator does not model the realtime {kind} {name} (a valid GA4 "
+                             "realtime name). See docs/emulator-contract.md for the realtime fields it models.")
     return invalid(f"Field {name} is not a valid {kind} for realtime reports. For a list of valid realtime "
                    f"dimensions and metrics, see {REALTIME_SCHEMA_URL}")
 
 
 class _RecentEvents:
-    """The recent events, prepared, with minutes ago standing in for the day (ranges compare on it)."""
+    """The property's prepared events with minutes ago standing in for the day: the minute ranges select
+    the recent events as date ranges select days, while sessions and users (engagement, active users)
+    are judged on all the events, as GA4 judges a session as a whole."""
 
     def __init__(self, prep: Prepared, minutes_ago: np.ndarray, max_minutes: int):
         self._prep = prep
         self.day = minutes_ago
         labels = np.array([f"{m:02d}" for m in range(max_minutes + 1)], dtype=object)
-        self._minutes = (minutes_ago.astype(np.int64), labels)
+        # Events outside the widest range are never selected; their codes only need to be valid.
+        self._minutes = (np.clip(minutes_ago, 0, max_minutes).astype(np.int64), labels)
 
     def __getattr__(self, name):
         return getattr(self._prep, name)
@@ -62,13 +72,19 @@ class _RecentEvents:
     def dimension(self, name: str):
         return self._minutes if name == "minutesAgo" else self._prep.dimension(name)
 
+    def resolver(self, key_events=(), custom=None):
+        inner = self._prep.resolver(key_events, custom)
+        return lambda name: self._minutes if name == "minutesAgo" else inner(name)
+
 
 class RealtimeEngine:
     def __init__(self):
         self._reports = ReportEngine()
 
-    def run(self, req, frame, *, time_zone: str, now: datetime, key_events: dict[str, str], service_level: str):
-        """A raw RunRealtimeReportRequest; returns (RunRealtimeReportResponse pb, events scanned)."""
+    def run(self, req, prep: Prepared, *, time_zone: str, now: datetime, key_events: dict[str, str],
+            service_level: str):
+        """A raw RunRealtimeReportRequest over the property's prepared events; returns
+        (RunRealtimeReportResponse pb, events scanned)."""
         dims = [d.name for d in req.dimensions]
         metrics = [m.name for m in req.metrics]
         extra = self._check(req, dims, metrics)
@@ -76,10 +92,7 @@ class RealtimeEngine:
         widest = max(start for _, _, start in ranges)
 
         now_minute = int(now.timestamp() * 1_000_000) // _MINUTE_US
-        ago = now_minute - frame["ts"].to_numpy() // _MINUTE_US
-        recent = np.flatnonzero((ago >= 0) & (ago <= widest))
-        sub = frame.iloc[recent].reset_index(drop=True)
-        prep = _RecentEvents(Prepared(sub, time_zone), ago[recent], widest)
+        recent = _RecentEvents(prep, now_minute - prep.frame["ts"].to_numpy() // _MINUTE_US, widest)
 
         core = data_v1beta.RunReportRequest.pb()()
         for name in ("dimensions", "metrics", "metric_aggregations", "order_bys"):
@@ -91,7 +104,7 @@ class RealtimeEngine:
         plan = ReportPlan(core, dims, metrics, ranges)
         for m in extra:
             plan.add_metric(m)
-        result = self._reports.compute(plan, prep, key_events)
+        result = self._reports.compute(plan, recent, key_events)
         if len(result.table) and metrics and extra:
             result.table = result.table[(result.table[metrics] != 0).any(axis=1)]
         core_resp = self._reports.respond(plan, result, data_v1beta.RunReportResponse, time_zone=time_zone,

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .dates import DATE_DIMENSIONS
+from .dimensions import dimension_scope
 
 SIGNALS_ON = "GOOGLE_SIGNALS_ENABLED"
 OTHER = "(other)"
@@ -80,17 +81,19 @@ def withhold(table: pd.DataFrame, users_column: str, threshold: int) -> pd.DataF
 
 # ---------------------------------------------------------------------------- the (other) row
 def other_row_dims(dims: list[str]) -> list[str]:
-    """The dimensions a summary table's row limit applies to (date dimensions split the days anyway)."""
-    return [d for d in dims if d not in DATE_DIMENSIONS and d != "dateRange"]
+    """The dimensions a summary table's row limit applies to (date dimensions split the days anyway; item
+    dimensions describe items, not the events the daily tables count)."""
+    return [d for d in dims if d not in DATE_DIMENSIONS and d != "dateRange" and dimension_scope(d) != "item"]
 
 
-def fold_other(prep, dims: list[str], ranges, limit: int):
+def fold_other(prep, dims: list[str], ranges, limit: int, resolve=None):
     """``prep`` with "(other)" in the dimensions ``dims`` for events beyond a day's row limit, or ``prep``
-    itself when no day in ``ranges`` has more than ``limit`` combinations."""
+    itself when no day in ``ranges`` has more than ``limit`` combinations. ``resolve(name) -> (codes,
+    labels)`` reads the dimensions (default ``prep.dimension``; the report's resolver for custom ones)."""
     key_dims = other_row_dims(dims)
     if not key_dims or not len(ranges) or prep.n == 0:
         return prep
-    resolved = [prep.dimension(d) for d in key_dims]
+    resolved = [(resolve or prep.dimension)(d) for d in key_dims]
     if np.prod([float(len(labels)) for _, labels in resolved]) <= limit:
         return prep
     lo, hi = min(r[1] for r in ranges), max(r[2] for r in ranges)
@@ -142,11 +145,19 @@ class FoldedPrepared:
         return getattr(self._prep, name)
 
     def dimension(self, name: str):
+        return self._fold(name, self._prep.dimension)
+
+    def resolver(self, key_events=(), custom=None):
+        """The wrapped frame's resolver with the folded dimensions reading "(other)"."""
+        inner = self._prep.resolver(key_events, custom)
+        return lambda name: self._fold(name, inner)
+
+    def _fold(self, name: str, resolve):
         if name not in self._dims:
-            return self._prep.dimension(name)
+            return resolve(name)
         hit = self._cache.get(name)
         if hit is None:
-            codes, labels = self._prep.dimension(name)
+            codes, labels = resolve(name)
             labels = np.append(np.asarray(labels, dtype=object), OTHER)
             hit = (np.where(self._folded, len(labels) - 1, codes), labels)
             self._cache[name] = hit

@@ -2,13 +2,16 @@
 
 ``ReportEngine.run`` takes a request in three steps, as GA4 does:
 
-- ``validate``: every check that needs no data (names, limits, date ranges, filters' fields, order bys,
-  the currency code), giving a ``ReportPlan``; a metric filter's metrics the request does not ask for
-  join the plan as extra metrics (computed, not returned), and a limit above 250,000 is capped, as GA4;
-- ``compute``: filter the events, group them by the dimensions, compute the metrics per date range,
-  drop empty rows, apply the metric filter and order the rows;
+- ``validate``: every check that needs no data (names, with the property's custom definitions; limits,
+  date ranges, filters' fields, order bys, the currency code, item-scope compatibility), giving a
+  ``ReportPlan``; a metric filter's metrics the request does not ask for join the plan as extra metrics
+  (computed, not returned), and a limit above 250,000 is capped, as GA4;
+- ``compute``: filter the events (or the items of ecommerce events for an item-scoped report), group them
+  by the dimensions, compute the metrics per date range, drop empty rows, apply the metric filter and
+  order the rows;
 - ``respond``: page the rows into a RunReportResponse with totals, maximums, minimums and metadata
-  (amounts converted to the requested currency; thresholding and the "(other)" row from ``ResponseNotes``).
+  (metric values formatted column-wise, amounts converted to the requested currency, custom metrics typed
+  by their unit; thresholding and the "(other)" row from ``ResponseNotes``).
 
 ``DataService`` runs the three steps itself, with thresholding and the "(other)" row in between
 (``report_limits.py``); ``run`` is the plain pipeline.
@@ -31,8 +34,9 @@ import pandas as pd
 
 from .currency import check_code
 from .dates import resolve_ranges
-from .dimensions import (DIMENSIONS, METRIC_TYPE_VALUES, Prepared, bad_dimension, bad_metric, compute_metrics,
-                         fmt_value, is_metric, metric_type)
+from .dimensions import (METRIC_TYPE_VALUES, NO_CUSTOM, CustomDefinitions, MetricContext, Prepared,
+                         check_compatibility, check_dimension, check_metric, compute_item_metrics, compute_metrics,
+                         dimension_scope, fmt_value, fmt_values, is_dimension, is_metric, metric_type)
 from .errors import invalid, unimplemented
 from .filters import eval_filter, filter_fields
 
@@ -56,6 +60,7 @@ class ReportPlan:
     requested: list[str] = field(init=False)  # the request's own metrics
     currency_factor: float = 1.0  # applied to currency metrics in the response (currency_code)
     types: dict[str, str] = field(default_factory=dict)  # MetricType names of metrics outside the registry
+    custom: CustomDefinitions = NO_CUSTOM  # the property's registered custom definitions
 
     def __post_init__(self) -> None:
         # Like GA4, several date ranges add a dateRange dimension (at the end unless requested).
@@ -71,7 +76,21 @@ class ReportPlan:
             self.metrics.append(name)
 
     def metric_type(self, name: str) -> str:
-        return self.types.get(name) or metric_type(name)
+        return self.types.get(name) or metric_type(name, self.custom)
+
+    def filter_dims(self) -> list[str]:
+        return filter_fields(self.req.dimension_filter) if self.req.HasField("dimension_filter") else []
+
+    def item_scoped(self) -> bool:
+        """Rows are items (not events): an item-scoped dimension is in the rows or the dimension filter."""
+        return any(dimension_scope(d) == "item" for d in self.group_dims + self.filter_dims())
+
+    def drop_extra_rows(self, table: pd.DataFrame) -> pd.DataFrame:
+        """Without the rows that only the extra metrics kept (all the request's own metrics are 0)."""
+        if (len(table) and self.requested and len(self.metrics) > len(self.requested)
+                and not self.req.keep_empty_rows):
+            return table[(table[self.requested] != 0).any(axis=1)]
+        return table
 
     @property
     def group_dims(self) -> list[str]:
@@ -119,35 +138,40 @@ class ReportEngine:
         return prep
 
     def run(self, req, frame: pd.DataFrame, *, time_zone: str, currency: str, key_events: dict[str, str],
-            today: date, response_type):
-        """Execute ``req`` (a raw RunReportRequest pb); returns (response pb, events scanned)."""
-        plan = self.validate(req, today)  # before touching data, like GA4
+            today: date, response_type, custom: CustomDefinitions | None = None):
+        """Execute ``req`` (a raw RunReportRequest pb); returns (response pb, events scanned).
+        ``custom``: the property's registered custom dimensions and metrics."""
+        plan = self.validate(req, today, custom)  # before touching data, like GA4
         result = self.compute(plan, self.prepare(frame, time_zone), key_events)
+        result.table = plan.drop_extra_rows(result.table)
         return self.respond(plan, result, response_type, time_zone=time_zone, currency=currency), result.scanned
 
     # ----------------------------------------------------------------- validate
-    def validate(self, req, today: date) -> ReportPlan:
+    def validate(self, req, today: date, custom: CustomDefinitions | None = None) -> ReportPlan:
         """Every check that needs no data; INVALID_ARGUMENT (or UNIMPLEMENTED) with GA4's wording."""
         if req.HasField("cohort_spec") or len(req.comparisons):
             raise unimplemented("Cohort and comparison reports are not supported by the emulator.")
         dims = [d.name for d in req.dimensions]
         metrics = [m.name for m in req.metrics]
-        self._check_names(req, dims, metrics)
+        custom = custom or NO_CUSTOM
+        self._check_names(req, dims, metrics, custom)
         check_paging(req)
         if not len(req.date_ranges):
             raise invalid("At least one date range is required.")
         ranges = resolve_ranges(req.date_ranges, today)
-        extra = self._check_filters(req, metrics)
+        extra = self._check_filters(req, metrics, custom)
         self._check_order_bys(req, dims, metrics)
         if req.currency_code:
             check_code(req.currency_code)
-        plan = ReportPlan(req, dims, metrics, ranges)
+        plan = ReportPlan(req, dims, metrics, ranges, custom=custom)
         for m in extra:
             plan.add_metric(m)
+        # Item-scoped dimensions go only with item-scoped metrics (a metric filter's included).
+        check_compatibility(plan.group_dims, plan.metrics, plan.filter_dims())
         return plan
 
     @staticmethod
-    def _check_names(req, dims: list[str], metrics: list[str]) -> None:
+    def _check_names(req, dims: list[str], metrics: list[str], custom: CustomDefinitions = NO_CUSTOM) -> None:
         if len(dims) > MAX_DIMENSIONS:
             raise invalid(f"Requests are limited to {MAX_DIMENSIONS} dimensions; this request has {len(dims)}.")
         if len(metrics) > MAX_METRICS:
@@ -155,13 +179,12 @@ class ReportEngine:
         for d in req.dimensions:
             if d.HasField("dimension_expression"):
                 raise unimplemented("Dimension expressions are not supported by the emulator.")
-            if d.name not in DIMENSIONS and d.name != "dateRange":
-                raise bad_dimension(d.name)
+            if d.name != "dateRange":
+                check_dimension(d.name, custom)
         for m in req.metrics:
             if m.expression:
                 raise unimplemented("Metric expressions are not supported by the emulator.")
-            if not is_metric(m.name):
-                raise bad_metric(m.name)
+            check_metric(m.name, custom)
         for seen, kind in ((dims, "dimension"), (metrics, "metric")):
             dup = sorted({n for n in seen if seen.count(n) > 1})
             if dup:
@@ -170,20 +193,20 @@ class ReportEngine:
             raise invalid("A report needs at least one dimension or metric.")
 
     @staticmethod
-    def _check_filters(req, metrics: list[str]) -> list[str]:
+    def _check_filters(req, metrics: list[str], custom: CustomDefinitions = NO_CUSTOM) -> list[str]:
         """Check the filters' fields; returns the metrics the metric filter needs beyond the request's.
         GA4 accepts a metric filter on a metric the request does not ask for (Google's own
         run_report_with_dimension_and_metric_filters snippet does it): it is computed, not returned."""
-        check_dimension_filter(req)
+        check_dimension_filter(req, custom)
         extra: list[str] = []
         if req.HasField("metric_filter"):
             for f in filter_fields(req.metric_filter):
-                if f in DIMENSIONS or f == "dateRange":
-                    raise invalid(f"Dimension {f} cannot be used in a metric filter; use dimension_filter.")
-                if not is_metric(f):
-                    raise bad_metric(f)
-                if f not in metrics and f not in extra:
-                    extra.append(f)
+                if f not in metrics:
+                    if f == "dateRange" or is_dimension(f, custom):
+                        raise invalid(f"Dimension {f} cannot be used in a metric filter; use dimension_filter.")
+                    check_metric(f, custom)
+                    if f not in extra:
+                        extra.append(f)
         return extra
 
     @staticmethod
@@ -200,26 +223,42 @@ class ReportEngine:
 
     # ----------------------------------------------------------------- compute
     def compute(self, plan: ReportPlan, prep: Prepared, key_events: dict[str, str]) -> ReportResult:
-        """The report's rows, filtered and ordered, and the totals per date range when asked for."""
+        """The report's rows, filtered and ordered, and the totals per date range when asked for.
+
+        Rows are events, or the items of ecommerce events when an item-scoped dimension is asked for (in
+        the rows or the filter); item metrics of an event-scoped report count the items of its events."""
         req = plan.req
-        base = np.ones(prep.n, dtype=bool)
+        metrics = plan.metrics
+        item_scope = plan.item_scoped()
+        resolve = prep.resolver(key_events, plan.custom)
+        if item_scope:
+            resolve = prep.item_resolver(resolve)
+            rows = prep.items["row"].to_numpy()
+            days, n_rows = prep.day[rows], len(rows)
+        else:
+            days, n_rows = prep.day, prep.n
+        base = np.ones(n_rows, dtype=bool)
         if req.HasField("dimension_filter"):
-            base &= eval_filter(req.dimension_filter, prep.dimension, "dimension")
+            base &= eval_filter(req.dimension_filter, resolve, "dimension")
         frames, totals, scanned = [], [], 0
         for rname, lo, hi in plan.ranges:
-            in_range = (prep.day >= lo) & (prep.day <= hi)
-            scanned += int(in_range.sum())
+            in_range = (days >= lo) & (days <= hi)
+            scanned += int(((prep.day >= lo) & (prep.day <= hi)).sum()) if item_scope else int(in_range.sum())
             idx = np.flatnonzero(base & in_range)
-            g, n_groups, dim_cols = self._groups(prep, idx, plan.group_dims)
-            mets = compute_metrics(plan.metrics, prep, idx, g, n_groups, key_events)
+            g, n_groups, dim_cols, rep = self._groups(resolve, idx, plan.group_dims)
+            mets = self._metrics(plan, prep, key_events, idx, g, n_groups, item_scope,
+                                 MetricContext(plan.custom, base, lo, hi, tuple(plan.group_dims), resolve, rep),
+                                 metrics)
             part = pd.DataFrame(dim_cols, index=pd.RangeIndex(n_groups))  # no dimensions: still n_groups rows
             if "dateRange" in plan.out_dims:
                 part["dateRange"] = rname
-            for m in plan.metrics:
+            for m in metrics:
                 part[m] = mets[m]
             frames.append(part)
             if req.metric_aggregations:
-                tot = compute_metrics(plan.metrics, prep, idx, np.zeros(len(idx), dtype=np.int64), 1, key_events)
+                one = np.zeros(len(idx), dtype=np.int64)
+                tot = self._metrics(plan, prep, key_events, idx, one, 1, item_scope,
+                                    MetricContext(plan.custom, base, lo, hi, (), resolve, idx[:1]))
                 totals.append((rname, {m: float(tot[m][0]) for m in plan.metrics}))
         table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         for d in plan.out_dims:
@@ -231,6 +270,13 @@ class ReportEngine:
             table = table[eval_filter(req.metric_filter,
                                       lambda f: (np.arange(len(table)), table[f].to_numpy()), "metric")]
         return ReportResult(self._order(table, req, plan.out_dims, plan.visible), totals, scanned)
+
+    @staticmethod
+    def _metrics(plan: ReportPlan, prep: Prepared, key_events, idx, g, n_groups, item_scope, ctx, metrics=None):
+        metrics = metrics or plan.metrics
+        if item_scope:
+            return compute_item_metrics(metrics, prep, idx, g, n_groups)
+        return compute_metrics(metrics, prep, idx, g, n_groups, key_events, ctx=ctx)
 
     # ----------------------------------------------------------------- respond
     def respond(self, plan: ReportPlan, result: ReportResult, response_type, *, time_zone: str, currency: str,
@@ -253,7 +299,7 @@ class ReportEngine:
         offset = getattr(req, "offset", 0)
         page = table.iloc[offset:offset + limit]
         dim_arrays = [page[d].to_numpy(dtype=object) for d in out_dims]
-        met_arrays = [[fmt(v, m) for v in page[m].to_numpy(dtype=float)] for m in visible]
+        met_arrays = [self._format_column(plan, page[m].to_numpy(dtype=float), mtypes[m]) for m in visible]
         for i in range(len(page)):
             row = resp.rows.add()
             for arr in dim_arrays:
@@ -280,6 +326,13 @@ class ReportEngine:
         return resp
 
     @staticmethod
+    def _format_column(plan: ReportPlan, values: np.ndarray, mtype: str) -> list[str]:
+        """A column of metric values -> response strings (vectorised), currency metrics converted."""
+        if mtype == "TYPE_CURRENCY" and plan.currency_factor != 1:
+            values = values * plan.currency_factor
+        return fmt_values(values, mtype)
+
+    @staticmethod
     def _formatter(plan: ReportPlan, mtypes: dict[str, str]):
         """Value -> response string, converting currency metrics to the requested currency."""
         def fmt(v: float, m: str) -> str:
@@ -299,24 +352,27 @@ class ReportEngine:
 
 
     @staticmethod
-    def _groups(prep: Prepared, idx: np.ndarray, dims: list[str]):
-        """Dense group codes for the events ``idx`` and each group's dimension labels."""
+    def _groups(resolve, idx: np.ndarray, dims: list[str]):
+        """Dense group codes for the rows ``idx``, each group's dimension labels and one row of each group.
+        ``resolve(name) -> (codes, labels)`` (or a Prepared, whose ``dimension`` is used)."""
+        if isinstance(resolve, Prepared):
+            resolve = resolve.dimension
         n = len(idx)
         if not dims:
-            return np.zeros(n, dtype=np.int64), (1 if n else 0), {}
+            return np.zeros(n, dtype=np.int64), (1 if n else 0), {}, idx[:1]
         key = np.zeros(n, dtype=np.int64)
         size = 1
         resolved = []
         for d in dims:
-            codes, labels = prep.dimension(d)
+            codes, labels = resolve(d)
             c = codes[idx]
             resolved.append((d, c, labels))
-            key = key * len(labels) + c
-            size *= len(labels)
-            if size > 50_000_000:  # keep the combined key small: re-densify
+            if size * len(labels) > 50_000_000:  # keep the combined key small: re-densify
                 key, uniq = pd.factorize(key)
                 key = key.astype(np.int64)
                 size = max(len(uniq), 1)
+            key = key * len(labels) + c
+            size *= len(labels)
         if size <= 4 * max(n, 1) + 1024:
             present = np.bincount(key, minlength=size) > 0
             remap = np.cumsum(present) - 1
@@ -327,9 +383,9 @@ class ReportEngine:
             g = g.astype(np.int64)
             n_groups = len(uniq)
         rep = np.empty(n_groups, dtype=np.int64)
-        rep[g] = np.arange(n)  # any event of the group carries its labels
+        rep[g] = np.arange(n)  # any row of the group carries its labels
         cols = {d: labels[c[rep]] for d, c, labels in resolved}
-        return g, n_groups, cols
+        return g, n_groups, cols, idx[rep]
 
     @staticmethod
     def _order(table: pd.DataFrame, req, out_dims: list[str], vis_metrics: list[str]) -> pd.DataFrame:
@@ -377,13 +433,13 @@ def check_paging(req) -> None:
         raise invalid(f"offset must not be negative; got {req.offset}.")
 
 
-def check_dimension_filter(req, dimensions=DIMENSIONS) -> None:
+def check_dimension_filter(req, custom: CustomDefinitions | None = None) -> None:
+    """The dimension filter names dimensions the emulator answers (metrics are refused with GA4's wording)."""
     if req.HasField("dimension_filter"):
         for f in filter_fields(req.dimension_filter):
-            if is_metric(f):
+            if is_metric(f, custom):
                 raise invalid(f"Metric {f} cannot be used in a dimension filter; use metric_filter.")
-            if f not in dimensions:
-                raise bad_dimension(f)
+            check_dimension(f, custom)
 
 
 def fill_metadata(md, req, *, time_zone: str, currency: str, notes: ResponseNotes | None, empty: bool) -> None:

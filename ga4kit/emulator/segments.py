@@ -26,10 +26,11 @@ Not modelled (UNIMPLEMENTED): metrics in segment filters, ``in_any_n_day_period`
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
-from .dimensions import DIMENSIONS, Prepared, bad_dimension, is_metric
+from .dimensions import Prepared, check_dimension, is_metric
 from .errors import invalid, unimplemented
-from .events import PARAMETER_COLUMNS
+from .events import parameter_column
 from .filters import leaf_hits
 
 MAX_SEGMENTS = 4
@@ -191,10 +192,10 @@ class _Events:
             if sf.filter_scoping.HasField("at_any_point_in_time") and sf.filter_scoping.at_any_point_in_time:
                 if sequence or unit != USER:
                     raise invalid("atAnyPointInTime needs the scoping ACROSS_ALL_SESSIONS and no sequence.")
-            if is_metric(sf.field_name):
+            custom = getattr(self.prep, "custom", None)
+            if is_metric(sf.field_name, custom):
                 raise unimplemented("Metrics in segment filters are not supported by the emulator.")
-            if sf.field_name not in DIMENSIONS:
-                raise bad_dimension(sf.field_name)
+            check_dimension(sf.field_name, custom)
             codes, labels = self.prep.dimension(sf.field_name)
             hits = leaf_hits(sf, labels, "dimension")[codes[self.rows]]
         elif which == "segment_event_filter":
@@ -224,11 +225,11 @@ def parameter_mask(expr, prep: Prepared, rows: np.ndarray) -> np.ndarray:
         if which == "segment_parameter_filter" and pf.filter_scoping.HasField("in_any_n_day_period"):
             raise unimplemented("inAnyNDayPeriod is not supported by the emulator.")
         name = pf.event_parameter_name or pf.item_parameter_name
-        col = PARAMETER_COLUMNS.get(pf.event_parameter_name)
-        if col is None:  # a parameter the events do not carry never matches
+        col = parameter_column(prep.frame, pf.event_parameter_name) if pf.event_parameter_name else None
+        if col is None:  # a parameter the events do not carry (or an item parameter) never matches
             return np.zeros(len(rows), dtype=bool)
         series = prep.frame[col]
-        if col == "value":
+        if not isinstance(series.dtype, pd.CategoricalDtype):  # numbers: value, engagement_time_msec, ...
             return leaf_hits(pf, series.to_numpy()[rows], "parameter", name)
         cat = series.array
         codes = cat.codes.astype(np.int64)[rows]

@@ -18,9 +18,10 @@ import os
 import re
 import threading
 import time
+import warnings
 from concurrent import futures
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable
 from urllib.parse import parse_qsl
 
@@ -33,7 +34,7 @@ from ga4kit.emulator.admin_service import admin_methods, is_write
 from ga4kit.emulator.admin_state import DEFAULT_PRINCIPAL, AdminState
 from ga4kit.emulator.data_service import DataService
 from ga4kit.emulator.errors import EmulatorError, denied, not_found, unimplemented
-from ga4kit.emulator.events import EventStore
+from ga4kit.emulator.events import EventStore, LateData
 from ga4kit.emulator.faults import Faults
 from ga4kit.emulator.generator import populate_demo
 from ga4kit.emulator.quota import AdminQuota, AdminQuotaLimits, QuotaLedger
@@ -154,12 +155,16 @@ class Emulator:
                  events_file: str | os.PathLike | None = None, latency: float | None = None,
                  faults: Faults | None = None, today: date | str | None = None,
                  broken: dict | None = None, quota: Any = None, admin_quota: Any = None,
-                 max_workers: int = 32, data_limits: Any = None):
+                 max_workers: int = 32, data_limits: Any = None, events_time_zone: str | None = None,
+                 late_data: bool | dict | LateData | None = None, now: datetime | None = None):
         self.host = host
         self._requested_port = int(port)
         self.port: int | None = None
         self.seed = seed
         self.today = _as_date(today)
+        self._now: datetime | None = None
+        self.events_time_zone = events_time_zone
+        self.import_warnings: list[str] = []
         self.state_dir = os.fspath(state_dir) if state_dir is not None else None
         self.faults = faults if faults is not None else Faults(seed)
         if latency:
@@ -174,12 +179,19 @@ class Emulator:
         self._calls_lock = threading.Lock()
         self._server: grpc.Server | None = None
         self._max_workers = max_workers
-        self.data_unavailable: str | None = None  # always None: the Data side is part of the emulator
 
         if self.state_dir:
             os.makedirs(self.state_dir, exist_ok=True)
         self.admin = AdminState(self.state_dir, clock=self._clock)
         self.store = EventStore(self.state_dir)
+        if late_data:
+            self.store.set_late_data(late_data if isinstance(late_data, LateData)
+                                     else LateData(**late_data) if isinstance(late_data, dict) else LateData(seed))
+            if now is None:
+                # Noon UTC of a fixed today is that same day in every time zone from UTC-12 to UTC+11
+                # (midnight UTC would be yesterday west of Greenwich). The clock then stands still.
+                now = (datetime.combine(self.today, datetime.min.time(), tzinfo=timezone.utc) + timedelta(hours=12)
+                       if self.today else datetime.now(timezone.utc))
         self.quota = quota if quota is not None else QuotaLedger()
         self.demo_property_ids: list[str] = []
         if not self.admin.loaded and demo:
@@ -190,20 +202,43 @@ class Emulator:
         # Without a fixed --today the data side takes today in each property's time zone itself.
         self.data = DataService(self.admin, self.store, self.quota, self.today_for if self.today else None,
                                 limits=data_limits, clock=self._clock)
+        if now is not None:
+            self.set_now(now)
 
         self._admin = {ADMIN_BETA: admin_methods(self.admin, admin_v1beta),
                        ADMIN_ALPHA: admin_methods(self.admin, admin_v1alpha)}
 
     # ----------------------------------------------------------------- world time
     def _clock(self) -> datetime:
+        if self._now is not None:
+            return self._now
         now = datetime.now(timezone.utc)
         if self.today is None:
             return now
         return datetime.combine(self.today, now.timetz())
 
+    @property
+    def now(self) -> datetime:
+        """The emulator's clock (UTC): set with ``set_now`` / ``advance``, else the real time."""
+        return self._now or datetime.now(timezone.utc)
+
+    def set_now(self, now: datetime) -> None:
+        """Set the world's clock: 'today' of every property follows it, and with late data on, reports hold
+        the events that have arrived by then. A naive datetime is UTC."""
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=timezone.utc)
+        self._now = now.astimezone(timezone.utc)
+        self.store.set_now(self._now)
+        self.data.today_fn = self.today_for
+
+    def advance(self, *, days: float = 0, hours: float = 0, minutes: float = 0) -> datetime:
+        """Move the clock forward (see ``set_now``); returns the new time."""
+        self.set_now(self.now + timedelta(days=days, hours=hours, minutes=minutes))
+        return self._now
+
     def today_for(self, property_id: str) -> date:
-        """'Today' in the property's time zone (or the fixed --today)."""
-        if self.today is not None:
+        """'Today' in the property's time zone: of the clock when set, else the fixed --today, else now."""
+        if self.today is not None and self._now is None:
             return self.today
         from zoneinfo import ZoneInfo
 
@@ -211,7 +246,7 @@ class Emulator:
             tz = self.admin.property_info(property_id).time_zone
         except EmulatorError:
             tz = "UTC"
-        return datetime.now(ZoneInfo(tz)).date()
+        return self.now.astimezone(ZoneInfo(tz)).date()
 
     # ----------------------------------------------------------------- data
     def _populate_demo(self, *, days: int, users: int, properties: int, broken: dict | None) -> None:
@@ -225,7 +260,12 @@ class Emulator:
     def _import_events(self, path: str) -> None:
         if not os.path.exists(path):
             raise FileNotFoundError(f"events file {path} does not exist")
-        importer.import_file(self.admin, self.store, path)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", importer.EventFileWarning)
+            importer.import_file(self.admin, self.store, path, time_zone=self.events_time_zone)
+        self.import_warnings = [str(w.message) for w in caught if issubclass(w.category, importer.EventFileWarning)]
+        for message in self.import_warnings:
+            log.warning("emulator: %s", message)
         if self.state_dir:
             self.store.save()
 
