@@ -16,6 +16,7 @@ Three cases, each with properties that differ on purpose:
   history whose baseline misses some days, dates as text, a numeric column with gaps.
 - ``range``: no segment, one period, a previous period one property lacks, closed funnels (exact steps)
   with and without a period column.
+- ``empty``: no rows at all.
 """
 
 from __future__ import annotations
@@ -176,7 +177,17 @@ def range_case():
     )
 
 
-CASES = {"day": day_case, "week": week_case, "range": range_case}
+def empty_case():
+    """No rows: an events frame with its columns but no row, a baseline without columns."""
+    ev = pd.DataFrame({c: pd.Series(dtype="object") for c in (
+        "property", "period", "period_start", "period_end", CH, "event", "goal_type", "goal_kind",
+        "event_count", "users", "value", "key_events")})
+    return dict(segments=[CH], events=ev, baseline=pd.DataFrame(), previous=(pd.DataFrame(), None),
+                history=None, today=dt.date(2026, 11, 24), data_start=None, metadata=None, properties=["111"],
+                funnel=None)
+
+
+CASES = {"day": day_case, "week": week_case, "range": range_case, "empty": empty_case}
 
 
 def outputs(case: dict, chains_mod, flags_mod) -> dict[str, pd.DataFrame]:
