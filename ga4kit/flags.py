@@ -1,0 +1,548 @@
+"""Data-quality flags: where pulled numbers look broken, and why a change is missing. Pure pandas/numpy.
+
+Inputs are the tidy events and baseline frames of a pull (columns: :mod:`ga4kit.tidy`); :func:`caveat_flags`
+reads a goal summary (:mod:`ga4kit.chains`).
+
+The flags frame: one row per finding, errors first (then property, flag, segments, period, event).
+
+=================  ======  ==================================================================================
+column             dtype   meaning
+=================  ======  ==================================================================================
+property           str     GA4 property id, without ``properties/``
+period             str     the period the finding is about (the first of a run), or ``"(all)"``
+<segment columns>  str     one per segment dimension; ``"(all)"`` for all traffic or the whole property
+event              object  the goal or step the finding is about, None when it is about the property
+flag               str     what was found (below)
+severity           str     ``error``, ``warning`` or ``info``
+message            str     one paragraph: what was seen and what to check
+=================  ======  ==================================================================================
+
+Flags: ``no_data``, ``no_goal_events``, ``broken_tracking``, ``out_of_sequence``, ``never_fired``,
+``thresholded``, ``sampled``, ``other_row`` (from :func:`flags`); ``partial_period``, ``previous_incomplete``,
+``uneven_periods`` (from :func:`caveat_flags`); the analysis adds ``not_pulled``, ``history_unavailable``,
+``exact_incomplete`` with :func:`make_flags`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ga4kit.constants import ALL
+from ga4kit.tidy import DAY_NS, NAT, Coded, Grid, Labels, Measures, day_text, div, encode, frame_pair, int_text
+
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+def flag_columns(segments: Sequence[str]) -> list[str]:
+    """The columns of a flags frame, in order."""
+    return ["property", "period", *segments, "event", "flag", "severity", "message"]
+
+
+def flags(events: pd.DataFrame, baseline: pd.DataFrame, config, segments: Sequence[str], *,
+          history: Any = None, metadata: Mapping | None = None, properties: Sequence[str] | None = None,
+          min_history: int = 3, min_fire_share: float = 0.5, min_expected: float = 20.0) -> pd.DataFrame:
+    """Where the data looks broken. Columns: see this module's docstring (:func:`flag_columns`).
+
+    ``no_data`` (error): a property of ``properties`` (the properties that were pulled; default: those in
+    the frames) without a single user in the whole range: a range before the property collected data or
+    in the future, a tag that is not installed, or the wrong property.
+
+    ``no_goal_events`` (error): a property with users but not one event of any declared goal in the
+    range: tags that send none of them, different event names, or the wrong property. (It replaces the
+    property's ``never_fired`` flags.)
+
+    ``broken_tracking`` (error): a goal with zero events over a run of periods with traffic, although
+    before the run it fired in at least ``min_fire_share`` of at least ``min_history`` periods with traffic,
+    at a daily rate that predicts at least ``min_expected`` events over the whole run (so one quiet day
+    of a low-volume goal is not an alarm, several days or a high-volume goal are). The reference is the
+    history *before the run starts*, so a goal that stops from some date on is flagged for the whole
+    outage, reported once per run (period = first period of the run). History comes from
+    the frame itself (day/week grain) and from ``history`` (an events frame, or (events, baseline)); for
+    history periods without a baseline row, traffic means any event was recorded there. Only runs reaching
+    into the current frame's dates are reported.
+
+    ``out_of_sequence`` (warning): a chain step with more users than the step before it; consecutive
+    periods with the same inversion are one finding, reported at its first period.
+
+    ``never_fired`` (warning): a declared goal with no event at all in the frame (nor in ``history``)
+    while the property had users: a misspelt event name, a tag never deployed, or a key event marked
+    before it ever fires. Reported once per property, over all traffic.
+
+    ``thresholded`` / ``sampled`` / ``other_row`` (warning): from ``metadata``, a mapping property id ->
+    dict, object (e.g. ``ga4kit.reporting.pull.PropertyMeta``) or a list of them, with
+    subject_to_thresholding, sampling_metadatas (or a boolean ``sampled``), data_loss_from_other_row.
+    """
+    segments = list(segments)
+    hev, hbl = frame_pair(history, "history")
+    labels, (bl, ev, hb, he) = encode([(baseline, "baseline"), (events, "events"), (hbl, "history baseline"),
+                                       (hev, "history events")], segments)
+    empty = _no_data(labels, bl, ev, config, segments, properties)
+    silent = set(empty.loc[empty["flag"] == "no_goal_events", "property"]) if len(empty) else set()
+    never = _never_fired(labels, bl, [ev, he], config, segments, history_given=hev is not None)
+    if len(never) and silent:
+        never = never[~never["property"].isin(silent)]
+    parts = [
+        empty,
+        _broken_tracking(labels, (bl, hb), (ev, he), config, segments, min_history=min_history,
+                         min_fire_share=min_fire_share, min_expected=min_expected),
+        _out_of_sequence(labels, bl, ev, config, segments),
+        never,
+        _metadata_flags(metadata, segments),
+    ]
+    return sort_flags(parts, segments)
+
+
+def sort_flags(parts: Sequence[pd.DataFrame], segments: Sequence[str]) -> pd.DataFrame:
+    """Flag frames as one, errors first (then property, flag, segments, period, event)."""
+    segments = list(segments)
+    parts = [p for p in parts if p is not None and len(p)]
+    cols = flag_columns(segments)
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype="str" if c != "event" else "object") for c in cols})
+    out = pd.concat(parts, ignore_index=True)[cols]
+    out["_sev"] = out["severity"].map(SEVERITY_ORDER).fillna(9)
+    out = out.sort_values(["_sev", "property", "flag", *segments, "period", "event"], kind="stable",
+                          na_position="first")
+    return out.drop(columns="_sev").reset_index(drop=True)
+
+
+def make_flags(rows: Sequence[Mapping[str, Any]], segments: Sequence[str]) -> pd.DataFrame:
+    """A flags frame from dicts with property, flag, severity, message (and optionally period, event,
+    segment values; missing ones are "(all)", or None for event)."""
+    out = []
+    for r in rows:
+        row = {"property": str(r["property"]).removeprefix("properties/"), "period": r.get("period", ALL),
+               "event": r.get("event"), "flag": r["flag"], "severity": r.get("severity", "warning"),
+               "message": r["message"]}
+        row.update({s: r.get(s, ALL) for s in segments})
+        out.append(row)
+    return pd.DataFrame(out, columns=flag_columns(segments)) if out else pd.DataFrame(columns=flag_columns(segments))
+
+
+def caveat_flags(summary: pd.DataFrame, segments: Sequence[str]) -> pd.DataFrame:
+    """Flags that explain missing changes, from a :func:`ga4kit.chains.goal_summary` frame (over all traffic):
+
+    ``partial_period`` (warning): a period that includes the property's today or later days; its counts
+    are incomplete and no change is computed for it. ``previous_incomplete`` (info): the previous period
+    begins before the property's first data (or holds none), so no change is computed against it.
+    ``uneven_periods`` (info): a week or month clipped by the range is matched with a previous period of
+    another length, so no change is computed for it.
+    """
+    segments = list(segments)
+    if summary is None or not len(summary):
+        return make_flags([], segments)
+    rows = summary
+    for seg in segments:
+        rows = rows[rows[seg] == ALL]
+    users = rows.groupby(["property", "period"], sort=False)["all_users"].max().fillna(0)
+    per = rows.drop_duplicates(["property", "period"])
+    if "change_note" not in per:
+        per = per[per["partial"].astype(bool)]
+    else:
+        per = per[per["partial"].astype(bool) | per["change_note"].notna()]
+    found = []
+    for r in per.itertuples(index=False):
+        r = r._asdict()
+        if bool(r.get("partial")):
+            found.append({"property": r["property"], "period": r["period"], "flag": "partial_period",
+                          "severity": "warning",
+                          "message": f"The period {r['period']} includes today or later days in the property's "
+                                     "time zone: its counts are incomplete, so no change against the previous "
+                                     "period is shown. Ranges end yesterday by default; pass --end yesterday "
+                                     "(or an earlier day) for complete numbers."})
+        note = r.get("change_note")
+        if not isinstance(note, str) or note.startswith("this period is partial"):
+            continue
+        if " days, this one " in note:
+            found.append({"property": r["property"], "period": r["period"], "flag": "uneven_periods",
+                          "severity": "info", "message": f"No change for {r['period']}: {note} (weeks and months "
+                          "are clipped to the range). Start and end the range on week or month boundaries to "
+                          "compare every period."})
+            continue
+        if note == "no data in the previous period" and not users.get((r["property"], r["period"]), 0) > 0:
+            continue  # no data at all: the no_data flag says it
+        found.append({"property": r["property"], "period": r["period"], "flag": "previous_incomplete",
+                      "severity": "info",
+                      "message": f"No change for {r['period']}: {note}, so a comparison would mostly measure "
+                                 "when the data starts, not how the numbers moved."})
+    return make_flags(found, segments)
+
+
+# --------------------------------------------------------------------------------------------- helpers
+
+def _goal_codes(labels: Labels, goals: Sequence[str]) -> np.ndarray:
+    """Per event code: True when it is a declared goal."""
+    is_goal = np.zeros(len(labels.values["event"]), dtype=bool)
+    for goal in goals:
+        code = labels.code_of("event", goal)
+        if code >= 0:
+            is_goal[code] = True
+    return is_goal
+
+
+def _per_property(labels: Labels, prop: np.ndarray, values: np.ndarray, how: str) -> np.ndarray:
+    """values aggregated per property code ("max", "sum" or "min"); 0 (or NAT for "min") where none."""
+    n = len(labels.values["property"])
+    if how == "sum":
+        return np.bincount(prop, weights=values, minlength=n) if len(prop) else np.zeros(n)
+    out = np.full(n, NAT if how == "min" else np.iinfo(np.int64).min, dtype=np.int64)
+    if how == "min":
+        out[:] = np.iinfo(np.int64).max
+        np.minimum.at(out, prop, values)
+        out[out == np.iinfo(np.int64).max] = NAT
+        return out
+    np.maximum.at(out, prop, values)
+    out[out == np.iinfo(np.int64).min] = 0
+    return out
+
+
+def _no_data(labels: Labels, bl: Coded, ev: Coded, config, segments: list[str],
+             properties: Sequence[str] | None) -> pd.DataFrame:
+    names = labels.values["property"]
+    props = [str(p).removeprefix("properties/") for p in (properties or [])]
+    seen = np.unique(np.concatenate([bl.prop, ev.prop]))  # codes follow appearance: baseline, then events
+    props += [p for p in names.take(seen) if p not in props]
+    if not props:
+        return pd.DataFrame()
+    goals = [g.event for g in config.goals]
+    code = {p: i for i, p in enumerate(names)}
+    users = _per_property(labels, bl.prop, bl.number("users"), "max")
+    n_periods = np.bincount(np.unique(bl.prop * (len(labels.values["period"]) + 1) + bl.period)
+                            // (len(labels.values["period"]) + 1), minlength=len(names)) if len(bl) else None
+    goal_rows = _goal_codes(labels, goals)[ev.event] if len(ev) else np.zeros(0, dtype=bool)
+    fired = _per_property(labels, ev.prop[goal_rows], ev.number("event_count")[goal_rows], "sum")
+    rows = []
+    for prop in props:
+        c = code.get(prop, -1)
+        n_users = int(users[c]) if c >= 0 else 0
+        n_fired = int(fired[c]) if c >= 0 else 0
+        if n_users <= 0 and n_fired <= 0:
+            rows.append({"property": prop, "flag": "no_data", "severity": "error",
+                         "message": "No users at all in this range: it may lie before the property collected "
+                                    "data or in the future, the tag may not be installed, or this is the wrong "
+                                    "property. Check --start/--end, the property id and GA4's Realtime report. "
+                                    "Every number here is zero for that reason, not because nobody converted."})
+        elif goals and n_fired <= 0:
+            names_text = ", ".join(goals)
+            many = n_periods is not None and c >= 0 and int(n_periods[c]) > 1
+            had = f"up to {n_users:,} users per period" if many else f"{n_users:,} users"
+            rows.append({"property": prop, "flag": "no_goal_events", "severity": "error",
+                         "message": f"The property had {had} in this range but not one event of "
+                                    f"any declared goal ({names_text}). The tags may not send them, the names may "
+                                    "differ (they are case-sensitive), or the goals file names the wrong "
+                                    "property. Check GA4's Realtime or DebugView for the event names it "
+                                    "receives."})
+    return make_flags(rows, segments)
+
+
+def _overall(labels: Labels, frame: Coded) -> np.ndarray:
+    """True for rows over all traffic ("(all)" in every segment column)."""
+    mask = np.ones(len(frame), dtype=bool)
+    for name, codes in zip(labels.segments, frame.segs):
+        mask &= codes == labels.code_of(name, ALL)
+    return mask
+
+
+def _never_fired(labels: Labels, bl: Coded, events: Sequence[Coded], config, segments: list[str], *,
+                 history_given: bool) -> pd.DataFrame:
+    goals = [g.event for g in config.goals]
+    if not goals or not len(bl):
+        return pd.DataFrame()
+    # Judge over all traffic only: a quiet segment is no evidence.
+    base = np.flatnonzero(_overall(labels, bl))
+    users = _per_property(labels, bl.prop[base], bl.number("users")[base], "max")
+    has = np.zeros(len(users), dtype=bool)
+    has[bl.prop[base]] = True
+    props = np.flatnonzero(has & (users > 0))
+    if not len(props):
+        return pd.DataFrame()
+    props = props[np.argsort(labels.rank("property")[props], kind="stable")]
+    n_events = len(labels.values["event"]) + 1
+    fired = set()
+    for e in events:
+        if len(e):
+            on = e.number("event_count") > 0
+            fired.update(np.unique(e.prop[on] * n_events + e.event[on]).tolist())
+    # The first period over all traffic: the earliest start, the first row among equal ones.
+    order = base[np.lexsort((bl.start[base], bl.prop[base]))]
+    first_row = {}
+    for row in order[::-1]:
+        first_row[int(bl.prop[row])] = int(row)
+    derived = {g.event: g.derive.source for g in config.goals if getattr(g, "derive", None) is not None}
+    names, periods = labels.values["property"], labels.values["period"]
+    rows = []
+    for prop in props:
+        for goal in goals:
+            code = labels.code_of("event", goal)
+            if code >= 0 and int(prop) * n_events + code in fired:
+                continue
+            n_users = int(users[prop])
+            row = {"property": names[prop], "period": periods[bl.period[first_row[int(prop)]]], "event": goal,
+                   "flag": "never_fired", "severity": "warning",
+                   "message": f"{goal}: no events at all in this range{' or its history' if history_given else ''}"
+                              f" although the property had {n_users:,} users. " + (
+                                  f"It is derived from {derived[goal]}: its create-event rule (ga4kit apply) "
+                                  "produces events only from the moment it exists, never for earlier days."
+                                  if goal in derived else
+                                  "Check the event name (it is case-sensitive) and that the tag sends it. A key "
+                                  "event that never fires counts nothing.")}
+            row.update({seg: ALL for seg in segments})
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------------------- broken tracking
+
+def _first_rows(key: np.ndarray, space: int) -> np.ndarray:
+    """Positions of the first row of every distinct key (keys in 0..space-1), in row order."""
+    first = np.full(space, -1, dtype=np.int64)
+    first[key[::-1]] = np.arange(len(key) - 1, -1, -1)
+    return np.flatnonzero(first[key] == np.arange(len(key)))
+
+
+def _broken_tracking(labels: Labels, baselines: Sequence[Coded], events: Sequence[Coded], config,
+                     segments: list[str], *, min_history: int, min_fire_share: float,
+                     min_expected: float) -> pd.DataFrame:
+    goals = [g.event for g in config.goals]
+    if not goals:
+        return pd.DataFrame()
+    # The periods of every series: property × segments × start × end, current rows before history rows
+    # (the current frame wins), baselines before events (for the period's label).
+    grid = Grid(labels, [*baselines, *events], by="end")
+    if not grid.n:
+        return pd.DataFrame()
+    nb = len(baselines)
+    bl_rows, ev_rows = grid.rows[:nb], grid.rows[nb:]
+
+    # Traffic: baseline users when a baseline row exists, else "anything at all was recorded".
+    key = np.concatenate(bl_rows)
+    users = np.concatenate([b.number("users") for b in baselines])
+    first = _first_rows(key, grid.n)
+    has_base = np.zeros(grid.n, dtype=bool)
+    has_base[key[first]] = True
+    base_users = np.zeros(grid.n, dtype=np.int64)
+    base_users[key[first]] = users[first]
+    n_events = len(labels.values["event"]) + 1
+    period = np.concatenate(ev_rows)
+    code = np.concatenate([e.event for e in events])
+    count = np.concatenate([e.number("event_count") for e in events])
+    first = _first_rows(period * n_events + code, grid.n * n_events)  # current rows win over history
+    period, code, count = period[first], code[first], count[first]
+    any_events = np.bincount(period, weights=count, minlength=grid.n) > 0
+    traffic = np.where(has_base, base_users > 0, any_events)
+
+    # Goals in the order their series sort (property, segments, event name).
+    order = sorted(range(len(goals)), key=lambda i: goals[i])
+    goals = [goals[i] for i in order]
+    column_of = np.full(n_events, -1, dtype=np.int64)
+    for j, goal in enumerate(goals):
+        c = labels.code_of("event", goal)
+        if c >= 0 and column_of[c] < 0:
+            column_of[c] = j
+    cnt = np.zeros((grid.n, len(goals)), dtype=np.int64)
+    hit = column_of[code] >= 0
+    cnt[period[hit], column_of[code[hit]]] = count[hit]
+    zero = cnt == 0
+
+    # Runs of consecutive zero periods per series (rows in grid order: lane, start, end): a block starts at
+    # every non-zero period and at every new series; its zero rows form one run, whose reference point is
+    # its first zero period's start.
+    lane = grid.lanes()
+    new_lane = np.ones(grid.n, dtype=bool)
+    new_lane[1:] = lane[1:] != lane[:-1]
+    rows = np.arange(grid.n)[:, None]
+    block = np.maximum.accumulate(np.where(~zero | new_lane[:, None], rows, 0), axis=0)
+    cols = np.arange(len(goals))[None, :]
+    run_first = block + (~zero[block, cols])  # the block's first zero row
+
+    # Cumulative history per series ordered by period end, counting only periods with traffic: for a run,
+    # everything that ended before the run starts.
+    days = np.where((grid.end != NAT) & (grid.start != NAT), (grid.end - grid.start) // DAY_NS + 1, 1)
+    days = np.maximum(days, 1)
+    by_end = np.lexsort((grid.end, lane))
+    t = traffic[by_end]
+    cum = lambda x: np.concatenate([np.zeros((1,) + x.shape[1:], dtype=x.dtype), np.cumsum(x, axis=0)])
+    c_periods = cum(t.astype(np.int64))
+    c_days = cum(np.where(t, days[by_end], 0))
+    c_fired = cum(t[:, None] & ~zero[by_end])
+    c_events = cum(np.where(t[:, None], cnt[by_end], 0))
+
+    cand_row, cand_col = np.nonzero(zero & traffic[:, None])
+    if not len(cand_row):
+        return pd.DataFrame()
+    dates = np.unique(np.concatenate([grid.start, grid.end]))
+    n_dates = len(dates) + 1
+    sorted_key = lane[by_end] * n_dates + np.searchsorted(dates, grid.end[by_end])
+    run_start = grid.start[run_first[cand_row, cand_col]]
+    cand_lane = lane[cand_row]
+    upto = np.searchsorted(sorted_key, cand_lane * n_dates + np.searchsorted(dates, run_start), side="left")
+    since = np.searchsorted(sorted_key, cand_lane * n_dates, side="left")
+    before = (c_periods[upto] - c_periods[since]).astype("float64")
+    fired = (c_fired[upto, cand_col] - c_fired[since, cand_col]).astype("float64")
+    n_ev = (c_events[upto, cand_col] - c_events[since, cand_col]).astype("float64")
+    n_days = (c_days[upto] - c_days[since]).astype("float64")
+    share, rate = div(fired, before), div(n_ev, n_days)
+    expected = rate * days[cand_row]
+    keep = (before >= min_history) & (np.nan_to_num(share) >= min_fire_share) & (np.nan_to_num(expected) > 0)
+    if not keep.any():
+        return pd.DataFrame()
+    r, c = cand_row[keep], cand_col[keep]
+    fired, before, rate, expected = fired[keep], before[keep], rate[keep], expected[keep]
+    # Runs, in series order (lane, event name) then by start.
+    o = np.lexsort((r, c, lane[r]))
+    r, c, fired, before, rate, expected = r[o], c[o], fired[o], before[o], rate[o], expected[o]
+    blk = block[r, c]
+    new = np.ones(len(r), dtype=bool)
+    new[1:] = (c[1:] != c[:-1]) | (blk[1:] != blk[:-1])
+    starts = np.flatnonzero(new)
+    run_of = np.cumsum(new) - 1
+    size = np.bincount(run_of)
+    total = np.add.reduceat(expected, starts)
+    end = np.full(len(starts), np.iinfo(np.int64).min, dtype=np.int64)
+    np.maximum.at(end, run_of, grid.end[r])
+    first_row = r[starts]
+    # Judge the whole run: a single quiet day of a goal with ~5 a day is noise (P(0) under Poisson is
+    # e^-5 and real counts vary more), many days of it, or one day of ~50, is an outage.
+    ok = total >= min_expected
+    # Report only outages that reach into the current frame's dates.
+    cur = [baselines[0], events[0]]
+    if len(cur[0]) or len(cur[1]):
+        cur_start = _per_property(labels, np.concatenate([f.prop for f in cur]),
+                                  np.concatenate([f.start for f in cur]), "min")
+        limit = cur_start[grid.prop[first_row]]
+        ok &= (limit != NAT) & (end >= limit)
+    if not ok.any():
+        return pd.DataFrame()
+    idx = np.flatnonzero(ok)
+    rows_at, cols_at = first_row[idx], c[starts[idx]]
+    runs = pd.DataFrame({
+        "property": labels.take("property", grid.prop[rows_at]),
+        **{name: labels.take(name, codes[rows_at]) for name, codes in zip(labels.segments, grid.segs)},
+        "event": pd.Series(np.array(goals, dtype=object)[cols_at], dtype="str"),
+        "period": labels.take("period", grid.period[rows_at]),
+        "start": pd.Series(grid.start[rows_at].view("datetime64[ns]")),
+        "end": pd.Series(end[idx].view("datetime64[ns]")),
+        "n": size[idx], "fired": fired[starts[idx]], "before": before[starts[idx]],
+        "rate": rate[starts[idx]], "expected": total[idx]})
+    runs["flag"] = "broken_tracking"
+    runs["severity"] = "error"
+    # Sentences built column-wise (a synthetic stress frame can yield tens of thousands of runs).
+    e = runs["event"].astype(str)
+    runs["message"] = (
+        e + ": no events from " + day_text(runs["start"]) + " to " + day_text(runs["end"]) + " ("
+        + runs["n"].astype(str) + np.where(runs["n"] != 1, " periods", " period")
+        + ") although the property had traffic; before that it fired in " + int_text(runs["fired"]) + " of "
+        + int_text(runs["before"]) + " periods, about " + runs["rate"].map("{:.1f}".format) + " a day (about "
+        + int_text(runs["expected"]) + " expected). Check the tag or trigger for " + e
+        + " and whether it is still sent.")
+    return runs[flag_columns(segments)]
+
+
+# --------------------------------------------------------------------------------------------- out of sequence
+
+def _out_of_sequence(labels: Labels, bl: Coded, ev: Coded, config, segments: list[str]) -> pd.DataFrame:
+    chains = [c for c in config.chains if len(c.steps)]
+    if not chains:
+        return pd.DataFrame()
+    m = Measures(labels, bl, ev, [s for c in chains for s in c.steps])
+    users = m.matrix("users")
+    grid = m.grid
+    found = []  # (grid rows, chain, step index) where a step has more users than the one before it
+    for ci, chain in enumerate(chains):
+        for i in range(1, len(chain.steps)):
+            at = np.flatnonzero(users[:, m.column[chain.steps[i]]] > users[:, m.column[chain.steps[i - 1]]])
+            found.append((at, np.full(len(at), ci), np.full(len(at), i + 1)))
+    if not found or not sum(len(f[0]) for f in found):
+        return pd.DataFrame()
+    g, ci, si = (np.concatenate([f[k] for f in found]) for k in range(3))
+    # Consecutive periods with the same inversion (typical at day grain when a step's tag breaks) are
+    # one finding: collapse them into a run, reported at its first period.
+    chain_rank = np.argsort(np.argsort([c.name for c in chains], kind="stable"), kind="stable")
+    ordinal, lane = grid.ordinal(), grid.lanes()
+    o = np.lexsort((g, ordinal[g], si, lane[g], chain_rank[ci], labels.rank("property")[grid.prop[g]]))
+    g, ci, si = g[o], ci[o], si[o]
+    new = np.ones(len(g), dtype=bool)
+    new[1:] = ((lane[g][1:] != lane[g][:-1]) | (ci[1:] != ci[:-1]) | (si[1:] != si[:-1])
+               | (ordinal[g][1:] - ordinal[g][:-1] != 1))
+    starts = np.flatnonzero(new)
+    run_of = np.cumsum(new) - 1
+    n = np.bincount(run_of)
+    start = np.full(len(starts), np.iinfo(np.int64).max, dtype=np.int64)
+    end = np.full(len(starts), np.iinfo(np.int64).min, dtype=np.int64)
+    np.minimum.at(start, run_of, grid.start[g])
+    np.maximum.at(end, run_of, grid.end[g])
+    g0, c0, s0 = g[starts], ci[starts], si[starts]
+    step = [chains[c].steps[s - 1] for c, s in zip(c0, s0)]
+    prev_step = [chains[c].steps[s - 2] for c, s in zip(c0, s0)]
+    runs = pd.DataFrame({
+        "property": labels.take("property", grid.prop[g0]),
+        "chain": pd.Series([chains[c].name for c in c0], dtype="str"),
+        **{name: labels.take(name, codes[g0]) for name, codes in zip(labels.segments, grid.segs)},
+        "step": pd.Series(step, dtype="str"),
+        "period": labels.take("period", grid.period[g0]),
+        "users": users[g0, [m.column[s] for s in step]] if len(g0) else np.zeros(0, np.int64),
+        "_prev_users": users[g0, [m.column[s] for s in prev_step]] if len(g0) else np.zeros(0, np.int64),
+        "start": pd.Series(start.view("datetime64[ns]")), "end": pd.Series(end.view("datetime64[ns]")), "n": n})
+    runs["event"] = runs["step"]
+    runs["flag"] = "out_of_sequence"
+    runs["severity"] = "warning"
+    prev_name = pd.Series(prev_step, index=runs.index, dtype="str")
+    span = (", and so in all " + runs["n"].astype(str) + " periods from " + day_text(runs["start"]) + " to "
+            + day_text(runs["end"])).where(runs["n"] > 1, "")
+    runs["message"] = (
+        "chain " + runs["chain"].astype(str) + ": " + runs["step"].astype(str) + " has "
+        + int_text(runs["users"]) + " users, more than " + prev_name + " (" + int_text(runs["_prev_users"])
+        + ") before it" + span + ". Counts are open (users need not do the steps in order), so this can be "
+        "real, but it often means " + prev_name + " is under-tracked or the chain's order is wrong.")
+    return runs[flag_columns(segments)]
+
+
+# --------------------------------------------------------------------------------------------- metadata
+
+def _get(item: Any, key: str, default=None):
+    if isinstance(item, Mapping):
+        return item.get(key, default)
+    return getattr(item, key, default)
+
+
+def _metadata_flags(metadata: Mapping | None, segments: list[str]) -> pd.DataFrame:
+    if not metadata:
+        return pd.DataFrame()
+    known = ("subject_to_thresholding", "sampling_metadatas", "sampled", "data_loss_from_other_row")
+    # A bare metadata dict (not keyed by property) applies to every property.
+    items = {"*": metadata} if any(k in metadata for k in known) else metadata
+    rows = []
+    for prop, md in items.items():
+        prop = str(prop).removeprefix("properties/")
+        mds = md if isinstance(md, (list, tuple)) else [md]
+        thresholded = any(bool(_get(m, "subject_to_thresholding", False)) for m in mds)
+        other_row = any(bool(_get(m, "data_loss_from_other_row", False)) for m in mds)
+        samples = [s for m in mds for s in (_get(m, "sampling_metadatas") or [])]
+        # ga4kit.reporting.pull keeps only a boolean ``sampled`` (PropertyMeta): accept that too.
+        sampled = bool(samples) or any(bool(_get(m, "sampled", False)) for m in mds)
+        if thresholded:
+            rows.append((prop, "thresholded", "GA4 applied thresholding: rows with few users were withheld, so "
+                         "small segments and rare goals are undercounted. Widen the date range, drop the "
+                         "segment dimension, or use the device-based reporting identity to reduce it."))
+        if sampled:
+            read = sum(float(_get(s, "samples_read_count", 0) or 0) for s in samples)
+            space = sum(float(_get(s, "sampling_space_size", 0) or 0) for s in samples)
+            pct = f" ({read / space:.1%} of events read)" if space else ""
+            rows.append((prop, "sampled", f"GA4 sampled this report{pct}: numbers are estimates. Shorten the "
+                         "date range or pull day by day to avoid sampling."))
+        if other_row:
+            rows.append((prop, "other_row", "GA4 grouped some rows into \"(other)\" because of cardinality "
+                         "limits: segment totals are incomplete. Use fewer or coarser segment dimensions."))
+    if not rows:
+        return pd.DataFrame()
+    out = pd.DataFrame(rows, columns=["property", "flag", "message"])
+    out["period"] = ALL
+    for c in segments:
+        out[c] = ALL
+    out["event"] = None
+    out["severity"] = "warning"
+    return out[flag_columns(segments)]
