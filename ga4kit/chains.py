@@ -65,15 +65,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ga4kit.constants import ALL, MICRO
-from ga4kit.tidy import (DAY_NS, NAT, Grid, Labels, Measures, _fold, dates_by_property, day_text, div, encode,
-                         frame_pair, property_dates)
+from ga4kit.tidy import (DAY_NS, NAT, Coded, Labels, Measures, _combine, dates_by_property, day_text, div, encode,
+                         frame_pair, property_dates, take)
 
 EXACT_STEP_COLUMNS = ("users_exact", "rate_exact", "macro_share_exact")
 PREVIOUS_COLUMNS = ("users_prev", "change_abs", "change_pct", "change_note")
@@ -106,43 +105,25 @@ def mark_partial(frame: pd.DataFrame, today: Mapping[str, Any] | dt.date | None)
 
 # --------------------------------------------------------------------------------------------- one pass
 
-@dataclass
-class _Layout:
-    """Output rows as (grid row, item) pairs: items are chain steps or goals, each block of a chain (or
-    the goals) lists every grid row's items in a row."""
-
-    grid_row: np.ndarray
-    item: np.ndarray
-
-
-def _layout(n_grid: int, blocks: Sequence[int]) -> _Layout:
-    grid_rows, items, offset = [], [], 0
-    for size in blocks:
-        grid_rows.append(np.repeat(np.arange(n_grid, dtype=np.int64), size))
-        items.append(np.tile(np.arange(offset, offset + size, dtype=np.int64), n_grid))
-        offset += size
-    cat = lambda parts: np.concatenate(parts) if parts else np.zeros(0, np.int64)
-    return _Layout(cat(grid_rows), cat(items))
-
-
-def _labels(values: Sequence, positions: np.ndarray) -> pd.Series:
-    """values[positions] as a column; taking from a tiny array is far cheaper than converting objects."""
-    small = pd.Series(list(values), dtype="str" if all(isinstance(v, str) for v in values) else "object")
-    return small.take(positions).reset_index(drop=True)
-
-
 class _Pass:
-    """The current period (and the previous one, when given) coded once against shared labels, with the
-    [grid row, name] measures of ``names``; the previous period's grid rows matched to the current ones."""
+    """The current period (and the previous one, when given) coded against shared labels, with the
+    [grid row, name] measures of ``names``; what the previous period is compared with is worked out once
+    (chains and goal summary of one analysis share it)."""
 
-    def __init__(self, events, baseline, previous, segments: list[str], names: Sequence[str]):
+    def __init__(self, labels: Labels, coded: Sequence[Coded], names: Sequence[str]):
+        self.labels = labels
+        self.cur = Measures(labels, coded[0], coded[1], names)
+        self.prev = Measures(labels, coded[2], coded[3], names, "previous ") if len(coded) > 2 else None
+        self._compared: tuple | None = None
+
+    @classmethod
+    def of(cls, events, baseline, previous, segments: list[str], names: Sequence[str]) -> "_Pass":
         frames = [(baseline, "baseline"), (events, "events")]
         if previous is not None:
             pev, pbl = frame_pair(previous, "previous")
             frames += [(pbl, "previous baseline"), (pev, "previous events")]
-        self.labels, coded = encode(frames, segments)
-        self.cur = Measures(self.labels, coded[0], coded[1], names)
-        self.prev = Measures(self.labels, coded[2], coded[3], names, "previous ") if previous is not None else None
+        labels, coded = encode(frames, segments)
+        return cls(labels, coded, names)
 
     def partial(self, today) -> np.ndarray:
         """Per current grid row: the period ends on or after the property's today."""
@@ -152,62 +133,56 @@ class _Pass:
         t = property_dates(self.labels, today)[g.prop]
         return (t != NAT) & (g.end != NAT) & (g.end >= t)
 
+    def compared(self, today, data_start) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(previous grid row, has previous, change_note, no change) per current grid row."""
+        if self._compared is None or self._compared[0] is not today or self._compared[1] is not data_start:
+            prev_row, prev_first = _match_previous(self)
+            has_prev = prev_first >= 0
+            note, blank = _notes(self, has_prev, prev_first, self.partial(today), data_start)
+            self._compared = (today, data_start, (prev_row, has_prev, note, blank))
+        return self._compared[2]
 
-def _match_previous(p: _Pass, items_for_error: int) -> tuple[np.ndarray, np.ndarray]:
-    """(previous grid row, first previous grid row of the same property and ordinal) per current grid row,
-    -1 where none: periods are matched by their position within the property."""
+
+def _match_previous(p: _Pass) -> tuple[np.ndarray, np.ndarray]:
+    """Per current grid row: the previous grid row with the same property, segments and position of the
+    period within the property, and the first previous grid row of that property and position; -1 where
+    there is none."""
     cur, prev = p.cur.grid, p.prev.grid
     ords = [cur.ordinal(), prev.ordinal()]
     n_ord = int(max([o.max() for o in ords if len(o)], default=0)) + 1
-    both = lambda name: np.concatenate([getattr(cur, name), getattr(prev, name)])
-    segs = [np.concatenate([a, b]) for a, b in zip(cur.segs, prev.segs)]
-    prop, order = both("prop"), np.concatenate(ords)
     n_prop = len(p.labels.values["property"])
-    by_period, n_period = _fold(prop, n_prop, order, n_ord)
-    key, n_key = by_period, n_period
-    for name, s in zip(p.labels.segments, segs):
-        key, n_key = _fold(key, n_key, s, len(p.labels.values[name]))
-    cur_key, prev_key = key[: cur.n], key[cur.n:]
-    cur_period, prev_period = by_period[: cur.n], by_period[cur.n:]
+    props = lambda: ([cur.prop.copy(), prev.prop.copy()], n_prop)
+    (cur_period, prev_period), n_period = _combine([props, lambda: ([o.copy() for o in ords], n_ord)])
+    (cur_key, prev_key), n_key = _combine([
+        props, lambda: ([o.copy() for o in ords], n_ord),
+        *[lambda j=j: ([cur.segs[j].copy(), prev.segs[j].copy()], len(p.labels.values[name]))
+          for j, name in enumerate(p.labels.segments)]])
     if prev.n and np.bincount(prev_key).max() > 1:
         dup = int(prev.n - len(np.unique(prev_key)))
-        raise ValueError(f"previous has {dup * items_for_error} duplicate row(s) for the same property/period "
-                         "position/segment; users are not additive, so duplicates cannot be combined: pull "
-                         "each key once")
-    row_of_key = np.full(n_key, -1, dtype=np.int64)
+        raise ValueError(f"previous has {dup} duplicate period(s) for the same property/period position/"
+                         "segment; users are not additive, so duplicates cannot be combined: pull each key once")
+    row_of_key = np.full(max(n_key, 1), -1, dtype=np.int64)
     row_of_key[prev_key] = np.arange(prev.n)
-    first_of_period = np.full(n_period, -1, dtype=np.int64)
+    first_of_period = np.full(max(n_period, 1), -1, dtype=np.int64)
     first_of_period[prev_period[::-1]] = np.arange(prev.n - 1, -1, -1)
     return row_of_key[cur_key], first_of_period[cur_period]
 
 
-def _previous_columns(p: _Pass, layout: _Layout, item_column: np.ndarray, users: np.ndarray, partial: np.ndarray,
-                      data_start) -> dict[str, Any]:
-    """users_prev, change_abs, change_pct, change_note: no change for a partial period, nor against a
+def _notes(p: _Pass, has_prev: np.ndarray, prev_first: np.ndarray, partial: np.ndarray,
+           data_start) -> tuple[np.ndarray, np.ndarray]:
+    """(change_note, no change) per current grid row: no change for a partial period, nor against a
     previous period with no (or incomplete, or differently long) data."""
     cur, prev = p.cur.grid, p.prev.grid
-    prev_row, prev_period = _match_previous(p, max(len(item_column), 1))
-    has_prev = prev_period >= 0
-    g, col = layout.grid_row, item_column[layout.item]
-    prev_users = p.prev.matrix("users")
-    at = prev_row[g]
-    values = np.where(at >= 0, prev_users[np.maximum(at, 0), col] if prev.n else 0, 0)
-    missing = ~has_prev[g]
-    users_prev = pd.arrays.IntegerArray(values.astype(np.int64), missing.copy())
-
-    # Notes, per current grid row.
     note = np.where(has_prev, None, "no data in the previous period").astype(object)
     first_data = property_dates(p.labels, data_start)[cur.prop]
-    pp = np.maximum(prev_period, 0)
-    prev_start = np.where(has_prev, prev.start[pp] if prev.n else NAT, NAT)
-    prev_end = np.where(has_prev, prev.end[pp] if prev.n else NAT, NAT)
-    prev_label = p.labels.take("period", prev.period[pp]) if prev.n else pd.Series([""] * cur.n, dtype="str")
-    text_at = lambda mask: prev_label[mask].astype(str).reset_index(drop=True)
+    at = np.maximum(prev_first, 0)
+    prev_start = np.where(has_prev, prev.start[at] if prev.n else NAT, NAT)
+    prev_end = np.where(has_prev, prev.end[at] if prev.n else NAT, NAT)
+    label = lambda mask: p.labels.take("period", prev.period[at[mask]]).astype(str)
     late = has_prev & (first_data != NAT) & (prev_start != NAT) & (prev_start < first_data)
     if late.any():
-        text = ("the previous period " + text_at(late) + " begins before the property's first data ("
-                + day_text(pd.Series(first_data[late].view("datetime64[ns]"))) + ")")
-        note[late] = text.to_numpy(dtype=object)
+        note[late] = ("the previous period " + label(late) + " begins before the property's first data ("
+                      + day_text(pd.Series(first_data[late].view("datetime64[ns]"))) + ")").to_numpy(dtype=object)
     # Weeks and months are clipped to the range, so the first and last can be shorter than the periods
     # they are matched with: a 1-day week against a 3-day one is no comparison.
     known = (prev_start != NAT) & (prev_end != NAT)
@@ -215,28 +190,108 @@ def _previous_columns(p: _Pass, layout: _Layout, item_column: np.ndarray, users:
     days = (cur.end - cur.start) // DAY_NS + 1
     uneven = has_prev & ~late & known & (prev_days != days)
     if uneven.any():
-        text = ("the previous period " + text_at(uneven) + " has "
-                + pd.Series(prev_days[uneven]).astype(str) + " days, this one " + pd.Series(days[uneven]).astype(str))
-        note[uneven] = text.to_numpy(dtype=object)
+        note[uneven] = ("the previous period " + label(uneven) + " has " + pd.Series(prev_days[uneven]).astype(str)
+                        + " days, this one " + pd.Series(days[uneven]).astype(str)).to_numpy(dtype=object)
     note[partial] = "this period is partial (it includes today or later days)"
-    blank = (partial | late | uneven)[g]
-
-    change = pd.arrays.IntegerArray(users - values, missing | blank)
-    pct = div(users - values, pd.arrays.IntegerArray(values.astype(np.int64), missing))
-    pct[blank] = np.nan
-    return {"users_prev": users_prev, "change_abs": change, "change_pct": pct,
-            "change_note": pd.Series(note[g], dtype="object")}
+    return note, partial | late | uneven
 
 
-def _common_columns(p: _Pass, layout: _Layout, users: np.ndarray, partial: np.ndarray) -> dict[str, Any]:
+def _div_into(out: np.ndarray, num, den) -> None:
+    """out = num / den, NaN wherever den is 0 or missing (never inf): :func:`ga4kit.tidy.div` in place."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.divide(num, den, out=out)
+    np.copyto(out, np.nan, where=(den == 0) | np.isnan(den))
+
+
+def _labels(values: Sequence, positions: np.ndarray) -> pd.Series:
+    """values[positions] as a column (str when every value is a string, else object)."""
+    small = pd.Series(list(values), dtype="str" if all(isinstance(v, str) for v in values) else "object")
+    return take(small, positions)
+
+
+def _rows(p: _Pass, blocks: Sequence[Sequence[str]], *, steps: bool, measures: Sequence[tuple[str, str]],
+          micro: Sequence[bool] = (), today=None, previous: bool = False, data_start=None) -> dict[str, Any]:
+    """The columns of every block (a chain's steps, or the goals) × grid row × name, block by block: the
+    grid's key columns, ``measures`` (events column -> output column), all_users, rate_over_all_users,
+    partial; with ``steps`` the step arithmetic of a chain; with ``previous`` the change columns."""
+    g = p.cur.grid
+    n_grid, sizes = g.n, [len(b) for b in blocks]
+    total = n_grid * sum(sizes)
+    matrices = {src: p.cur.matrix(src) for src, _ in measures}
     base, missing = p.cur.baseline_users()
-    g = layout.grid_row
-    all_users = pd.arrays.IntegerArray(base[g], missing[g])
-    return {"all_users": all_users, "rate_over_all_users": div(users, all_users), "partial": partial[g]}
+    base_f = np.where(missing, np.nan, base.astype("float64"))
+    partial_g = p.partial(today)
+    out: dict[str, np.ndarray] = {dst: np.empty(total, dtype=matrices[src].dtype) for src, dst in measures}
+    names = ["rate_from_previous", "rate_from_first", "drop_off", "drop_off_rate", "macro_per_step_user"] \
+        if steps else []
+    out.update({c: np.empty(total) for c in [*names, "rate_over_all_users"]})
+    all_values, all_missing = np.empty(total, dtype=np.int64), np.empty(total, dtype=bool)
+    partial, grid_row, item = np.empty(total, dtype=bool), np.empty(total, dtype=np.int64), np.empty(total, np.int64)
+    if previous:
+        prev_row, has_prev, note_g, blank_g = p.compared(today, data_start)
+        prev_users = p.prev.matrix("users")
+        aligned = np.zeros((n_grid, prev_users.shape[1]), dtype=np.int64)
+        matched = prev_row >= 0
+        aligned[matched] = prev_users[prev_row[matched]]
+        users_prev, blank, note = np.empty(total, np.int64), np.empty(total, bool), np.empty(total, dtype=object)
+    micro = np.asarray(micro, dtype=bool)
+    row = at = 0
+    for size, names_ in zip(sizes, blocks):
+        shape = (n_grid, size)
+        view = lambda a: a[row: row + n_grid * size].reshape(shape)
+        cols = [p.cur.column[x] for x in names_]
+        for src, dst in measures:
+            view(out[dst])[:] = matrices[src][:, cols]
+        u = matrices["users"][:, cols].astype("float64")
+        if steps:
+            prev = np.empty(shape)
+            prev[:, 0] = np.nan
+            prev[:, 1:] = u[:, :-1]
+            _div_into(view(out["rate_from_previous"]), u, prev)
+            _div_into(view(out["rate_from_first"]), u, u[:, :1])
+            np.subtract(prev, u, out=view(out["drop_off"]))
+            _div_into(view(out["drop_off_rate"]), view(out["drop_off"]), prev)
+            mpsu = view(out["macro_per_step_user"])
+            _div_into(mpsu, u[:, -1:], u)
+            mpsu[:, ~micro[at: at + size]] = np.nan
+        _div_into(view(out["rate_over_all_users"]), u, base_f[:, None])
+        view(all_values)[:] = base[:, None]
+        view(all_missing)[:] = missing[:, None]
+        view(partial)[:] = partial_g[:, None]
+        view(grid_row)[:] = np.arange(n_grid)[:, None]
+        view(item)[:] = np.arange(at, at + size)[None, :]
+        if previous:
+            view(users_prev)[:] = aligned[:, cols]
+            view(blank)[:] = blank_g[:, None]
+            view(note)[:] = note_g[:, None]
+        row += n_grid * size
+        at += size
+    columns: dict[str, Any] = {
+        "property": take(p.labels.take("property", g.prop), grid_row),
+        "period": take(p.labels.take("period", g.period), grid_row),
+        "period_start": g.start[grid_row].view("datetime64[ns]"),
+        "period_end": g.end[grid_row].view("datetime64[ns]"),
+        **{name: take(p.labels.take(name, codes), grid_row) for name, codes in zip(p.labels.segments, g.segs)},
+        **out, "_item": item,
+        "all_users": pd.arrays.IntegerArray(all_values, all_missing),
+        "partial": partial,
+    }
+    if previous:
+        no_prev = (~has_prev)[grid_row]
+        users = out["users"]
+        change = users - users_prev
+        pct = np.empty(total)
+        _div_into(pct, change.astype("float64"), np.where(no_prev, np.nan, users_prev.astype("float64")))
+        pct[blank] = np.nan
+        columns.update({"users_prev": pd.arrays.IntegerArray(users_prev, no_prev),
+                        "change_abs": pd.arrays.IntegerArray(change, no_prev | blank),
+                        "change_pct": pct, "change_note": pd.Series(note, dtype="object", copy=False)})
+    return columns
 
 
 def _frame(columns: dict[str, Any], order: list[str]) -> pd.DataFrame:
-    return pd.DataFrame({c: columns[c] for c in order}, copy=False)
+    n = len(columns["partial"])
+    return pd.DataFrame({c: columns[c] for c in order}, index=pd.RangeIndex(n), copy=False)
 
 
 # --------------------------------------------------------------------------------------------- chains
@@ -258,53 +313,29 @@ def compute_chains(events: pd.DataFrame, baseline: pd.DataFrame, config, segment
     says why a change is missing.
     """
     segments = list(segments)
+    p = _Pass.of(events, baseline, previous, segments, [s for c in config.chains for s in c.steps])
+    return _chains(p, config, segments, today=today, data_start=data_start)
+
+
+def _chains(p: _Pass, config, segments: list[str], *, today=None, data_start=None) -> pd.DataFrame:
     chains = [c for c in config.chains if len(c.steps)]
-    p = _Pass(events, baseline, previous, segments, [s for c in chains for s in c.steps])
     info = {g.event: (g.type, g.kind) for g in config.goals}
     steps = [(c.name, i + 1, s) for c in chains for i, s in enumerate(c.steps)]
-    layout = _layout(p.cur.n, [len(c.steps) for c in chains])
-    col = np.array([p.cur.column[s] for _, _, s in steps], dtype=np.int64)
-    start_of_chain = np.repeat(np.cumsum([0] + [len(c.steps) for c in chains])[:-1], [len(c.steps) for c in chains])
-    end_of_chain = np.repeat(np.cumsum([len(c.steps) for c in chains]) - 1, [len(c.steps) for c in chains])
-    index = np.array([i for _, i, _ in steps], dtype=np.int64)
     types = [info.get(s, (None, None))[0] for _, _, s in steps]
-    kinds = [info.get(s, (None, None))[1] for _, _, s in steps]
-    is_micro = np.array([t == MICRO for t in types], dtype=bool)
-
-    g, item = layout.grid_row, layout.item
-    users_m = p.cur.matrix("users")
-    users = users_m[g, col[item]] if len(steps) else np.zeros(0, np.int64)
-    u = users.astype("float64")
-    if len(steps):
-        first = users_m[g, col[start_of_chain[item]]].astype("float64")
-        macro = users_m[g, col[end_of_chain[item]]].astype("float64")
-        prev = np.where(index[item] > 1, users_m[g, col[np.maximum(item - 1, 0)]], 0).astype("float64")
-        prev[index[item] == 1] = np.nan
-    else:
-        first = macro = prev = np.zeros(0)
-    drop = prev - u
-    partial = p.partial(today)
-    columns: dict[str, Any] = {
-        **p.cur.grid.frame(g),
-        "chain": _labels([c.name for c in chains], np.repeat(np.arange(len(chains)), p.cur.n *
-                                                             np.array([len(c.steps) for c in chains], dtype=np.int64))
-                         if chains else np.zeros(0, np.int64)),
-        "step_index": index[item],
+    columns = _rows(p, [c.steps for c in chains], steps=True,
+                    measures=[("users", "users"), ("event_count", "events")],
+                    micro=[t == MICRO for t in types], today=today, previous=p.prev is not None,
+                    data_start=data_start)
+    item = columns.pop("_item")
+    chain_of_step = np.repeat(np.arange(len(chains)), [len(c.steps) for c in chains])
+    columns.update({
+        "chain": _labels([c.name for c in chains], chain_of_step[item] if len(steps) else item),
+        "step_index": np.array([i for _, i, _ in steps], dtype=np.int64)[item],
         "step": _labels([s for _, _, s in steps], item),
         "goal_type": _labels(types, item),
-        "goal_kind": _labels(kinds, item),
-        "users": users,
-        "events": p.cur.matrix("event_count")[g, col[item]] if len(steps) else np.zeros(0, np.int64),
-        "rate_from_previous": div(u, prev),
-        "rate_from_first": div(u, first),
-        "drop_off": drop,
-        "drop_off_rate": div(drop, prev),
-        "macro_per_step_user": np.where(is_micro[item], div(macro, u), np.nan) if len(steps) else np.zeros(0),
-        **_common_columns(p, layout, users, partial),
-    }
-    if previous is not None:
-        columns.update(_previous_columns(p, layout, col, users, partial, data_start))
-    return _frame(columns, chain_columns(segments, previous=previous is not None))
+        "goal_kind": _labels([info.get(s, (None, None))[1] for _, _, s in steps], item),
+    })
+    return _frame(columns, chain_columns(segments, previous=p.prev is not None))
 
 
 # --------------------------------------------------------------------------------------------- goals
@@ -318,28 +349,21 @@ def goal_summary(events: pd.DataFrame, baseline: pd.DataFrame, config, segments:
     ``previous`` ``users_prev``, ``change_abs``, ``change_pct``, ``change_note``: as in :func:`compute_chains`.
     """
     segments = list(segments)
+    p = _Pass.of(events, baseline, previous, segments, [g.event for g in config.goals])
+    return _goals(p, config, segments, today=today, data_start=data_start)
+
+
+def _goals(p: _Pass, config, segments: list[str], *, today=None, data_start=None) -> pd.DataFrame:
     goals = list(config.goals)
-    p = _Pass(events, baseline, previous, segments, [g.event for g in goals])
-    layout = _layout(p.cur.n, [len(goals)])
-    g, item = layout.grid_row, layout.item
-    col = np.array([p.cur.column[x.event] for x in goals], dtype=np.int64)
-    partial = p.partial(today)
-    at = col[item] if len(goals) else item
-    users = p.cur.matrix("users")[g, at]
-    columns: dict[str, Any] = {
-        **p.cur.grid.frame(g),
-        "event": _labels([x.event for x in goals], item),
-        "goal_type": _labels([x.type for x in goals], item),
-        "goal_kind": _labels([x.kind for x in goals], item),
-        "users": users,
-        "events": p.cur.matrix("event_count")[g, at],
-        "value": p.cur.matrix("value")[g, at],
-        "key_events": p.cur.matrix("key_events")[g, at],
-        **_common_columns(p, layout, users, partial),
-    }
-    if previous is not None:
-        columns.update(_previous_columns(p, layout, col, users, partial, data_start))
-    return _frame(columns, goal_columns(segments, previous=previous is not None))
+    columns = _rows(p, [[g.event for g in goals]], steps=False,
+                    measures=[("users", "users"), ("event_count", "events"), ("value", "value"),
+                              ("key_events", "key_events")],
+                    today=today, previous=p.prev is not None, data_start=data_start)
+    item = columns.pop("_item")
+    columns.update({"event": _labels([g.event for g in goals], item),
+                    "goal_type": _labels([g.type for g in goals], item),
+                    "goal_kind": _labels([g.kind for g in goals], item)})
+    return _frame(columns, goal_columns(segments, previous=p.prev is not None))
 
 
 # --------------------------------------------------------------------------------------------- exact

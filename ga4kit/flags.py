@@ -80,16 +80,26 @@ def flags(events: pd.DataFrame, baseline: pd.DataFrame, config, segments: Sequen
     hev, hbl = frame_pair(history, "history")
     labels, (bl, ev, hb, he) = encode([(baseline, "baseline"), (events, "events"), (hbl, "history baseline"),
                                        (hev, "history events")], segments)
+    return _flags(labels, bl, ev, hb, he, config, segments, history_given=hev is not None, metadata=metadata,
+                  properties=properties, min_history=min_history, min_fire_share=min_fire_share,
+                  min_expected=min_expected)
+
+
+def _flags(labels: Labels, bl: Coded, ev: Coded, hb: Coded, he: Coded, config, segments: list[str], *,
+           history_given: bool, metadata, properties, min_history: int, min_fire_share: float,
+           min_expected: float, measures: Measures | None = None) -> pd.DataFrame:
+    """:func:`flags` on coded frames; ``measures``: the current period's, when already made (their names
+    must include every chain step)."""
     empty = _no_data(labels, bl, ev, config, segments, properties)
     silent = set(empty.loc[empty["flag"] == "no_goal_events", "property"]) if len(empty) else set()
-    never = _never_fired(labels, bl, [ev, he], config, segments, history_given=hev is not None)
+    never = _never_fired(labels, bl, [ev, he], config, segments, history_given=history_given)
     if len(never) and silent:
         never = never[~never["property"].isin(silent)]
     parts = [
         empty,
         _broken_tracking(labels, (bl, hb), (ev, he), config, segments, min_history=min_history,
                          min_fire_share=min_fire_share, min_expected=min_expected),
-        _out_of_sequence(labels, bl, ev, config, segments),
+        _out_of_sequence(labels, bl, ev, config, segments, measures),
         never,
         _metadata_flags(metadata, segments),
     ]
@@ -211,7 +221,7 @@ def _no_data(labels: Labels, bl: Coded, ev: Coded, config, segments: list[str],
     goals = [g.event for g in config.goals]
     code = {p: i for i, p in enumerate(names)}
     users = _per_property(labels, bl.prop, bl.number("users"), "max")
-    n_periods = np.bincount(np.unique(bl.prop * (len(labels.values["period"]) + 1) + bl.period)
+    n_periods = np.bincount(np.unique(bl.prop.astype(np.int64) * (len(labels.values["period"]) + 1) + bl.period)
                             // (len(labels.values["period"]) + 1), minlength=len(names)) if len(bl) else None
     goal_rows = _goal_codes(labels, goals)[ev.event] if len(ev) else np.zeros(0, dtype=bool)
     fired = _per_property(labels, ev.prop[goal_rows], ev.number("event_count")[goal_rows], "sum")
@@ -262,11 +272,11 @@ def _never_fired(labels: Labels, bl: Coded, events: Sequence[Coded], config, seg
         return pd.DataFrame()
     props = props[np.argsort(labels.rank("property")[props], kind="stable")]
     n_events = len(labels.values["event"]) + 1
-    fired = set()
+    fired = np.zeros(len(labels.values["property"]) * n_events, dtype=bool)
     for e in events:
         if len(e):
             on = e.number("event_count") > 0
-            fired.update(np.unique(e.prop[on] * n_events + e.event[on]).tolist())
+            fired[e.prop[on].astype(np.int64) * n_events + e.event[on]] = True
     # The first period over all traffic: the earliest start, the first row among equal ones.
     order = base[np.lexsort((bl.start[base], bl.prop[base]))]
     first_row = {}
@@ -278,7 +288,7 @@ def _never_fired(labels: Labels, bl: Coded, events: Sequence[Coded], config, seg
     for prop in props:
         for goal in goals:
             code = labels.code_of("event", goal)
-            if code >= 0 and int(prop) * n_events + code in fired:
+            if code >= 0 and fired[int(prop) * n_events + code]:
                 continue
             n_users = int(users[prop])
             row = {"property": names[prop], "period": periods[bl.period[first_row[int(prop)]]], "event": goal,
@@ -297,11 +307,18 @@ def _never_fired(labels: Labels, bl: Coded, events: Sequence[Coded], config, seg
 
 # --------------------------------------------------------------------------------------------- broken tracking
 
-def _first_rows(key: np.ndarray, space: int) -> np.ndarray:
-    """Positions of the first row of every distinct key (keys in 0..space-1), in row order."""
-    first = np.full(space, -1, dtype=np.int64)
-    first[key[::-1]] = np.arange(len(key) - 1, -1, -1)
-    return np.flatnonzero(first[key] == np.arange(len(key)))
+def _first_rows(keys: Sequence[np.ndarray], space: int) -> list[np.ndarray]:
+    """Per array, the positions of the rows whose key (in 0..space-1) no earlier row holds, over the
+    arrays in order: what concatenating them and dropping duplicates would keep."""
+    taken = np.zeros(space, dtype=bool)
+    first = np.empty(space, dtype=np.int32 if max(map(len, keys), default=0) < 2**31 else np.int64)
+    out = []
+    for key in keys:
+        first[key[::-1]] = np.arange(len(key) - 1, -1, -1)  # the last write wins: the first row
+        keep = np.flatnonzero((first[key] == np.arange(len(key))) & ~taken[key])
+        taken[key[keep]] = True
+        out.append(keep)
+    return out
 
 
 def _broken_tracking(labels: Labels, baselines: Sequence[Coded], events: Sequence[Coded], config,
@@ -319,21 +336,22 @@ def _broken_tracking(labels: Labels, baselines: Sequence[Coded], events: Sequenc
     bl_rows, ev_rows = grid.rows[:nb], grid.rows[nb:]
 
     # Traffic: baseline users when a baseline row exists, else "anything at all was recorded".
-    key = np.concatenate(bl_rows)
-    users = np.concatenate([b.number("users") for b in baselines])
-    first = _first_rows(key, grid.n)
     has_base = np.zeros(grid.n, dtype=bool)
-    has_base[key[first]] = True
     base_users = np.zeros(grid.n, dtype=np.int64)
-    base_users[key[first]] = users[first]
+    for b, rows, keep in zip(baselines, bl_rows, _first_rows(bl_rows, grid.n)):
+        has_base[rows[keep]] = True
+        base_users[rows[keep]] = b.number("users")[keep]
     n_events = len(labels.values["event"]) + 1
-    period = np.concatenate(ev_rows)
-    code = np.concatenate([e.event for e in events])
-    count = np.concatenate([e.number("event_count") for e in events])
-    first = _first_rows(period * n_events + code, grid.n * n_events)  # current rows win over history
-    period, code, count = period[first], code[first], count[first]
-    any_events = np.bincount(period, weights=count, minlength=grid.n) > 0
-    traffic = np.where(has_base, base_users > 0, any_events)
+    any_events = np.zeros(grid.n)
+    kept = []  # (grid row, event code, count) of the first row of every period × event
+    wide = grid.n * n_events >= 2**31
+    for e, rows, keep in zip(events, ev_rows, _first_rows([(r.astype(np.int64) if wide else r) * n_events + e.event
+                                                           for r, e in zip(ev_rows, events)],
+                                                          grid.n * n_events)):
+        period, code, count = rows[keep], e.event[keep], e.number("event_count")[keep]
+        any_events += np.bincount(period, weights=count, minlength=grid.n)
+        kept.append((period, code, count))
+    traffic = np.where(has_base, base_users > 0, any_events > 0)
 
     # Goals in the order their series sort (property, segments, event name).
     order = sorted(range(len(goals)), key=lambda i: goals[i])
@@ -343,59 +361,68 @@ def _broken_tracking(labels: Labels, baselines: Sequence[Coded], events: Sequenc
         c = labels.code_of("event", goal)
         if c >= 0 and column_of[c] < 0:
             column_of[c] = j
-    cnt = np.zeros((grid.n, len(goals)), dtype=np.int64)
-    hit = column_of[code] >= 0
-    cnt[period[hit], column_of[code[hit]]] = count[hit]
+    # [goal, period] arrays: each series' periods lie side by side, in grid order (lane, start, end).
+    big = any(len(count) and count.max() >= 2**31 for _, _, count in kept)
+    cnt = np.zeros((len(goals), grid.n), dtype=np.int64 if big else np.int32)
+    for period, code, count in kept:
+        hit = column_of[code] >= 0
+        cnt[column_of[code[hit]], period[hit]] = count[hit]
     zero = cnt == 0
 
-    # Runs of consecutive zero periods per series (rows in grid order: lane, start, end): a block starts at
-    # every non-zero period and at every new series; its zero rows form one run, whose reference point is
-    # its first zero period's start.
+    # Runs of consecutive zero periods per series: a block starts at every non-zero period and at every
+    # new series; its zero rows form one run, whose reference point is its first zero period's start.
     lane = grid.lanes()
     new_lane = np.ones(grid.n, dtype=bool)
     new_lane[1:] = lane[1:] != lane[:-1]
-    rows = np.arange(grid.n)[:, None]
-    block = np.maximum.accumulate(np.where(~zero | new_lane[:, None], rows, 0), axis=0)
-    cols = np.arange(len(goals))[None, :]
-    run_first = block + (~zero[block, cols])  # the block's first zero row
+    block = np.where(~zero | new_lane, np.arange(grid.n, dtype=np.int32), 0)
+    np.maximum.accumulate(block, axis=1, out=block)
+    cand_col, cand_row = np.nonzero(zero & traffic)  # zero periods with traffic
+    if not len(cand_row):
+        return pd.DataFrame()
+    cand_block = block[cand_col, cand_row]
+    del block
+    run_first = cand_block + ~zero[cand_col, cand_block]  # the block's first zero period
 
     # Cumulative history per series ordered by period end, counting only periods with traffic: for a run,
     # everything that ended before the run starts.
     days = np.where((grid.end != NAT) & (grid.start != NAT), (grid.end - grid.start) // DAY_NS + 1, 1)
     days = np.maximum(days, 1)
     by_end = np.lexsort((grid.end, lane))
-    t = traffic[by_end]
-    cum = lambda x: np.concatenate([np.zeros((1,) + x.shape[1:], dtype=x.dtype), np.cumsum(x, axis=0)])
-    c_periods = cum(t.astype(np.int64))
-    c_days = cum(np.where(t, days[by_end], 0))
-    c_fired = cum(t[:, None] & ~zero[by_end])
-    c_events = cum(np.where(t[:, None], cnt[by_end], 0))
+    if (by_end == np.arange(grid.n)).all():  # no period of a series overlaps another: already in order
+        t, z, c, d = traffic, zero, cnt, days
+    else:
+        t, z, c, d = traffic[by_end], zero[:, by_end], cnt[:, by_end], days[by_end]
 
-    cand_row, cand_col = np.nonzero(zero & traffic[:, None])
-    if not len(cand_row):
-        return pd.DataFrame()
+    def cum(x: np.ndarray, dtype) -> np.ndarray:  # sums of the first 0, 1, ... n values along the last axis
+        out = np.zeros(x.shape[:-1] + (x.shape[-1] + 1,), dtype=dtype)
+        np.cumsum(x, axis=-1, dtype=dtype, out=out[..., 1:])
+        return out
+
+    c_periods, c_days = cum(t, np.int64), cum(np.where(t, d, 0), np.int64)
+    c_fired = cum(t & ~z, np.int32)
+    c_events = cum(np.where(t, c, 0), np.int64)
+    del z, c
     dates = np.unique(np.concatenate([grid.start, grid.end]))
     n_dates = len(dates) + 1
-    sorted_key = lane[by_end] * n_dates + np.searchsorted(dates, grid.end[by_end])
-    run_start = grid.start[run_first[cand_row, cand_col]]
-    cand_lane = lane[cand_row]
+    sorted_key = lane[by_end].astype(np.int64) * n_dates + np.searchsorted(dates, grid.end[by_end])
+    run_start = grid.start[run_first]
+    cand_lane = lane[cand_row].astype(np.int64)
     upto = np.searchsorted(sorted_key, cand_lane * n_dates + np.searchsorted(dates, run_start), side="left")
     since = np.searchsorted(sorted_key, cand_lane * n_dates, side="left")
     before = (c_periods[upto] - c_periods[since]).astype("float64")
-    fired = (c_fired[upto, cand_col] - c_fired[since, cand_col]).astype("float64")
-    n_ev = (c_events[upto, cand_col] - c_events[since, cand_col]).astype("float64")
+    fired = (c_fired[cand_col, upto] - c_fired[cand_col, since]).astype("float64")
+    n_ev = (c_events[cand_col, upto] - c_events[cand_col, since]).astype("float64")
     n_days = (c_days[upto] - c_days[since]).astype("float64")
     share, rate = div(fired, before), div(n_ev, n_days)
     expected = rate * days[cand_row]
     keep = (before >= min_history) & (np.nan_to_num(share) >= min_fire_share) & (np.nan_to_num(expected) > 0)
     if not keep.any():
         return pd.DataFrame()
-    r, c = cand_row[keep], cand_col[keep]
+    r, c, blk = cand_row[keep], cand_col[keep], cand_block[keep]
     fired, before, rate, expected = fired[keep], before[keep], rate[keep], expected[keep]
     # Runs, in series order (lane, event name) then by start.
     o = np.lexsort((r, c, lane[r]))
-    r, c, fired, before, rate, expected = r[o], c[o], fired[o], before[o], rate[o], expected[o]
-    blk = block[r, c]
+    r, c, blk, fired, before, rate, expected = r[o], c[o], blk[o], fired[o], before[o], rate[o], expected[o]
     new = np.ones(len(r), dtype=bool)
     new[1:] = (c[1:] != c[:-1]) | (blk[1:] != blk[:-1])
     starts = np.flatnonzero(new)
@@ -444,11 +471,12 @@ def _broken_tracking(labels: Labels, baselines: Sequence[Coded], events: Sequenc
 
 # --------------------------------------------------------------------------------------------- out of sequence
 
-def _out_of_sequence(labels: Labels, bl: Coded, ev: Coded, config, segments: list[str]) -> pd.DataFrame:
+def _out_of_sequence(labels: Labels, bl: Coded, ev: Coded, config, segments: list[str],
+                     m: Measures | None = None) -> pd.DataFrame:
     chains = [c for c in config.chains if len(c.steps)]
     if not chains:
         return pd.DataFrame()
-    m = Measures(labels, bl, ev, [s for c in chains for s in c.steps])
+    m = m or Measures(labels, bl, ev, [s for c in chains for s in c.steps])
     users = m.matrix("users")
     grid = m.grid
     found = []  # (grid rows, chain, step index) where a step has more users than the one before it

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -70,10 +70,38 @@ def _checked(frame: pd.DataFrame | None, segments: Sequence[str], schema: Sequen
 
 # --------------------------------------------------------------------------------------------- codes
 
-def _factorize(col: pd.Series) -> tuple[np.ndarray, pd.Series]:
-    """(codes, distinct values in order of appearance, NaN included), the values in the column's dtype."""
+def _factorize(col: pd.Series, seen: dict) -> tuple[np.ndarray, pd.Series]:
+    """(codes, distinct values in order of appearance, NaN included), the values in the column's dtype.
+
+    pyarrow-backed text is hashed by pyarrow, chunk by chunk; ``seen`` keeps the result of each chunk, so a
+    chunk shared by two frames (pd.concat does not copy them: a history made of the previous and the
+    current period holds their very chunks) is hashed once. A chunk is named by its buffers' addresses,
+    offset and length: arrow data never changes in place, and ``seen`` lives while the frames do.
+    """
+    if isinstance(col.dtype, pd.StringDtype) and col.dtype.storage == "pyarrow":
+        # (pyarrow is an optional dependency, but a column it backs means it is installed.)
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        arr = pa.array(col.array)
+        parts = []
+        for chunk in (arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]):
+            key = (str(chunk.type), chunk.offset, len(chunk),
+                   *(b.address if b is not None else 0 for b in chunk.buffers()))
+            if key not in seen:
+                encoded = pc.dictionary_encode(chunk, null_encoding="encode")
+                seen[key] = (encoded.indices.to_numpy(zero_copy_only=False), encoded.dictionary.to_pylist())
+            parts.append(seen[key])
+        if len(parts) == 1:
+            codes, values = parts[0]
+        else:
+            index: dict = {}
+            codes = np.concatenate([np.array([index.setdefault(v, len(index)) for v in values], dtype=np.int32)[c]
+                                    for c, values in parts]) if parts else np.zeros(0, np.int32)
+            values = list(index)
+        return codes, pd.Series(values, dtype=col.dtype)
     codes, uniques = pd.factorize(col, use_na_sentinel=False)
-    return codes.astype(np.int64, copy=False), pd.Series(uniques)
+    return codes, pd.Series(uniques)
 
 
 _NORMALISE = {
@@ -84,18 +112,19 @@ _NORMALISE = {
 }
 
 
-def _dates(col: pd.Series) -> np.ndarray:
-    """int64 nanoseconds (NaT as NAT); text is parsed once per distinct value."""
-    if col.dtype.kind == "M" and getattr(col.dtype, "tz", None) is None:
-        return col.to_numpy().astype("datetime64[ns]").view("int64")
-    codes, uniques = _factorize(col)
-    return pd.to_datetime(uniques).astype("datetime64[ns]").to_numpy().view("int64")[codes]
+def _dates(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, int64 nanoseconds of each code, NaT as NAT): dates are few, so text is parsed once per
+    distinct value and a row costs 4 bytes."""
+    data = col.to_numpy() if col.dtype.kind == "M" and getattr(col.dtype, "tz", None) is None else col
+    codes, uniques = pd.factorize(data, use_na_sentinel=False)
+    values = pd.to_datetime(pd.Series(uniques)).astype("datetime64[ns]").to_numpy().view("int64")
+    return codes.astype(np.int32), values
 
 
 def _rank(values: pd.Series) -> np.ndarray:
     """rank[i] = position of values[i] in sorted order (missing last); values are distinct."""
     order = values.reset_index(drop=True).sort_values(na_position="last", kind="stable").index.to_numpy()
-    rank = np.empty(len(values), dtype=np.int64)
+    rank = np.empty(len(values), dtype=np.int32)
     rank[order] = np.arange(len(values))
     return rank
 
@@ -111,6 +140,7 @@ class Labels:
         self.segments = list(segments)
         self.values: dict[str, pd.Series] = {}
         self._ranks: dict[str, np.ndarray] = {}
+        self._codes: dict[str, dict] = {}
 
     def rank(self, kind: str) -> np.ndarray:
         if kind not in self._ranks:
@@ -119,28 +149,44 @@ class Labels:
 
     def code_of(self, kind: str, value: str) -> int:
         """The code of a value, -1 when no frame holds it."""
-        hit = np.flatnonzero((self.values[kind] == value).to_numpy(dtype=bool, na_value=False))
-        return int(hit[0]) if len(hit) else -1
+        if kind not in self._codes:
+            self._codes[kind] = {v: i for i, v in reversed(list(enumerate(self.values[kind])))}
+        return self._codes[kind].get(value, -1)
 
     def take(self, kind: str, codes: np.ndarray) -> pd.Series:
         """The column of labels for these codes (a str Series, 0..n-1 index)."""
-        return self.values[kind].take(codes).reset_index(drop=True)
+        return take(self.values[kind], codes)
+
+
+def take(values: pd.Series, positions: np.ndarray) -> pd.Series:
+    """values[positions] as a new column with a 0..n-1 index (taking from a few distinct values is far
+    cheaper than converting millions of objects)."""
+    if isinstance(values.dtype, np.dtype):
+        return pd.Series(values.to_numpy()[positions], dtype=values.dtype, copy=False)
+    return pd.Series(values.array.take(positions), copy=False)
 
 
 @dataclass(eq=False)
 class Coded:
-    """One input frame as integer arrays: codes into :class:`Labels`, dates as int64 nanoseconds."""
+    """One input frame as integer arrays: int32 codes into :class:`Labels`; dates as int32 codes into
+    int64 nanoseconds (``start_values[start_code]``; :attr:`start` spells it out)."""
 
     frame: pd.DataFrame | None
     prop: np.ndarray
     segs: list[np.ndarray]
     period: np.ndarray
-    start: np.ndarray
-    end: np.ndarray
+    start_code: np.ndarray
+    start_values: np.ndarray
+    end_code: np.ndarray
+    end_values: np.ndarray
     event: np.ndarray | None  # events frames only
 
     def __len__(self) -> int:
         return len(self.prop)
+
+    @property
+    def start(self) -> np.ndarray:
+        return self.start_values[self.start_code]
 
     def number(self, column: str) -> np.ndarray:
         """A measure column as int64 (counts) or float64, gaps as 0."""
@@ -164,59 +210,105 @@ def encode(frames: Sequence[tuple[pd.DataFrame | None, str]], segments: Sequence
         checked.append((_checked(frame, segments, schema, name), is_events))
     kinds = [("property", "property"), ("period", "period"), *[(s, "segment") for s in segments],
              ("event", "event")]
+    empty = np.zeros(0, np.int32)
+    seen: dict = {}  # hashed arrow chunks, see _factorize
     codes: dict[str, list[np.ndarray | None]] = {}
     for column, kind in kinds:
-        per_frame, uniques = [], []
+        per_frame: list[np.ndarray | None] = []
+        uniques, sizes = [], []
         for frame, is_events in checked:
-            if frame is None or (column == "event" and not is_events):
-                per_frame.append(None if column == "event" and not is_events else np.zeros(0, np.int64))
-                continue
-            c, u = _factorize(frame[column])
-            per_frame.append(c)
-            uniques.append(_NORMALISE[kind](u))
+            if column == "event" and not is_events:
+                per_frame.append(None)
+            elif frame is None:
+                per_frame.append(empty)
+            else:
+                c, u = _factorize(frame[column], seen)
+                per_frame.append(c)
+                uniques.append(_NORMALISE[kind](u))
+                sizes.append(len(u))
         allu = pd.concat(uniques, ignore_index=True) if uniques else pd.Series(dtype="str")
         remap, distinct = pd.factorize(allu, use_na_sentinel=False)
         labels.values[column] = pd.Series(distinct, dtype="str") if len(distinct) else pd.Series(dtype="str")
-        offset = 0
-        for i, c in enumerate(per_frame):
-            if c is not None and len(c):
-                per_frame[i] = remap[offset: offset + (int(c.max()) + 1)].astype(np.int64)[c]
-                offset += int(c.max()) + 1
+        at = 0
+        for i, (frame, _) in enumerate(checked):
+            c = per_frame[i]
+            if c is not None and frame is not None:
+                size = sizes.pop(0)
+                per_frame[i] = remap[at: at + size].astype(np.int32)[c]
+                at += size
         codes[column] = per_frame
     coded = []
+    no_dates = (np.zeros(0, np.int32), np.zeros(0, np.int64))
     for i, (frame, is_events) in enumerate(checked):
-        empty = np.zeros(0, np.int64)
+        start = _dates(frame["period_start"]) if frame is not None else no_dates
+        end = _dates(frame["period_end"]) if frame is not None else no_dates
         coded.append(Coded(
             frame=frame, prop=codes["property"][i], segs=[codes[s][i] for s in segments],
-            period=codes["period"][i],
-            start=_dates(frame["period_start"]) if frame is not None else empty,
-            end=_dates(frame["period_end"]) if frame is not None else empty,
-            event=(codes["event"][i] if frame is not None else empty) if is_events else None))
+            period=codes["period"][i], start_code=start[0], start_values=start[1], end_code=end[0],
+            end_values=end[1], event=(codes["event"][i] if frame is not None else empty) if is_events else None))
     return labels, coded
 
 
 # --------------------------------------------------------------------------------------------- grid
 
-def _fold(hi: np.ndarray, n_hi: int, lo: np.ndarray, n_lo: int) -> tuple[np.ndarray, int]:
-    """Dense codes of the pairs (hi, lo) that keep their order (hi first): n distinct pairs -> 0..n-1."""
-    key = hi * n_lo + lo
-    space = n_hi * n_lo
-    if space <= max(1 << 22, 4 * len(key)):
+DENSE_LIMIT = 1 << 22  # key spaces up to this size are made dense with a table instead of a sort
+
+
+def _dense(keys: list[np.ndarray], space: int) -> tuple[list[np.ndarray], int]:
+    """Dense codes 0..n-1 of keys in 0..space-1, shared by the arrays, in the keys' order."""
+    if space <= max(DENSE_LIMIT, 2 * sum(len(k) for k in keys)):
         present = np.zeros(space, dtype=bool)
-        present[key] = True
-        dense = np.cumsum(present) - 1
-        return dense[key], int(present.sum())
-    distinct, inverse = np.unique(key, return_inverse=True)
-    return inverse.reshape(-1), len(distinct)
+        for k in keys:
+            present[k] = True
+        dense = np.cumsum(present, dtype=np.int32 if space < 2**31 else np.int64)
+        dense -= 1
+        return [dense[k] for k in keys], int(present.sum())
+    distinct = np.unique(np.concatenate(keys))
+    return [np.searchsorted(distinct, k) for k in keys], len(distinct)
 
 
-def _date_rank(values: np.ndarray) -> tuple[np.ndarray, int]:
-    """Dense ranks of int64 dates (NaT last) and how many distinct there are."""
-    codes, uniques = pd.factorize(values)
-    order = np.argsort(np.where(uniques == NAT, np.iinfo(np.int64).max, uniques), kind="stable")
-    rank = np.empty(len(uniques), dtype=np.int64)
-    rank[order] = np.arange(len(uniques))
-    return rank[codes], len(uniques)
+def _combine(components: Sequence[Callable[[], tuple[list[np.ndarray], int]]]) -> tuple[list[np.ndarray], int]:
+    """Dense codes of the tuples of several key components (most significant first), per array, in the
+    tuples' order. Components are made on demand, least significant first, to keep memory low."""
+    keys, space = components[-1]()
+    if not space:
+        return [np.zeros(len(k), np.int64) for k in keys], 0
+    for make in reversed(components[:-1]):
+        if space * 2 > DENSE_LIMIT:
+            keys, space = _dense(keys, space)
+        parts, n = make()
+        if space * n > DENSE_LIMIT:
+            keys, space = _dense(keys, space)
+        if space * n >= 2**31:
+            parts = [part.astype(np.int64) for part in parts]
+        for part, key in zip(parts, keys):
+            part *= space
+            part += key
+        keys, space = parts, space * n
+    return _dense(keys, space)
+
+
+def date_ranks(arrays: Sequence[np.ndarray]) -> tuple[list[np.ndarray], int]:
+    """Dense ranks of int64 dates (NaT last), shared by the arrays, and how many distinct dates there are."""
+    full = [a for a in arrays if len(a)]
+    if not full:
+        return [np.zeros(len(a), np.int32) for a in arrays], 0
+    distinct = np.unique(np.concatenate(full))
+    if distinct[0] == NAT:  # NaT sorts last
+        distinct = np.concatenate([distinct[1:], distinct[:1]])
+    valid = distinct[:-1] if distinct[-1] == NAT else distinct
+    ranks = []
+    for a in arrays:
+        r = np.searchsorted(valid, a).astype(np.int32)
+        r[a == NAT] = len(distinct) - 1
+        ranks.append(r)
+    return ranks, len(distinct)
+
+
+def _coded_date_ranks(parts: Sequence[Coded], which: str) -> tuple[list[np.ndarray], int]:
+    """:func:`date_ranks` of the parts' start or end dates, worked out on their few distinct values."""
+    tables, n = date_ranks([getattr(p, f"{which}_values") for p in parts])
+    return [t[getattr(p, f"{which}_code")] for t, p in zip(tables, parts)], n
 
 
 class Grid:
@@ -231,28 +323,40 @@ class Grid:
 
     def __init__(self, labels: Labels, parts: Sequence[Coded], by: str = "period"):
         self.labels = labels
-        cat = lambda name: np.concatenate([getattr(p, name) for p in parts]) if parts else np.zeros(0, np.int64)
-        prop, period, start, end = cat("prop"), cat("period"), cat("start"), cat("end")
-        segs = [np.concatenate([p.segs[j] for p in parts]) for j in range(len(labels.segments))] if parts \
-            else [np.zeros(0, np.int64) for _ in labels.segments]
-        start_rank, n_start = _date_rank(start)
-        if by == "period":
-            last, n_last = labels.rank("period")[period], len(labels.values["period"])
-        else:
-            last, n_last = _date_rank(end)
-        key, n = _fold(start_rank, n_start, last, n_last)
-        for j in reversed(range(len(segs))):
-            key, n = _fold(labels.rank(labels.segments[j])[segs[j]], len(labels.values[labels.segments[j]]),
-                           key, n)
-        key, n = _fold(labels.rank("property")[prop], len(labels.values["property"]), key, n)
-        self.n = n if len(key) else 0
-        first = np.empty(self.n, dtype=np.int64)
-        first[key[::-1]] = np.arange(len(key) - 1, -1, -1)  # the last write wins: the first occurrence
-        self.first = first
-        self.prop, self.period, self.start, self.end = prop[first], period[first], start[first], end[first]
-        self.segs = [s[first] for s in segs]
-        bounds = np.cumsum([0, *[len(p) for p in parts]])
-        self.rows = [key[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+        rank = lambda kind, name: (lambda: ([labels.rank(kind)[getattr(p, name) if isinstance(name, str)
+                                                                else p.segs[name]] for p in parts],
+                                            len(labels.values[kind])))
+        components = [rank("property", "prop"),
+                      *[rank(seg, j) for j, seg in enumerate(labels.segments)],
+                      lambda: _coded_date_ranks(parts, "start")]
+        components.append(rank("period", "period") if by == "period" else lambda: _coded_date_ranks(parts, "end"))
+        self.rows, n = _combine(components)
+        self.n = n
+        # The first frame row of every grid row: earlier parts win.
+        first_part = np.full(n, -1, dtype=np.int64)
+        first_local = np.zeros(n, dtype=np.int64)
+        for i in reversed(range(len(parts))):
+            rows = self.rows[i]
+            if not len(rows):
+                continue
+            local = np.zeros(n, dtype=np.int64)
+            local[rows[::-1]] = np.arange(len(rows) - 1, -1, -1)  # the last write wins: the first row
+            seen = np.zeros(n, dtype=bool)
+            seen[rows] = True
+            first_part[seen], first_local[seen] = i, local[seen]
+
+        def pick(get) -> np.ndarray:
+            out = np.zeros(n, dtype=np.int64)
+            for i, p in enumerate(parts):
+                sel = first_part == i
+                if sel.any():
+                    out[sel] = get(p, first_local[sel])
+            return out
+
+        self.prop, self.period = pick(lambda p, at: p.prop[at]), pick(lambda p, at: p.period[at])
+        self.start = pick(lambda p, at: p.start_values[p.start_code[at]])
+        self.end = pick(lambda p, at: p.end_values[p.end_code[at]])
+        self.segs = [pick(lambda p, at, j=j: p.segs[j][at]) for j in range(len(labels.segments))]
 
     def lanes(self) -> np.ndarray:
         """Per grid row, the number of its property × segments combination (in grid order)."""
@@ -269,7 +373,7 @@ class Grid:
         """1 for a property's earliest period_start, 2 for the next...: aligns a period with the previous one."""
         if not self.n:
             return np.zeros(0, np.int64)
-        start_rank, n_start = _date_rank(self.start)
+        (start_rank,), n_start = date_ranks([self.start])
         distinct, inverse = np.unique(self.labels.rank("property")[self.prop] * n_start + start_rank,
                                       return_inverse=True)
         prop = distinct // n_start
@@ -301,29 +405,37 @@ class Measures:
         self.names = list(dict.fromkeys(names))
         self.column = {name: j for j, name in enumerate(self.names)}
         bl_gid, ev_gid = self.grid.rows
-        column_of = np.full(len(labels.values["event"]) + 1, -1, dtype=np.int64)
+        column_of = np.full(len(labels.values["event"]) + 1, -1, dtype=np.int32)
         for j, name in enumerate(self.names):
             code = labels.code_of("event", name)
             if code >= 0:
                 column_of[code] = j
-        ev_column = column_of[events.event] if len(events) else np.zeros(0, np.int64)
-        self.ev_rows = np.flatnonzero(ev_column >= 0)  # events that are no goal or step are not needed
-        self.ev_gid, self.ev_column = ev_gid[self.ev_rows], ev_column[self.ev_rows]
+        ev_column = column_of[events.event] if len(events) else np.zeros(0, np.int32)
+        relevant = ev_column >= 0
+        if relevant.all():
+            self.ev_rows, self.ev_gid, self.ev_column = None, ev_gid, ev_column
+        else:  # events that are no goal or step are not needed
+            self.ev_rows = np.flatnonzero(relevant)
+            self.ev_gid, self.ev_column = ev_gid[self.ev_rows], ev_column[self.ev_rows]
+        del relevant, ev_column
         k = max(len(self.names), 1)
-        if len(self.ev_gid) and np.bincount(self.ev_gid * k + self.ev_column).max() > 1:
+        if len(self.ev_gid) and np.bincount(self.ev_gid.astype(np.int64) * k + self.ev_column).max() > 1:
             raise ValueError(f"{what}events has duplicate rows for the same property/period/segment/event; "
                              "users are not additive, so duplicates cannot be combined: pull each key once")
         if len(bl_gid) and np.bincount(bl_gid).max() > 1:
             raise ValueError(f"{what}baseline has duplicate rows for the same property/period/segment; users "
                              "are not additive, so duplicates cannot be combined: pull each key once")
         self._events, self._baseline, self._bl_gid = events, baseline, bl_gid
+        self._matrices: dict[str, np.ndarray] = {}
 
     def matrix(self, column: str) -> np.ndarray:
         """[grid row, name] -> the events column (int64 counts, float64 otherwise); 0 where no row."""
-        values = self._events.number(column)
-        m = np.zeros((self.n, max(len(self.names), 1)), dtype=values.dtype)
-        m[self.ev_gid, self.ev_column] = values[self.ev_rows]
-        return m
+        if column not in self._matrices:
+            values = self._events.number(column)
+            m = np.zeros((self.n, max(len(self.names), 1)), dtype=values.dtype)
+            m[self.ev_gid, self.ev_column] = values if self.ev_rows is None else values[self.ev_rows]
+            self._matrices[column] = m
+        return self._matrices[column]
 
     def baseline_users(self) -> tuple[np.ndarray, np.ndarray]:
         """(users, missing) per grid row: baseline users, and True where no baseline row was pulled."""

@@ -8,6 +8,7 @@ import pytest
 
 import chains_golden_support as G
 from ga4kit import chains as C
+from ga4kit.tables import tables
 
 try:
     from ga4kit import flags as F
@@ -31,6 +32,21 @@ def test_every_output_equals_the_pinned_frame(case):
             pd.testing.assert_frame_equal(frame, pinned[key], check_exact=True)
         except AssertionError as exc:
             raise AssertionError(f"{name}/{key} differs from the pinned output: {exc}") from None
+
+
+@pytest.mark.parametrize("name", list(G.CASES))
+def test_one_pass_gives_the_same_frames_as_the_calls_one_by_one(name):
+    case = G.CASES[name]()
+    got = tables(case["events"], case["baseline"], G.CONFIG, case["segments"], previous=case["previous"],
+                 history=case["history"], today=case["today"], data_start=case["data_start"],
+                 metadata=case["metadata"], properties=case["properties"])
+    for frame, key in ((got.chains, "chains_prev"), (got.goals, "goals_prev"), (got.flags, "flags_full")):
+        pd.testing.assert_frame_equal(frame, GOLDEN[f"{name}/{key}"], check_exact=True)
+    loose = tables(case["events"], case["baseline"], G.CONFIG, case["segments"], history=case["history"],
+                   min_history=2, min_fire_share=0.3, min_expected=5.0)
+    pd.testing.assert_frame_equal(loose.chains, GOLDEN[f"{name}/chains"], check_exact=True)
+    pd.testing.assert_frame_equal(loose.goals, GOLDEN[f"{name}/goals"], check_exact=True)
+    pd.testing.assert_frame_equal(loose.flags, GOLDEN[f"{name}/flags_loose"], check_exact=True)
 
 
 def test_the_pinned_input_is_varied():

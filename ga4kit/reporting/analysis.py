@@ -1,7 +1,7 @@
 """One call from a goals file to chains, goal summary, flags and trends: what `chains`, `report` and
 `demo` share. Pulls at the report's grain (with the previous period when comparing) and, for flags and
 trend lines, at day grain over the current and previous period; everything else is :mod:`ga4kit.chains`
-and :mod:`ga4kit.flags`.
+and :mod:`ga4kit.flags` (in one pass: :mod:`ga4kit.tables`).
 
 Nothing is dropped without saying so. A property whose pull fails is in ``errors``; a part that fails for
 a property that was pulled (the day-by-day history behind trends and broken-tracking flags, closed funnels
@@ -90,8 +90,8 @@ def analyse(config: GoalsConfig, clients, *, properties: list[str] | None = None
             compare_previous: bool = True, exact: bool = False, flags_history: bool = True,
             today: dt.date | None = None, progress: Callable[[str], None] | None = None) -> Analysis:
     """Pull, then compute chains, goal summary and flags for every property that answered."""
-    from ga4kit import chains as C
     from ga4kit import flags as F
+    from ga4kit import tables as T
 
     P.check_order(start or config.report.start, end or config.report.end, today=today,
                   end_is_default=end is None)
@@ -117,19 +117,18 @@ def analyse(config: GoalsConfig, clients, *, properties: list[str] | None = None
                 "missing and broken-tracking checks only see the report's own periods.")))
     first_data = _first_data(daily, pulled) if daily is not None else None
     prev = (pulled.previous_events, pulled.previous_baseline) if compare_previous else None
-    chains = C.compute_chains(pulled.events, pulled.baseline, config, segs, previous=prev, today=todays,
-                              data_start=first_data)
-    goals = C.goal_summary(pulled.events, pulled.baseline, config, segs, previous=prev, today=todays,
-                           data_start=first_data)
     history = None
     if daily is not None:
         history = (daily.events, daily.baseline)
+    # Chains, goal summary and flags in one pass over the frames (ga4kit.tables).
+    tables = T.tables(pulled.events, pulled.baseline, config, segs, previous=prev, history=history, today=todays,
+                      data_start=first_data, metadata=pulled.metadata, properties=list(pulled.metadata))
+    chains, goals = tables.chains, tables.goals
     if exact and config.chains:
         chains = _exact(config, clients, pulled, chains, segs, incomplete)
     caveats = F.caveat_flags(goals, segs)
     flags = F.sort_flags([
-        F.flags(pulled.events, pulled.baseline, config, segs, history=history, metadata=pulled.metadata,
-                properties=list(pulled.metadata)),
+        tables.flags,
         caveats,
         _future_flags(pulled, todays, caveats, segs),
         F.make_flags([{"property": i.property, "flag": f"{i.part}_unavailable" if i.part == "history" else
