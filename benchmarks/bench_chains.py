@@ -183,8 +183,8 @@ def main() -> None:
             t = TARGETS.get(name)
             target = "" if t is None else (f"< {t[0]:g} s, < {t[1] / 1024:g} GB: "
                                            + ("met" if r["seconds"] < t[0] and r["peak_mb"] < t[1] else "MISSED"))
-            print(f"{name:<18}{r['seconds']:>9.2f}{r['cpu']:>8.2f}{r['peak_mb']:>10,.0f}{r['process_mb']:>12,.0f}  {target}",
-                  flush=True)
+            print(f"{name:<18}{r['seconds']:>9.2f}{r['cpu']:>8.2f}{r['peak_mb']:>10,.0f}{r['process_mb']:>12,.0f}"
+                  f"  {target}", flush=True)
 
 
 if __name__ == "__main__":

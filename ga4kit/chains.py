@@ -71,7 +71,7 @@ import numpy as np
 import pandas as pd
 
 from ga4kit.constants import ALL, MICRO
-from ga4kit.tidy import (DAY_NS, NAT, Coded, Labels, Measures, _combine, dates_by_property, day_text, div, encode,
+from ga4kit.tidy import (DAY_NS, NAT, Coded, Labels, Measures, combine_keys, dates_by_property, day_text, div, encode,
                          frame_pair, property_dates, take)
 
 EXACT_STEP_COLUMNS = ("users_exact", "rate_exact", "macro_share_exact")
@@ -152,8 +152,8 @@ def _match_previous(p: _Pass) -> tuple[np.ndarray, np.ndarray]:
     n_ord = int(max([o.max() for o in ords if len(o)], default=0)) + 1
     n_prop = len(p.labels.values["property"])
     props = lambda: ([cur.prop.copy(), prev.prop.copy()], n_prop)
-    (cur_period, prev_period), n_period = _combine([props, lambda: ([o.copy() for o in ords], n_ord)])
-    (cur_key, prev_key), n_key = _combine([
+    (cur_period, prev_period), n_period = combine_keys([props, lambda: ([o.copy() for o in ords], n_ord)])
+    (cur_key, prev_key), n_key = combine_keys([
         props, lambda: ([o.copy() for o in ords], n_ord),
         *[lambda j=j: ([cur.segs[j].copy(), prev.segs[j].copy()], len(p.labels.values[name]))
           for j, name in enumerate(p.labels.segments)]])
@@ -233,7 +233,8 @@ def _rows(p: _Pass, blocks: Sequence[Sequence[str]], *, steps: bool, measures: S
         aligned = np.zeros((n_grid, prev_users.shape[1]), dtype=np.int64)
         matched = prev_row >= 0
         aligned[matched] = prev_users[prev_row[matched]]
-        users_prev, blank, note = np.empty(total, np.int64), np.empty(total, bool), np.empty(total, dtype=object)
+        users_prev, note = np.empty(total, np.int64), np.empty(total, dtype=object)
+        no_prev, blank = np.empty(total, bool), np.empty(total, bool)
     micro = np.asarray(micro, dtype=bool)
     row = at = 0
     for size, names_ in zip(sizes, blocks):
@@ -241,8 +242,8 @@ def _rows(p: _Pass, blocks: Sequence[Sequence[str]], *, steps: bool, measures: S
         view = lambda a: a[row: row + n_grid * size].reshape(shape)
         cols = [p.cur.column[x] for x in names_]
         for src, dst in measures:
-            view(out[dst])[:] = matrices[src][:, cols]
-        u = matrices["users"][:, cols].astype("float64")
+            np.take(matrices[src], cols, axis=1, out=view(out[dst]))
+        u = view(out["users"]).astype("float64")
         if steps:
             prev = np.empty(shape)
             prev[:, 0] = np.nan
@@ -261,7 +262,8 @@ def _rows(p: _Pass, blocks: Sequence[Sequence[str]], *, steps: bool, measures: S
         view(grid_row)[:] = np.arange(n_grid)[:, None]
         view(item)[:] = np.arange(at, at + size)[None, :]
         if previous:
-            view(users_prev)[:] = aligned[:, cols]
+            np.take(aligned, cols, axis=1, out=view(users_prev))
+            view(no_prev)[:] = ~has_prev[:, None]
             view(blank)[:] = blank_g[:, None]
             view(note)[:] = note_g[:, None]
         row += n_grid * size
@@ -277,14 +279,12 @@ def _rows(p: _Pass, blocks: Sequence[Sequence[str]], *, steps: bool, measures: S
         "partial": partial,
     }
     if previous:
-        no_prev = (~has_prev)[grid_row]
-        users = out["users"]
-        change = users - users_prev
-        pct = np.empty(total)
-        _div_into(pct, change.astype("float64"), np.where(no_prev, np.nan, users_prev.astype("float64")))
-        pct[blank] = np.nan
+        change = out["users"] - users_prev
+        hidden = blank | no_prev
+        pct = np.full(total, np.nan)
+        np.divide(change, users_prev, out=pct, where=~hidden & (users_prev != 0))
         columns.update({"users_prev": pd.arrays.IntegerArray(users_prev, no_prev),
-                        "change_abs": pd.arrays.IntegerArray(change, no_prev | blank),
+                        "change_abs": pd.arrays.IntegerArray(change, hidden),
                         "change_pct": pct, "change_note": pd.Series(note, dtype="object", copy=False)})
     return columns
 

@@ -32,7 +32,8 @@ import numpy as np
 import pandas as pd
 
 from ga4kit.constants import ALL
-from ga4kit.tidy import DAY_NS, NAT, Coded, Grid, Labels, Measures, day_text, div, encode, frame_pair, int_text
+from ga4kit.tidy import (DAY_NS, NAT, Coded, Grid, Labels, Measures, day_text, div, encode, frame_pair, int_text,
+                         join_text)
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
@@ -114,7 +115,8 @@ def sort_flags(parts: Sequence[pd.DataFrame], segments: Sequence[str]) -> pd.Dat
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype="str" if c != "event" else "object") for c in cols})
     out = pd.concat(parts, ignore_index=True)[cols]
-    out["_sev"] = out["severity"].map(SEVERITY_ORDER).fillna(9)
+    severity = out["severity"].to_numpy(dtype=object)
+    out["_sev"] = np.select([severity == k for k in SEVERITY_ORDER], list(SEVERITY_ORDER.values()), 9.0)
     out = out.sort_values(["_sev", "property", "flag", *segments, "period", "event"], kind="stable",
                           na_position="first")
     return out.drop(columns="_sev").reset_index(drop=True)
@@ -145,7 +147,8 @@ def caveat_flags(summary: pd.DataFrame, segments: Sequence[str]) -> pd.DataFrame
     segments = list(segments)
     if summary is None or not len(summary):
         return make_flags([], segments)
-    rows = summary
+    rows = summary[[c for c in ("property", "period", "all_users", "partial", "change_note", *segments)
+                    if c in summary]]
     for seg in segments:
         rows = rows[rows[seg] == ALL]
     users = rows.groupby(["property", "period"], sort=False)["all_users"].max().fillna(0)
@@ -459,13 +462,13 @@ def _broken_tracking(labels: Labels, baselines: Sequence[Coded], events: Sequenc
     runs["severity"] = "error"
     # Sentences built column-wise (a synthetic stress frame can yield tens of thousands of runs).
     e = runs["event"].astype(str)
-    runs["message"] = (
-        e + ": no events from " + day_text(runs["start"]) + " to " + day_text(runs["end"]) + " ("
-        + runs["n"].astype(str) + np.where(runs["n"] != 1, " periods", " period")
-        + ") although the property had traffic; before that it fired in " + int_text(runs["fired"]) + " of "
-        + int_text(runs["before"]) + " periods, about " + runs["rate"].map("{:.1f}".format) + " a day (about "
-        + int_text(runs["expected"]) + " expected). Check the tag or trigger for " + e
-        + " and whether it is still sent.")
+    runs["message"] = join_text(
+        e, ": no events from ", day_text(runs["start"]), " to ", day_text(runs["end"]), " (",
+        runs["n"].astype(str), np.where(runs["n"] != 1, " periods", " period"),
+        ") although the property had traffic; before that it fired in ", int_text(runs["fired"]), " of ",
+        int_text(runs["before"]), " periods, about ", runs["rate"].map("{:.1f}".format).astype(str),
+        " a day (about ", int_text(runs["expected"]), " expected). Check the tag or trigger for ", e,
+        " and whether it is still sent.")
     return runs[flag_columns(segments)]
 
 
@@ -519,13 +522,13 @@ def _out_of_sequence(labels: Labels, bl: Coded, ev: Coded, config, segments: lis
     runs["flag"] = "out_of_sequence"
     runs["severity"] = "warning"
     prev_name = pd.Series(prev_step, index=runs.index, dtype="str")
-    span = (", and so in all " + runs["n"].astype(str) + " periods from " + day_text(runs["start"]) + " to "
-            + day_text(runs["end"])).where(runs["n"] > 1, "")
-    runs["message"] = (
-        "chain " + runs["chain"].astype(str) + ": " + runs["step"].astype(str) + " has "
-        + int_text(runs["users"]) + " users, more than " + prev_name + " (" + int_text(runs["_prev_users"])
-        + ") before it" + span + ". Counts are open (users need not do the steps in order), so this can be "
-        "real, but it often means " + prev_name + " is under-tracked or the chain's order is wrong.")
+    span = join_text(", and so in all ", runs["n"].astype(str), " periods from ", day_text(runs["start"]), " to ",
+                     day_text(runs["end"])).where(runs["n"] > 1, "")
+    runs["message"] = join_text(
+        "chain ", runs["chain"].astype(str), ": ", runs["step"].astype(str), " has ", int_text(runs["users"]),
+        " users, more than ", prev_name, " (", int_text(runs["_prev_users"]), ") before it", span,
+        ". Counts are open (users need not do the steps in order), so this can be real, but it often means ",
+        prev_name, " is under-tracked or the chain's order is wrong.")
     return runs[flag_columns(segments)]
 
 

@@ -16,6 +16,9 @@ Why codes: a pulled frame has millions of rows but few distinct properties, segm
 events. Each string column is factorised once and normalised on its distinct values only; every key is
 then an integer, and a property × segments × period key is a position in a :class:`Grid` (numbers land
 in dense [grid row, event] arrays instead of being merged on several string columns).
+
+Shared by :mod:`ga4kit.chains`, :mod:`ga4kit.flags` and :mod:`ga4kit.tables`; not a public interface beyond
+the column names.
 """
 
 from __future__ import annotations
@@ -88,10 +91,10 @@ def _factorize(col: pd.Series, seen: dict) -> tuple[np.ndarray, pd.Series]:
         for chunk in (arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]):
             key = (str(chunk.type), chunk.offset, len(chunk),
                    *(b.address if b is not None else 0 for b in chunk.buffers()))
-            if key not in seen:
+            if key not in seen:  # (the chunk is kept too, so its addresses cannot be reused meanwhile)
                 encoded = pc.dictionary_encode(chunk, null_encoding="encode")
-                seen[key] = (encoded.indices.to_numpy(zero_copy_only=False), encoded.dictionary.to_pylist())
-            parts.append(seen[key])
+                seen[key] = (encoded.indices.to_numpy(zero_copy_only=False), encoded.dictionary.to_pylist(), chunk)
+            parts.append(seen[key][:2])
         if len(parts) == 1:
             codes, values = parts[0]
         else:
@@ -229,13 +232,11 @@ def encode(frames: Sequence[tuple[pd.DataFrame | None, str]], segments: Sequence
         allu = pd.concat(uniques, ignore_index=True) if uniques else pd.Series(dtype="str")
         remap, distinct = pd.factorize(allu, use_na_sentinel=False)
         labels.values[column] = pd.Series(distinct, dtype="str") if len(distinct) else pd.Series(dtype="str")
-        at = 0
+        bounds = iter(zip(np.cumsum([0, *sizes])[:-1], np.cumsum(sizes)))
         for i, (frame, _) in enumerate(checked):
-            c = per_frame[i]
-            if c is not None and frame is not None:
-                size = sizes.pop(0)
-                per_frame[i] = remap[at: at + size].astype(np.int32)[c]
-                at += size
+            if per_frame[i] is not None and frame is not None:
+                a, b = next(bounds)
+                per_frame[i] = remap[a:b].astype(np.int32)[per_frame[i]]
         codes[column] = per_frame
     coded = []
     no_dates = (np.zeros(0, np.int32), np.zeros(0, np.int64))
@@ -267,15 +268,18 @@ def _dense(keys: list[np.ndarray], space: int) -> tuple[list[np.ndarray], int]:
     return [np.searchsorted(distinct, k) for k in keys], len(distinct)
 
 
-def _combine(components: Sequence[Callable[[], tuple[list[np.ndarray], int]]]) -> tuple[list[np.ndarray], int]:
-    """Dense codes of the tuples of several key components (most significant first), per array, in the
-    tuples' order. Components are made on demand, least significant first, to keep memory low."""
+def combine_keys(components: Sequence[Callable[[], tuple[list[np.ndarray], int]]]) \
+        -> tuple[list[np.ndarray], int]:
+    """Dense codes 0..n-1 of the tuples of several key components, per array, in the tuples' order.
+
+    ``components``, most significant first: callables giving (one array of codes in 0..size-1 per array,
+    size); they are called least significant first, so only two are in memory at once. The arrays they
+    give may be changed in place.
+    """
     keys, space = components[-1]()
     if not space:
         return [np.zeros(len(k), np.int64) for k in keys], 0
     for make in reversed(components[:-1]):
-        if space * 2 > DENSE_LIMIT:
-            keys, space = _dense(keys, space)
         parts, n = make()
         if space * n > DENSE_LIMIT:
             keys, space = _dense(keys, space)
@@ -323,14 +327,15 @@ class Grid:
 
     def __init__(self, labels: Labels, parts: Sequence[Coded], by: str = "period"):
         self.labels = labels
-        rank = lambda kind, name: (lambda: ([labels.rank(kind)[getattr(p, name) if isinstance(name, str)
-                                                                else p.segs[name]] for p in parts],
-                                            len(labels.values[kind])))
-        components = [rank("property", "prop"),
-                      *[rank(seg, j) for j, seg in enumerate(labels.segments)],
-                      lambda: _coded_date_ranks(parts, "start")]
-        components.append(rank("period", "period") if by == "period" else lambda: _coded_date_ranks(parts, "end"))
-        self.rows, n = _combine(components)
+        def ranks(kind: str, codes: Callable[[Coded], np.ndarray]):
+            return lambda: ([labels.rank(kind)[codes(p)] for p in parts], len(labels.values[kind]))
+
+        components = [ranks("property", lambda p: p.prop),
+                      *[ranks(seg, lambda p, j=j: p.segs[j]) for j, seg in enumerate(labels.segments)],
+                      lambda: _coded_date_ranks(parts, "start"),
+                      ranks("period", lambda p: p.period) if by == "period" else
+                      lambda: _coded_date_ranks(parts, "end")]
+        self.rows, n = combine_keys(components)
         self.n = n
         # The first frame row of every grid row: earlier parts win.
         first_part = np.full(n, -1, dtype=np.int64)
@@ -378,17 +383,6 @@ class Grid:
                                       return_inverse=True)
         prop = distinct // n_start
         return (np.arange(len(distinct)) - np.searchsorted(prop, prop, side="left") + 1)[inverse.reshape(-1)]
-
-    def frame(self, positions: np.ndarray | None = None) -> dict[str, Any]:
-        """The key columns of these grid rows (all by default), as output columns."""
-        pos = np.arange(self.n) if positions is None else positions
-        out: dict[str, Any] = {"property": self.labels.take("property", self.prop[pos]),
-                               "period": self.labels.take("period", self.period[pos]),
-                               "period_start": pd.Series(self.start[pos].view("datetime64[ns]")),
-                               "period_end": pd.Series(self.end[pos].view("datetime64[ns]"))}
-        for name, codes in zip(self.labels.segments, self.segs):
-            out[name] = self.labels.take(name, codes[pos])
-        return out
 
 
 class Measures:
@@ -466,8 +460,32 @@ def div(num, den) -> np.ndarray:
 
 
 def day_text(col: pd.Series) -> pd.Series:
-    """Dates as YYYY-MM-DD text."""
-    return pd.to_datetime(col).dt.strftime("%Y-%m-%d").astype(str)
+    """Dates as YYYY-MM-DD text (formatted once per distinct date)."""
+    codes, uniques = pd.factorize(pd.to_datetime(col), use_na_sentinel=False)
+    text = pd.Series(pd.DatetimeIndex(uniques).strftime("%Y-%m-%d"), dtype=object).astype(str)
+    return pd.Series(text.array.take(codes), index=col.index)
+
+
+def join_text(*parts) -> pd.Series:
+    """Text columns (Series of one length) and constants joined element-wise: ``a + ": " + b`` in one pass
+    (pyarrow's join when the text is arrow-backed, several times faster on the long sentences of a flags
+    frame; pandas' ``+`` otherwise). Missing values stay missing."""
+    columns = [p for p in parts if not isinstance(p, str)]
+    first = next(c for c in columns if isinstance(c, pd.Series))
+    if isinstance(first.dtype, pd.StringDtype) and first.dtype.storage == "pyarrow":
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        text = pa.large_string()
+        arrays = [pa.scalar(p, text) if isinstance(p, str) else
+                  pa.array(pd.Series(p, dtype=first.dtype, copy=False).array).cast(text) for p in parts]
+        joined = pc.binary_join_element_wise(*arrays, pa.scalar("", text))
+        return pd.Series(joined, dtype=first.dtype, index=first.index)
+    out = None
+    for p in parts:
+        p = p if isinstance(p, (str, pd.Series)) else pd.Series(p, index=first.index)
+        out = p if out is None else out + p
+    return out
 
 
 def int_text(col: pd.Series) -> pd.Series:
