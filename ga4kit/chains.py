@@ -209,83 +209,110 @@ def _labels(values: Sequence, positions: np.ndarray) -> pd.Series:
     return take(small, positions)
 
 
+class _Blocks:
+    """The layout of an output frame: block after block (a chain's steps, or the goals), every grid row with
+    the block's names in a row, so a block is a [grid row, name] array and each column is built in place."""
+
+    def __init__(self, n_grid: int, blocks: Sequence[Sequence[int]]):
+        self.n_grid, self.blocks = n_grid, [list(b) for b in blocks]
+        self.total = n_grid * sum(len(b) for b in self.blocks)
+
+    def spans(self):
+        """(the block's rows, its matrix columns, its first item) per block."""
+        row = item = 0
+        for cols in self.blocks:
+            size = self.n_grid * len(cols)
+            yield slice(row, row + size), cols, item
+            row, item = row + size, item + len(cols)
+
+    def parts(self, out: np.ndarray):
+        """(the block's [grid row, name] view of ``out``, its matrix columns, its first item) per block."""
+        for rows, cols, item in self.spans():
+            yield out[rows].reshape(self.n_grid, len(cols)), cols, item
+
+    def take(self, matrix: np.ndarray) -> np.ndarray:
+        """matrix[grid row, column of the name] for every output row."""
+        out = np.empty(self.total, dtype=matrix.dtype)
+        for view, cols, _ in self.parts(out):
+            np.take(matrix, cols, axis=1, out=view)
+        return out
+
+    def spread(self, per_grid_row: np.ndarray) -> np.ndarray:
+        """A value per grid row, for every output row."""
+        out = np.empty(self.total, dtype=per_grid_row.dtype)
+        for view, _, _ in self.parts(out):
+            view[:] = per_grid_row[:, None]
+        return out
+
+    def items(self) -> np.ndarray:
+        """The item (position over all blocks' names) of every output row."""
+        out = np.empty(self.total, dtype=np.int64)
+        for view, cols, first in self.parts(out):
+            view[:] = np.arange(first, first + len(cols))[None, :]
+        return out
+
+
+def _step_columns(blocks: _Blocks, users: np.ndarray, micro: np.ndarray) -> dict[str, np.ndarray]:
+    """The step arithmetic of chains (a block per chain, steps in order) from [grid row, name] users."""
+    names = ["rate_from_previous", "rate_from_first", "drop_off", "drop_off_rate", "macro_per_step_user"]
+    out = {name: np.empty(blocks.total) for name in names}
+    for rows, cols, first in blocks.spans():
+        rfp, rff, drop, dropr, mpsu = (out[name][rows].reshape(blocks.n_grid, len(cols)) for name in names)
+        u = users[:, cols].astype("float64")
+        prev = np.empty_like(u)
+        prev[:, 0] = np.nan
+        prev[:, 1:] = u[:, :-1]
+        _div_into(rfp, u, prev)
+        _div_into(rff, u, u[:, :1])
+        np.subtract(prev, u, out=drop)
+        _div_into(dropr, drop, prev)
+        _div_into(mpsu, u[:, -1:], u)  # for micro steps only
+        mpsu[:, ~micro[first: first + len(cols)]] = np.nan
+    return out
+
+
 def _rows(p: _Pass, blocks: Sequence[Sequence[str]], *, steps: bool, measures: Sequence[tuple[str, str]],
           micro: Sequence[bool] = (), today=None, previous: bool = False, data_start=None) -> dict[str, Any]:
-    """The columns of every block (a chain's steps, or the goals) × grid row × name, block by block: the
-    grid's key columns, ``measures`` (events column -> output column), all_users, rate_over_all_users,
-    partial; with ``steps`` the step arithmetic of a chain; with ``previous`` the change columns."""
+    """The columns of every block (a chain's steps, or the goals) × grid row × name: the grid's key
+    columns, ``measures`` (events column -> output column), all_users, rate_over_all_users, partial; with
+    ``steps`` the step arithmetic of a chain; with ``previous`` the change columns; ``_item``: the position
+    of the row's name over all blocks."""
     g = p.cur.grid
-    n_grid, sizes = g.n, [len(b) for b in blocks]
-    total = n_grid * sum(sizes)
-    matrices = {src: p.cur.matrix(src) for src, _ in measures}
+    layout = _Blocks(g.n, [[p.cur.column[x] for x in b] for b in blocks])
+    grid_row = layout.spread(np.arange(g.n))
     base, missing = p.cur.baseline_users()
-    base_f = np.where(missing, np.nan, base.astype("float64"))
-    partial_g = p.partial(today)
-    out: dict[str, np.ndarray] = {dst: np.empty(total, dtype=matrices[src].dtype) for src, dst in measures}
-    names = ["rate_from_previous", "rate_from_first", "drop_off", "drop_off_rate", "macro_per_step_user"] \
-        if steps else []
-    out.update({c: np.empty(total) for c in [*names, "rate_over_all_users"]})
-    all_values, all_missing = np.empty(total, dtype=np.int64), np.empty(total, dtype=bool)
-    partial, grid_row, item = np.empty(total, dtype=bool), np.empty(total, dtype=np.int64), np.empty(total, np.int64)
-    if previous:
-        prev_row, has_prev, note_g, blank_g = p.compared(today, data_start)
-        prev_users = p.prev.matrix("users")
-        aligned = np.zeros((n_grid, prev_users.shape[1]), dtype=np.int64)
-        matched = prev_row >= 0
-        aligned[matched] = prev_users[prev_row[matched]]
-        users_prev, note = np.empty(total, np.int64), np.empty(total, dtype=object)
-        no_prev, blank = np.empty(total, bool), np.empty(total, bool)
-    micro = np.asarray(micro, dtype=bool)
-    row = at = 0
-    for size, names_ in zip(sizes, blocks):
-        shape = (n_grid, size)
-        view = lambda a: a[row: row + n_grid * size].reshape(shape)
-        cols = [p.cur.column[x] for x in names_]
-        for src, dst in measures:
-            np.take(matrices[src], cols, axis=1, out=view(out[dst]))
-        u = view(out["users"]).astype("float64")
-        if steps:
-            prev = np.empty(shape)
-            prev[:, 0] = np.nan
-            prev[:, 1:] = u[:, :-1]
-            _div_into(view(out["rate_from_previous"]), u, prev)
-            _div_into(view(out["rate_from_first"]), u, u[:, :1])
-            np.subtract(prev, u, out=view(out["drop_off"]))
-            _div_into(view(out["drop_off_rate"]), view(out["drop_off"]), prev)
-            mpsu = view(out["macro_per_step_user"])
-            _div_into(mpsu, u[:, -1:], u)
-            mpsu[:, ~micro[at: at + size]] = np.nan
-        _div_into(view(out["rate_over_all_users"]), u, base_f[:, None])
-        view(all_values)[:] = base[:, None]
-        view(all_missing)[:] = missing[:, None]
-        view(partial)[:] = partial_g[:, None]
-        view(grid_row)[:] = np.arange(n_grid)[:, None]
-        view(item)[:] = np.arange(at, at + size)[None, :]
-        if previous:
-            np.take(aligned, cols, axis=1, out=view(users_prev))
-            view(no_prev)[:] = ~has_prev[:, None]
-            view(blank)[:] = blank_g[:, None]
-            view(note)[:] = note_g[:, None]
-        row += n_grid * size
-        at += size
     columns: dict[str, Any] = {
         "property": take(p.labels.take("property", g.prop), grid_row),
         "period": take(p.labels.take("period", g.period), grid_row),
         "period_start": g.start[grid_row].view("datetime64[ns]"),
         "period_end": g.end[grid_row].view("datetime64[ns]"),
         **{name: take(p.labels.take(name, codes), grid_row) for name, codes in zip(p.labels.segments, g.segs)},
-        **out, "_item": item,
-        "all_users": pd.arrays.IntegerArray(all_values, all_missing),
-        "partial": partial,
+        **{dst: layout.take(p.cur.matrix(src)) for src, dst in measures},
+        "_item": layout.items(),
+        "all_users": pd.arrays.IntegerArray(layout.spread(base), layout.spread(missing)),
+        "partial": layout.spread(p.partial(today)),
     }
+    del grid_row
+    users = columns["users"]
+    columns["rate_over_all_users"] = ratio = np.empty(layout.total)
+    all_users = np.where(missing, np.nan, base.astype("float64"))[:, None]
+    for view, cols, _ in layout.parts(ratio):
+        _div_into(view, p.cur.matrix("users")[:, cols].astype("float64"), all_users)
+    if steps:
+        columns.update(_step_columns(layout, p.cur.matrix("users"), np.asarray(micro, dtype=bool)))
     if previous:
-        change = out["users"] - users_prev
-        hidden = blank | no_prev
-        pct = np.full(total, np.nan)
+        prev_row, has_prev, note, blank = p.compared(today, data_start)
+        prev_users = p.prev.matrix("users")
+        aligned = np.zeros((g.n, prev_users.shape[1]), dtype=np.int64)
+        aligned[prev_row >= 0] = prev_users[prev_row[prev_row >= 0]]
+        users_prev, no_prev = layout.take(aligned), layout.spread(~has_prev)
+        hidden = layout.spread(blank) | no_prev
+        change = users - users_prev
+        pct = np.full(layout.total, np.nan)
         np.divide(change, users_prev, out=pct, where=~hidden & (users_prev != 0))
         columns.update({"users_prev": pd.arrays.IntegerArray(users_prev, no_prev),
-                        "change_abs": pd.arrays.IntegerArray(change, hidden),
-                        "change_pct": pct, "change_note": pd.Series(note, dtype="object", copy=False)})
+                        "change_abs": pd.arrays.IntegerArray(change, hidden), "change_pct": pct,
+                        "change_note": pd.Series(layout.spread(note), dtype="object", copy=False)})
     return columns
 
 

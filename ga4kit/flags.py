@@ -198,18 +198,14 @@ def _goal_codes(labels: Labels, goals: Sequence[str]) -> np.ndarray:
 
 
 def _per_property(labels: Labels, prop: np.ndarray, values: np.ndarray, how: str) -> np.ndarray:
-    """values aggregated per property code ("max", "sum" or "min"); 0 (or NAT for "min") where none."""
+    """values aggregated per property code ("max", "sum" or "min"); 0 (NAT for "min") where none."""
     n = len(labels.values["property"])
     if how == "sum":
         return np.bincount(prop, weights=values, minlength=n) if len(prop) else np.zeros(n)
-    out = np.full(n, NAT if how == "min" else np.iinfo(np.int64).min, dtype=np.int64)
-    if how == "min":
-        out[:] = np.iinfo(np.int64).max
-        np.minimum.at(out, prop, values)
-        out[out == np.iinfo(np.int64).max] = NAT
-        return out
-    np.maximum.at(out, prop, values)
-    out[out == np.iinfo(np.int64).min] = 0
+    none = np.iinfo(np.int64).max if how == "min" else np.iinfo(np.int64).min
+    out = np.full(n, none, dtype=np.int64)
+    (np.minimum if how == "min" else np.maximum).at(out, prop, values)
+    out[out == none] = NAT if how == "min" else 0
     return out
 
 
@@ -224,8 +220,9 @@ def _no_data(labels: Labels, bl: Coded, ev: Coded, config, segments: list[str],
     goals = [g.event for g in config.goals]
     code = {p: i for i, p in enumerate(names)}
     users = _per_property(labels, bl.prop, bl.number("users"), "max")
-    n_periods = np.bincount(np.unique(bl.prop.astype(np.int64) * (len(labels.values["period"]) + 1) + bl.period)
-                            // (len(labels.values["period"]) + 1), minlength=len(names)) if len(bl) else None
+    width = len(labels.values["period"]) + 1
+    n_periods = np.bincount(np.unique(bl.prop.astype(np.int64) * width + bl.period) // width,
+                            minlength=len(names)) if len(bl) else None
     goal_rows = _goal_codes(labels, goals)[ev.event] if len(ev) else np.zeros(0, dtype=bool)
     fired = _per_property(labels, ev.prop[goal_rows], ev.number("event_count")[goal_rows], "sum")
     rows = []
@@ -282,9 +279,9 @@ def _never_fired(labels: Labels, bl: Coded, events: Sequence[Coded], config, seg
             fired[e.prop[on].astype(np.int64) * n_events + e.event[on]] = True
     # The first period over all traffic: the earliest start, the first row among equal ones.
     order = base[np.lexsort((bl.start[base], bl.prop[base]))]
-    first_row = {}
-    for row in order[::-1]:
-        first_row[int(bl.prop[row])] = int(row)
+    by_prop = bl.prop[order]
+    firsts = np.flatnonzero(np.r_[True, by_prop[1:] != by_prop[:-1]])
+    first_row = dict(zip(by_prop[firsts].tolist(), order[firsts].tolist()))
     derived = {g.event: g.derive.source for g in config.goals if getattr(g, "derive", None) is not None}
     names, periods = labels.values["property"], labels.values["period"]
     rows = []
@@ -327,7 +324,7 @@ def _first_rows(keys: Sequence[np.ndarray], space: int) -> list[np.ndarray]:
 def _broken_tracking(labels: Labels, baselines: Sequence[Coded], events: Sequence[Coded], config,
                      segments: list[str], *, min_history: int, min_fire_share: float,
                      min_expected: float) -> pd.DataFrame:
-    goals = [g.event for g in config.goals]
+    goals = sorted(g.event for g in config.goals)  # in the order their series sort: property, segments, event
     if not goals:
         return pd.DataFrame()
     # The periods of every series: property × segments × start × end, current rows before history rows
@@ -335,129 +332,31 @@ def _broken_tracking(labels: Labels, baselines: Sequence[Coded], events: Sequenc
     grid = Grid(labels, [*baselines, *events], by="end")
     if not grid.n:
         return pd.DataFrame()
-    nb = len(baselines)
-    bl_rows, ev_rows = grid.rows[:nb], grid.rows[nb:]
-
-    # Traffic: baseline users when a baseline row exists, else "anything at all was recorded".
-    has_base = np.zeros(grid.n, dtype=bool)
-    base_users = np.zeros(grid.n, dtype=np.int64)
-    for b, rows, keep in zip(baselines, bl_rows, _first_rows(bl_rows, grid.n)):
-        has_base[rows[keep]] = True
-        base_users[rows[keep]] = b.number("users")[keep]
-    n_events = len(labels.values["event"]) + 1
-    any_events = np.zeros(grid.n)
-    kept = []  # (grid row, event code, count) of the first row of every period × event
-    wide = grid.n * n_events >= 2**31
-    for e, rows, keep in zip(events, ev_rows, _first_rows([(r.astype(np.int64) if wide else r) * n_events + e.event
-                                                           for r, e in zip(ev_rows, events)],
-                                                          grid.n * n_events)):
-        period, code, count = rows[keep], e.event[keep], e.number("event_count")[keep]
-        any_events += np.bincount(period, weights=count, minlength=grid.n)
-        kept.append((period, code, count))
-    traffic = np.where(has_base, base_users > 0, any_events > 0)
-
-    # Goals in the order their series sort (property, segments, event name).
-    order = sorted(range(len(goals)), key=lambda i: goals[i])
-    goals = [goals[i] for i in order]
-    column_of = np.full(n_events, -1, dtype=np.int64)
-    for j, goal in enumerate(goals):
-        c = labels.code_of("event", goal)
-        if c >= 0 and column_of[c] < 0:
-            column_of[c] = j
-    # [goal, period] arrays: each series' periods lie side by side, in grid order (lane, start, end).
-    big = any(len(count) and count.max() >= 2**31 for _, _, count in kept)
-    cnt = np.zeros((len(goals), grid.n), dtype=np.int64 if big else np.int32)
-    for period, code, count in kept:
-        hit = column_of[code] >= 0
-        cnt[column_of[code[hit]], period[hit]] = count[hit]
-    zero = cnt == 0
-
-    # Runs of consecutive zero periods per series: a block starts at every non-zero period and at every
-    # new series; its zero rows form one run, whose reference point is its first zero period's start.
-    lane = grid.lanes()
-    new_lane = np.ones(grid.n, dtype=bool)
-    new_lane[1:] = lane[1:] != lane[:-1]
-    block = np.where(~zero | new_lane, np.arange(grid.n, dtype=np.int32), 0)
-    np.maximum.accumulate(block, axis=1, out=block)
-    cand_col, cand_row = np.nonzero(zero & traffic)  # zero periods with traffic
-    if not len(cand_row):
+    traffic, counts = _period_counts(labels, grid, baselines, events, goals)
+    runs = _outages(grid, traffic, counts, min_history=min_history, min_fire_share=min_fire_share)
+    if runs is None:
         return pd.DataFrame()
-    cand_block = block[cand_col, cand_row]
-    del block
-    run_first = cand_block + ~zero[cand_col, cand_block]  # the block's first zero period
-
-    # Cumulative history per series ordered by period end, counting only periods with traffic: for a run,
-    # everything that ended before the run starts.
-    days = np.where((grid.end != NAT) & (grid.start != NAT), (grid.end - grid.start) // DAY_NS + 1, 1)
-    days = np.maximum(days, 1)
-    by_end = np.lexsort((grid.end, lane))
-    if (by_end == np.arange(grid.n)).all():  # no period of a series overlaps another: already in order
-        t, z, c, d = traffic, zero, cnt, days
-    else:
-        t, z, c, d = traffic[by_end], zero[:, by_end], cnt[:, by_end], days[by_end]
-
-    def cum(x: np.ndarray, dtype) -> np.ndarray:  # sums of the first 0, 1, ... n values along the last axis
-        out = np.zeros(x.shape[:-1] + (x.shape[-1] + 1,), dtype=dtype)
-        np.cumsum(x, axis=-1, dtype=dtype, out=out[..., 1:])
-        return out
-
-    c_periods, c_days = cum(t, np.int64), cum(np.where(t, d, 0), np.int64)
-    c_fired = cum(t & ~z, np.int32)
-    c_events = cum(np.where(t, c, 0), np.int64)
-    del z, c
-    dates = np.unique(np.concatenate([grid.start, grid.end]))
-    n_dates = len(dates) + 1
-    sorted_key = lane[by_end].astype(np.int64) * n_dates + np.searchsorted(dates, grid.end[by_end])
-    run_start = grid.start[run_first]
-    cand_lane = lane[cand_row].astype(np.int64)
-    upto = np.searchsorted(sorted_key, cand_lane * n_dates + np.searchsorted(dates, run_start), side="left")
-    since = np.searchsorted(sorted_key, cand_lane * n_dates, side="left")
-    before = (c_periods[upto] - c_periods[since]).astype("float64")
-    fired = (c_fired[cand_col, upto] - c_fired[cand_col, since]).astype("float64")
-    n_ev = (c_events[cand_col, upto] - c_events[cand_col, since]).astype("float64")
-    n_days = (c_days[upto] - c_days[since]).astype("float64")
-    share, rate = div(fired, before), div(n_ev, n_days)
-    expected = rate * days[cand_row]
-    keep = (before >= min_history) & (np.nan_to_num(share) >= min_fire_share) & (np.nan_to_num(expected) > 0)
-    if not keep.any():
-        return pd.DataFrame()
-    r, c, blk = cand_row[keep], cand_col[keep], cand_block[keep]
-    fired, before, rate, expected = fired[keep], before[keep], rate[keep], expected[keep]
-    # Runs, in series order (lane, event name) then by start.
-    o = np.lexsort((r, c, lane[r]))
-    r, c, blk, fired, before, rate, expected = r[o], c[o], blk[o], fired[o], before[o], rate[o], expected[o]
-    new = np.ones(len(r), dtype=bool)
-    new[1:] = (c[1:] != c[:-1]) | (blk[1:] != blk[:-1])
-    starts = np.flatnonzero(new)
-    run_of = np.cumsum(new) - 1
-    size = np.bincount(run_of)
-    total = np.add.reduceat(expected, starts)
-    end = np.full(len(starts), np.iinfo(np.int64).min, dtype=np.int64)
-    np.maximum.at(end, run_of, grid.end[r])
-    first_row = r[starts]
+    row, col, n, end, fired, before, rate, expected = runs
     # Judge the whole run: a single quiet day of a goal with ~5 a day is noise (P(0) under Poisson is
     # e^-5 and real counts vary more), many days of it, or one day of ~50, is an outage.
-    ok = total >= min_expected
+    ok = expected >= min_expected
     # Report only outages that reach into the current frame's dates.
     cur = [baselines[0], events[0]]
     if len(cur[0]) or len(cur[1]):
         cur_start = _per_property(labels, np.concatenate([f.prop for f in cur]),
                                   np.concatenate([f.start for f in cur]), "min")
-        limit = cur_start[grid.prop[first_row]]
+        limit = cur_start[grid.prop[row]]
         ok &= (limit != NAT) & (end >= limit)
     if not ok.any():
         return pd.DataFrame()
-    idx = np.flatnonzero(ok)
-    rows_at, cols_at = first_row[idx], c[starts[idx]]
+    at = row[ok]
     runs = pd.DataFrame({
-        "property": labels.take("property", grid.prop[rows_at]),
-        **{name: labels.take(name, codes[rows_at]) for name, codes in zip(labels.segments, grid.segs)},
-        "event": pd.Series(np.array(goals, dtype=object)[cols_at], dtype="str"),
-        "period": labels.take("period", grid.period[rows_at]),
-        "start": pd.Series(grid.start[rows_at].view("datetime64[ns]")),
-        "end": pd.Series(end[idx].view("datetime64[ns]")),
-        "n": size[idx], "fired": fired[starts[idx]], "before": before[starts[idx]],
-        "rate": rate[starts[idx]], "expected": total[idx]})
+        "property": labels.take("property", grid.prop[at]),
+        **{name: labels.take(name, codes[at]) for name, codes in zip(labels.segments, grid.segs)},
+        "event": pd.Series(np.array(goals, dtype=object)[col[ok]], dtype="str"),
+        "period": labels.take("period", grid.period[at]),
+        "start": pd.Series(grid.start[at].view("datetime64[ns]")), "end": pd.Series(end[ok].view("datetime64[ns]")),
+        "n": n[ok], "fired": fired[ok], "before": before[ok], "rate": rate[ok], "expected": expected[ok]})
     runs["flag"] = "broken_tracking"
     runs["severity"] = "error"
     # Sentences built column-wise (a synthetic stress frame can yield tens of thousands of runs).
@@ -470,6 +369,106 @@ def _broken_tracking(labels: Labels, baselines: Sequence[Coded], events: Sequenc
         " a day (about ", int_text(runs["expected"]), " expected). Check the tag or trigger for ", e,
         " and whether it is still sent.")
     return runs[flag_columns(segments)]
+
+
+def _period_counts(labels: Labels, grid: Grid, baselines: Sequence[Coded], events: Sequence[Coded],
+                   goals: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(traffic per period, [goal, period] event counts) from the first row of every period (× event):
+    traffic is baseline users when a baseline row exists, else "anything at all was recorded"."""
+    nb = len(baselines)
+    bl_rows, ev_rows = grid.rows[:nb], grid.rows[nb:]
+    has_base = np.zeros(grid.n, dtype=bool)
+    base_users = np.zeros(grid.n, dtype=np.int64)
+    for b, rows, keep in zip(baselines, bl_rows, _first_rows(bl_rows, grid.n)):
+        has_base[rows[keep]] = True
+        base_users[rows[keep]] = b.number("users")[keep]
+    n_events = len(labels.values["event"]) + 1
+    wide = grid.n * n_events >= 2**31
+    keys = [(r.astype(np.int64) if wide else r) * n_events + e.event for r, e in zip(ev_rows, events)]
+    any_events = np.zeros(grid.n)
+    kept = []  # (period, event code, count)
+    for e, rows, keep in zip(events, ev_rows, _first_rows(keys, grid.n * n_events)):
+        period, code, count = rows[keep], e.event[keep], e.number("event_count")[keep]
+        any_events += np.bincount(period, weights=count, minlength=grid.n)
+        kept.append((period, code, count))
+    column_of = np.full(n_events, -1, dtype=np.int64)
+    for j, goal in enumerate(goals):
+        c = labels.code_of("event", goal)
+        if c >= 0 and column_of[c] < 0:
+            column_of[c] = j
+    # Each series' periods lie side by side, in grid order (lane, start, end).
+    big = any(len(count) and count.max() >= 2**31 for _, _, count in kept)
+    counts = np.zeros((len(goals), grid.n), dtype=np.int64 if big else np.int32)
+    for period, code, count in kept:
+        hit = column_of[code] >= 0
+        counts[column_of[code[hit]], period[hit]] = count[hit]
+    return np.where(has_base, base_users > 0, any_events > 0), counts
+
+
+def _outages(grid: Grid, traffic: np.ndarray, counts: np.ndarray, *, min_history: int,
+             min_fire_share: float) -> tuple[np.ndarray, ...] | None:
+    """Runs of consecutive zero periods with traffic in a series that fired in at least ``min_fire_share``
+    of at least ``min_history`` periods with traffic before the run started, in series order then by
+    start: (first period's grid row, goal column, periods, last end, periods fired before, periods with
+    traffic before, daily rate before, expected events over the run); None when there is none."""
+    zero = counts == 0
+    # A block starts at every non-zero period and at every new series; its zero periods form one run,
+    # whose reference point is its first zero period's start.
+    lane = grid.lanes()
+    new_lane = np.ones(grid.n, dtype=bool)
+    new_lane[1:] = lane[1:] != lane[:-1]
+    block = np.where(~zero | new_lane, np.arange(grid.n, dtype=np.int32), 0)
+    np.maximum.accumulate(block, axis=1, out=block)
+    col, row = np.nonzero(zero & traffic)
+    if not len(row):
+        return None
+    block = block[col, row]
+    run_first = block + ~zero[col, block]
+
+    # Cumulative history per series ordered by period end, counting only periods with traffic: for a run,
+    # everything that ended before the run starts.
+    days = np.where((grid.end != NAT) & (grid.start != NAT), (grid.end - grid.start) // DAY_NS + 1, 1)
+    days = np.maximum(days, 1)
+    by_end = np.lexsort((grid.end, lane))
+    if (by_end == np.arange(grid.n)).all():  # no period of a series overlaps another: already in order
+        t, z, c, d = traffic, zero, counts, days
+    else:
+        t, z, c, d = traffic[by_end], zero[:, by_end], counts[:, by_end], days[by_end]
+
+    def cum(x: np.ndarray, dtype) -> np.ndarray:  # sums of the first 0, 1, ... n values along the last axis
+        out = np.zeros(x.shape[:-1] + (x.shape[-1] + 1,), dtype=dtype)
+        np.cumsum(x, axis=-1, dtype=dtype, out=out[..., 1:])
+        return out
+
+    c_periods, c_days = cum(t, np.int64), cum(np.where(t, d, 0), np.int64)
+    c_fired, c_events = cum(t & ~z, np.int32), cum(np.where(t, c, 0), np.int64)
+    del z, c
+    dates = np.unique(np.concatenate([grid.start, grid.end]))
+    n_dates = len(dates) + 1
+    sorted_key = lane[by_end].astype(np.int64) * n_dates + np.searchsorted(dates, grid.end[by_end])
+    run_lane = lane[row].astype(np.int64)
+    upto = np.searchsorted(sorted_key, run_lane * n_dates + np.searchsorted(dates, grid.start[run_first]))
+    since = np.searchsorted(sorted_key, run_lane * n_dates)
+    before = (c_periods[upto] - c_periods[since]).astype("float64")
+    fired = (c_fired[col, upto] - c_fired[col, since]).astype("float64")
+    rate = div((c_events[col, upto] - c_events[col, since]).astype("float64"),
+               (c_days[upto] - c_days[since]).astype("float64"))
+    expected = rate * days[row]
+    keep = (before >= min_history) & (np.nan_to_num(div(fired, before)) >= min_fire_share) & \
+        (np.nan_to_num(expected) > 0)
+    if not keep.any():
+        return None
+    o = np.flatnonzero(keep)
+    o = o[np.lexsort((row[o], col[o], lane[row[o]]))]  # series order, then by start
+    row, col, block, fired, before, rate, expected = (a[o] for a in (row, col, block, fired, before, rate, expected))
+    new = np.ones(len(row), dtype=bool)
+    new[1:] = (col[1:] != col[:-1]) | (block[1:] != block[:-1])
+    starts = np.flatnonzero(new)
+    run = np.cumsum(new) - 1
+    end = np.full(len(starts), np.iinfo(np.int64).min, dtype=np.int64)
+    np.maximum.at(end, run, grid.end[row])
+    return (row[starts], col[starts], np.bincount(run), end, fired[starts], before[starts], rate[starts],
+            np.add.reduceat(expected, starts))
 
 
 # --------------------------------------------------------------------------------------------- out of sequence
