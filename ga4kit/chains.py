@@ -17,8 +17,9 @@ before the property's data does (``change_note`` says why a change is missing).
 
 Result frames (every division by zero or by a missing number gives NaN, never inf):
 
-:func:`compute_chains`: one row per property × chain × segment values × period × step, in that order
-(chains as declared, steps in chain order; the rest sorted).
+:func:`compute_chains`: one row per property × chain × segment values × period × step. Rows come chain by
+chain (as declared); within a chain sorted by property, segment values, period_start and period, each with
+its steps in chain order.
 
 =======================  ==========  ================================================================================
 column                   dtype       meaning
@@ -50,8 +51,8 @@ rate_exact               float64     users_exact / previous step's users_exact (
 macro_share_exact        float64     macro step's users_exact / users_exact, for micro steps: at most 1
 =======================  ==========  ================================================================================
 
-:func:`goal_summary`: one row per property × segment values × period × declared goal (goals in file
-order, the rest sorted): property, <segment columns>, period, period_start, period_end, ``event`` (str),
+:func:`goal_summary`: one row per property × segment values × period × declared goal, sorted like a chain
+with the goals in file order: property, <segment columns>, period, period_start, period_end, ``event`` (str),
 goal_type, goal_kind, users, events, ``value`` and ``key_events`` (float64), all_users,
 rate_over_all_users, partial, and with ``previous`` users_prev, change_abs, change_pct, change_note, all as
 above for the goal's event.

@@ -35,7 +35,7 @@ from ga4kit.constants import ALL
 EVENT_FRAME_COLUMNS = ("property", "period", "period_start", "period_end", "event", "goal_type", "goal_kind",
                        "event_count", "users", "value", "key_events")
 BASELINE_FRAME_COLUMNS = ("property", "period", "period_start", "period_end", "users", "sessions")
-INT_COLUMNS = ("event_count", "users", "sessions")  # the rest of the measures are float64
+COUNT_COLUMNS = ("event_count", "users", "sessions")  # int64; the other measures are float64
 NAT = np.iinfo(np.int64).min  # NaT as int64 nanoseconds
 DAY_NS = 86_400 * 10**9
 
@@ -193,7 +193,7 @@ class Coded:
 
     def number(self, column: str) -> np.ndarray:
         """A measure column as int64 (counts) or float64, gaps as 0."""
-        dtype = "int64" if column in INT_COLUMNS else "float64"
+        dtype = "int64" if column in COUNT_COLUMNS else "float64"
         if self.frame is None:
             return np.zeros(0, dtype=dtype)
         return pd.to_numeric(self.frame[column]).fillna(0).astype(dtype).to_numpy()
