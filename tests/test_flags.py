@@ -163,3 +163,14 @@ def test_no_data_and_no_goal_events_are_error_flags():
     # Healthy data: neither.
     assert not F.flags(EVENTS, BASELINE, CONFIG, [S], properties=["1"])["flag"].isin(
         ["no_data", "no_goal_events"]).any()
+
+
+def test_never_fired_counts_history_spelt_with_the_properties_prefix():
+    """A history whose property reads "properties/1" is the same property as "1" (as everywhere else): a
+    goal that fired there did fire. (It was flagged never_fired: the history's property was not normalised.)"""
+    ev = EVENTS[EVENTS["event"] != "purchase"]
+    hist = events_frame([("(all)", "purchase", 9, 7)], prop="properties/1", period="2026-10",
+                        start="2026-10-04", end="2026-10-31")
+    never = F.flags(ev, BASELINE, CONFIG, [S], history=hist).query("flag == 'never_fired'")
+    assert "purchase" not in set(never["event"])
+    assert set(never["event"]) == {"newsletter_signup"}  # the one goal that fired nowhere
