@@ -391,8 +391,8 @@ def write_report(path: str | Path, chains: pd.DataFrame | None, goals: pd.DataFr
                  meta: Mapping[str, Any] | None = None, *, segments: Sequence[str] | None = None) -> Path:
     """Write one self-contained HTML report to ``path`` atomically; returns the path.
 
-    ``chains``/``goals``/``flags``: frames from :mod:`ga4kit.chains`; ``trend_events``: an events frame at
-    day or week grain (for the trend lines); ``meta``: shown as "About this report" — e.g. ``title``,
+    ``chains``/``goals``/``flags``: frames from :mod:`ga4kit.chains` and :mod:`ga4kit.flags`; ``trend_events``: an
+    events frame at day or week grain (for the trend lines); ``meta``: shown as "About this report" — e.g. ``title``,
     ``properties``, ``range``, ``generated``, ``notes``, ``property_labels`` ({id: label}, used in
     captions). Segment columns are taken from ``segments`` or guessed from the chains frame.
     """

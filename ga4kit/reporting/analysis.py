@@ -1,6 +1,7 @@
 """One call from a goals file to chains, goal summary, flags and trends: what `chains`, `report` and
 `demo` share. Pulls at the report's grain (with the previous period when comparing) and, for flags and
-trend lines, at day grain over the current and previous period; everything else is :mod:`ga4kit.chains`.
+trend lines, at day grain over the current and previous period; everything else is :mod:`ga4kit.chains`
+and :mod:`ga4kit.flags` (in one pass: :mod:`ga4kit.tables`).
 
 Nothing is dropped without saying so. A property whose pull fails is in ``errors``; a part that fails for
 a property that was pulled (the day-by-day history behind trends and broken-tracking flags, closed funnels
@@ -45,7 +46,7 @@ class Analysis:
     daily: PullResult | None
     chains: Any  # DataFrame from ga4kit.chains.compute_chains (with users_exact when exact)
     goals: Any  # DataFrame from ga4kit.chains.goal_summary
-    flags: Any  # DataFrame from ga4kit.chains.flags
+    flags: Any  # DataFrame from ga4kit.flags.flags
     segments: tuple[str, ...]
     errors: dict[str, Ga4kitError] = field(default_factory=dict)  # properties that could not be pulled
     incomplete: list[Incomplete] = field(default_factory=list)
@@ -89,7 +90,8 @@ def analyse(config: GoalsConfig, clients, *, properties: list[str] | None = None
             compare_previous: bool = True, exact: bool = False, flags_history: bool = True,
             today: dt.date | None = None, progress: Callable[[str], None] | None = None) -> Analysis:
     """Pull, then compute chains, goal summary and flags for every property that answered."""
-    from ga4kit import chains as C
+    from ga4kit import flags as F
+    from ga4kit import tables as T
 
     P.check_order(start or config.report.start, end or config.report.end, today=today,
                   end_is_default=end is None)
@@ -115,26 +117,25 @@ def analyse(config: GoalsConfig, clients, *, properties: list[str] | None = None
                 "missing and broken-tracking checks only see the report's own periods.")))
     first_data = _first_data(daily, pulled) if daily is not None else None
     prev = (pulled.previous_events, pulled.previous_baseline) if compare_previous else None
-    chains = C.compute_chains(pulled.events, pulled.baseline, config, segs, previous=prev, today=todays,
-                              data_start=first_data)
-    goals = C.goal_summary(pulled.events, pulled.baseline, config, segs, previous=prev, today=todays,
-                           data_start=first_data)
     history = None
     if daily is not None:
         history = (daily.events, daily.baseline)
+    # Chains, goal summary and flags in one pass over the frames (ga4kit.tables).
+    tables = T.tables(pulled.events, pulled.baseline, config, segs, previous=prev, history=history, today=todays,
+                      data_start=first_data, metadata=pulled.metadata, properties=list(pulled.metadata))
+    chains, goals = tables.chains, tables.goals
     if exact and config.chains:
         chains = _exact(config, clients, pulled, chains, segs, incomplete)
-    caveats = C.caveat_flags(goals, segs)
-    flags = C.sort_flags([
-        C.flags(pulled.events, pulled.baseline, config, segs, history=history, metadata=pulled.metadata,
-                properties=list(pulled.metadata)),
+    caveats = F.caveat_flags(goals, segs)
+    flags = F.sort_flags([
+        tables.flags,
         caveats,
         _future_flags(pulled, todays, caveats, segs),
-        C.make_flags([{"property": i.property, "flag": f"{i.part}_unavailable" if i.part == "history" else
+        F.make_flags([{"property": i.property, "flag": f"{i.part}_unavailable" if i.part == "history" else
                        "exact_incomplete", "severity": "warning", "message": i.message[0].upper() + i.message[1:]}
                       for i in incomplete], segs),
         # Files written from this analysis must say which properties are missing from them.
-        C.make_flags([{"property": pid, "flag": "not_pulled", "severity": "error",
+        F.make_flags([{"property": pid, "flag": "not_pulled", "severity": "error",
                        "message": f"This property could not be pulled ({str(err).rstrip('.')}); it is missing "
                                   "from every table."} for pid, err in pulled.errors.items()], segs),
     ], segs)
@@ -144,7 +145,7 @@ def analyse(config: GoalsConfig, clients, *, properties: list[str] | None = None
 def _future_flags(pulled: PullResult, todays: dict, caveats, segs):
     """A range that reaches today or later although no period with data says so (the days from today on
     have no rows yet, e.g. the last weeks of a range that ends next month)."""
-    from ga4kit import chains as C
+    from ga4kit import flags as F
 
     said = set(caveats.loc[caveats["flag"] == "partial_period", "property"]) if len(caveats) else set()
     rows = [{"property": pid, "period": f"{pulled.start}..{pulled.end}", "flag": "partial_period",
@@ -153,7 +154,7 @@ def _future_flags(pulled: PullResult, todays: dict, caveats, segs):
                         "have no data yet (today's only in part), so the last periods are incomplete or "
                         "missing. Ranges end yesterday by default."}
             for pid, t in todays.items() if pulled.end is not None and pulled.end >= t and pid not in said]
-    return C.make_flags(rows, segs)
+    return F.make_flags(rows, segs)
 
 
 def _history(config, clients, pulled: PullResult, compare_previous: bool, today) -> PullResult:
