@@ -207,7 +207,7 @@ def pull_property(spec: PullSpec, clients, pid: str, *, known: PropertyMeta | No
     name = ids.property_name(pid)
     calls = _Calls()
     found = known_meta(pid, known, label) if known is not None else fetch_meta(clients, pid, label, calls)
-    today = spec.today or P.today_in(found.time_zone, spec.now)
+    today = spec.today or (P.today_in(found.time_zone) if spec.now is None else P.today_in(found.time_zone, spec.now))
     start, end = window(spec, today)
     current = P.split(start, end, spec.grain)
     previous: list[P.Period] = []
