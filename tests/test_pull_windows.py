@@ -77,7 +77,8 @@ def test_each_property_pulls_its_own_window(zones, order):
             day = dt.date.fromisoformat(row["period"])
             assert row["users"] == raw.loc[days == day, "user_id"].nunique()
         prev = res.previous_baseline[res.previous_baseline["property"] == pid]
-        assert prev["period"].min() == str(P.previous(start, end)[0]) and prev["period"].max() == str(start - dt.timedelta(days=1))
+        assert prev["period"].min() == str(P.previous(start, end)[0])
+        assert prev["period"].max() == str(start - dt.timedelta(days=1))
 
 
 def test_week_windows_differ_by_zone_and_stay_whole_weeks(zones):

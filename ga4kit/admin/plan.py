@@ -2,9 +2,9 @@
 
 Read-only: it calls get_property, list_key_events, list_data_streams and list_event_create_rules, for
 ``concurrency`` properties at once (:mod:`ga4kit.executor`: Admin calls kept under GA4's per-minute
-rate; the plan lists the properties in the order given). A property that cannot be read (permission denied, not found) or whose plan cannot be applied (the key
-event cap, an ambiguous web stream) gets an ``error`` in its :class:`PropertyPlan`; the others are
-planned as usual.
+rate; the plan lists the properties in the order given). A property that cannot be read (permission
+denied, not found) or whose plan cannot be applied (the key event cap, an ambiguous web stream) gets an
+``error`` in its :class:`PropertyPlan`; the others are planned as usual.
 
 Two rules producing the same declared event are drift: GA4 runs every rule, so each duplicate creates the
 event again and its counts double. The plan shows the extra as ``duplicate`` (``delete`` with prune),

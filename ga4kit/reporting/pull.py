@@ -207,7 +207,7 @@ def pull_property(spec: PullSpec, clients, pid: str, *, known: PropertyMeta | No
     name = ids.property_name(pid)
     calls = _Calls()
     found = known_meta(pid, known, label) if known is not None else fetch_meta(clients, pid, label, calls)
-    today = spec.today or (P.today_in(found.time_zone) if spec.now is None else P.today_in(found.time_zone, spec.now))
+    today = spec.today or _today(found.time_zone, spec.now)
     start, end = window(spec, today)
     current = P.split(start, end, spec.grain)
     previous: list[P.Period] = []
@@ -224,6 +224,10 @@ def pull_property(spec: PullSpec, clients, pid: str, *, known: PropertyMeta | No
         subject_to_thresholding=notes.subject_to_thresholding, sampled=notes.sampled,
         data_loss_from_other_row=notes.data_loss_from_other_row, quota=dict(notes.quota), api_calls=calls.n)
     return PropertyPull(meta, today, tuple(current + previous), len(current), tuple(tables))
+
+
+def _today(time_zone: str | None, now: dt.datetime | None) -> dt.date:
+    return P.today_in(time_zone) if now is None else P.today_in(time_zone, now)
 
 
 def window(spec: PullSpec, today: dt.date) -> tuple[dt.date, dt.date]:
