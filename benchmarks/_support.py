@@ -58,6 +58,11 @@ def goals_config(pids: list[str], events: list[str], segments=("sessionDefaultCh
 def _serve(conn, kwargs: dict, synthetic: dict | None) -> None:
     from ga4kit.emulator import Emulator
 
+    # The emulator answers from threads of one Python process: a thread whose added latency is over waits
+    # for the interpreter lock while others build reports (5 ms per switch by default). GA4 answers from
+    # many machines; a short switch interval keeps the added latency close to what was asked for.
+    sys.setswitchinterval(0.0005)
+
     emu = Emulator(**kwargs)
     if synthetic:
         for pid in emu.admin.property_ids():

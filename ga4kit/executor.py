@@ -151,6 +151,9 @@ def _pooled(items, fn, workers: int, on_done, stop) -> list:
         if isinstance(exc, Interrupted):
             raise
         raise Interrupted(results) from None
+    except BaseException:  # on_done failed: let the workers stop
+        stop.set()
+        raise
     for t in threads:
         t.join()
     return results

@@ -99,8 +99,8 @@ def analyse(config: GoalsConfig, clients, *, properties: list[str] | None = None
     """
     from ga4kit import chains as C
 
-    P.check_order(start or config.report.start, end or config.report.end, today=today,
-                  end_is_default=end is None)
+    P.check_order(start or config.report.start, end or config.report.end,
+                  today=today or (P.today_in(None, now) if now is not None else None), end_is_default=end is None)
     pids = property_ids(config, properties)
     if not pids:
         raise Ga4kitError("No property to pull.", "List properties in the goals file or pass -p PROPERTY_ID.")
