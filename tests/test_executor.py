@@ -292,3 +292,47 @@ def test_pull_is_the_same_at_any_concurrency():
     for name in ("events", "baseline", "previous_events", "previous_baseline"):
         pd.testing.assert_frame_equal(getattr(many, name), getattr(one, name))
     assert {p: m.api_calls for p, m in many.metadata.items()} == {p: 2 for p in many.metadata}
+
+
+def test_ctrl_c_of_the_cli_while_several_properties_are_written(emulator, tmp_path):
+    """A real `ga4kit apply` process, Ctrl-C while three properties are being written: exit 130, what landed
+    said per property, no traceback; a second apply finishes every property."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from admin_support import goals_yaml
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    many = "defaults: {counting: once_per_event}\ngoals:\n" + "".join(
+        f"  - {{event: step_{i}, type: micro, kind: milestone}}\n" for i in range(6))
+    pids = [emulator.test_property] + [new_property(emulator, name=n) for n in "BC"]
+    path = tmp_path / "many.yaml"
+    path.write_text(goals_yaml(pids, many))
+    emulator.faults.set("CreateKeyEvent", latency_ms=300)
+    cmd = [sys.executable, "-m", "ga4kit", "--emulator", emulator.address, "apply", "-c", str(path), "--yes",
+           "--no-event-check"]
+    env = dict(os.environ, PYTHONPATH=root)
+    proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while len({c.property for c in emulator.calls if c.method == "CreateKeyEvent"}) < 3:
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, out + err
+    assert "Traceback" not in err
+    [line] = [ln for ln in err.splitlines() if ln.startswith("Interrupted after")]
+    assert " of 18 writes (" in line and all(f"P{pid} ({pid}): " in line for pid in pids)
+    time.sleep(0.5)  # the writes under way land
+    emulator.faults.clear()
+    rerun = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    for pid in pids:
+        assert key_event_counts(emulator, pid) == Counter({"purchase": 1, **{f"step_{i}": 1 for i in range(6)}})
