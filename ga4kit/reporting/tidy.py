@@ -41,9 +41,9 @@ def frames(pulls: list, segments: tuple[str, ...], goals: Iterable[Any]) -> dict
     goals = list(goals)
     out = {}
     for kind, columns in ((EVENTS, event_columns(segments)), (BASELINE, baseline_columns(segments))):
-        rows = _gather(pulls, kind, segments)
+        table = _table(_gather(pulls, kind, segments), kind, segments, goals)
         for when, previous in (("", False), ("previous_", True)):
-            out[f"{when}{kind}"] = _frame(rows, previous, kind, segments, goals, columns)
+            out[f"{when}{kind}"] = _select(table, previous, kind, columns)
     return out
 
 
@@ -117,36 +117,32 @@ def _period_keys(report, table) -> list[str] | None:
     return ["|".join(parts) for parts in zip(*(table.columns[d] for d in dims))]
 
 
-def _frame(acc: _Rows, previous: bool, kind: str, segments, goals, columns: list[str]):
+def _table(acc: _Rows, kind: str, segments, goals) -> tuple[dict, Any] | None:
+    """(column -> values of every row in a wanted period, whether each row is of the previous window)."""
     import numpy as np
-    import pandas as pd
 
     if not acc.codes:
-        return empty(columns)
+        return None
     codes = np.concatenate(acc.codes)
     prop = np.repeat(np.array([p for p, _ in acc.prop], dtype=np.int64), [n for _, n in acc.prop])
-    is_prev = np.array([p[3] for p in acc.periods], dtype=bool)
-    keep = (codes >= 0) & (is_prev[np.maximum(codes, 0)] == previous)
-    if not keep.any():
-        return empty(columns)
+    keep = codes >= 0  # a day outside the wanted periods (the span is strict, but be sure)
     codes, prop = codes[keep], prop[keep]
 
     def pick(values) -> np.ndarray:
         return np.asarray(values, dtype=object)[keep]
 
-    labels = np.array([p[0] for p in acc.periods], dtype=object)
-    starts = np.array([p[1] for p in acc.periods], dtype="datetime64[us]")
-    ends = np.array([p[2] for p in acc.periods], dtype="datetime64[us]")
-    props = acc.properties
+    periods, props = acc.periods, acc.properties
     data: dict[str, Any] = {
         "property": np.array([p[0] for p in props], dtype=object)[prop],
         "property_name": np.array([p[1] for p in props], dtype=object)[prop],
-        "period": labels[codes], "period_start": starts[codes], "period_end": ends[codes],
+        "period": np.array([p[0] for p in periods], dtype=object)[codes],
+        "period_start": np.array([p[1] for p in periods], dtype="datetime64[us]")[codes],
+        "period_end": np.array([p[2] for p in periods], dtype="datetime64[us]")[codes],
     }
     for s in segments:
         data[s] = pick(acc.segments[s])
     renames = EVENT_RENAMES if kind == EVENTS else BASE_RENAMES
-    numbers = {renames[m]: _number(acc.metrics[m], renames[m] in INTEGERS)[keep] for m in renames}
+    data.update({renames[m]: _number(acc.metrics[m], renames[m] in INTEGERS)[keep] for m in renames})
     if kind == EVENTS:
         event = pick(acc.event)
         types = {g.event: g.type for g in goals}
@@ -154,11 +150,21 @@ def _frame(acc: _Rows, previous: bool, kind: str, segments, goals, columns: list
         data["event"] = event
         data["goal_type"] = np.array([types.get(e) for e in event], dtype=object)
         data["goal_kind"] = np.array([kinds.get(e) for e in event], dtype=object)
-        currency = np.array([p[2] for p in props], dtype=object)[prop]
-        numbers["value"] = _round_money(numbers["value"], prop, [p[2] for p in props])
-        data["currency"] = currency
-    data.update(numbers)
-    df = pd.DataFrame(data)[columns]
+        data["currency"] = np.array([p[2] for p in props], dtype=object)[prop]
+        data["value"] = _round_money(data["value"], prop, [p[2] for p in props])
+    return data, np.array([p[3] for p in periods], dtype=bool)[codes]
+
+
+def _select(table, previous: bool, kind: str, columns: list[str]):
+    """The frame of the current (or previous) window's rows."""
+    import numpy as np
+    import pandas as pd
+
+    if table is None or not (table[1] == previous).any():
+        return empty(columns)
+    data, is_previous = table
+    rows = is_previous == previous
+    df = pd.DataFrame({c: data[c][rows] for c in columns})
     if kind == EVENTS:
         ke = df["key_events"].to_numpy()
         if bool((ke == np.round(ke)).all()):  # GA4 answers whole key event counts: keep them integers
