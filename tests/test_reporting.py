@@ -155,11 +155,11 @@ def test_api_calls_per_pull(shop):
     pull(cfg, clients, today=TODAY)
     assert [c.method for c in emu.calls] == ["GetProperty", "BatchRunReports"]
     emu.reset_calls()
-    # 9 weeks + partial weeks at both ends -> 10 periods -> 3 chunks of <= 4 date ranges, 4 reports each:
-    # 12 reports in batches of 5 -> 3 batch calls.
+    # 9 weeks + partial weeks at both ends -> 10 periods, one isoYearIsoWeek dimension: still one request
+    # (it took 3 when weeks were date ranges, 4 per report).
     res = pull(cfg, clients, grain="week", start="2026-09-20", end="2026-11-21", today=TODAY)
     assert res.events["period"].nunique() == 10
-    assert [c.method for c in emu.calls] == ["GetProperty"] + ["BatchRunReports"] * 3
+    assert [c.method for c in emu.calls] == ["GetProperty", "BatchRunReports"]
 
 
 def test_paging_when_rows_do_not_fit_in_one_page(shop, monkeypatch):
