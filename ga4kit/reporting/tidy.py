@@ -19,7 +19,7 @@ from ga4kit.reporting.requests import BASELINE, EVENTS
 
 EVENT_RENAMES = {"eventCount": "event_count", "totalUsers": "users", "eventValue": "value", "keyEvents": "key_events"}
 BASE_RENAMES = {"totalUsers": "users", "sessions": "sessions"}
-BASE_COLUMNS = ("users", "sessions")
+BASELINE_MEASURES = ("users", "sessions")  # the measures of a baseline row
 INTEGERS = ("event_count", "users", "sessions")
 FLOATS = ("value", "key_events")
 
@@ -32,7 +32,7 @@ def event_columns(segments) -> list[str]:
 
 def baseline_columns(segments) -> list[str]:
     """The columns of ``PullResult.baseline`` for these segments."""
-    return ["property", "property_name", "period", "period_start", "period_end", *segments, *BASE_COLUMNS]
+    return ["property", "property_name", "period", "period_start", "period_end", *segments, *BASELINE_MEASURES]
 
 
 def frames(pulls: list, segments: tuple[str, ...], goals: Iterable[Any]) -> dict[str, Any]:
