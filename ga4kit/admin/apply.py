@@ -46,7 +46,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ga4kit.admin import translate as R
-from ga4kit.admin.plan import PAGE_SIZE, read_property, service_level_cap
+from ga4kit.admin.plan import read_property, service_level_cap
+from ga4kit.properties import list_event_create_rules, list_key_events
 from ga4kit.admin.types import (
     CREATE, DELETE, DONE, DUPLICATE, FAILED, KEY_EVENT, RULE, SKIPPED, UPDATE, Action, CapCheck, ErrorInfo,
     KeyEventSpec, Outcome, Plan, PropertyPlan, PropertyResult, Result, RuleSpec,
@@ -468,8 +469,7 @@ class _Applier:
 
     # --- key events ----------------------------------------------------------------------------------
     def _find_key_event(self, event: str) -> Any | None:
-        request = {"parent": self.ref.name, "page_size": PAGE_SIZE}
-        for ke in self.clients.admin.list_key_events(request=request):
+        for ke in list_key_events(self.clients, self.ref.id):
             if ke.event_name == event:
                 return ke
         return None
@@ -536,8 +536,7 @@ class _Applier:
         return f"{self.ref.name}/dataStreams/{self.pp.stream}"
 
     def _list_rules(self, destination: str) -> list[Any]:
-        request = {"parent": self._stream_name, "page_size": PAGE_SIZE}
-        return [r for r in self.clients.admin_alpha.list_event_create_rules(request=request)
+        return [r for r in list_event_create_rules(self.clients, self._stream_name)
                 if r.destination_event == destination]
 
     def _create_rule(self, a: Action) -> Outcome:
@@ -643,8 +642,7 @@ class _Applier:
 
     def _settled_rules(self) -> list[Any]:
         def read() -> list[Any]:
-            request = {"parent": self._stream_name, "page_size": PAGE_SIZE}
-            return list(self.clients.admin_alpha.list_event_create_rules(request=request))
+            return list_event_create_rules(self.clients, self._stream_name)
 
         def missing(rules: list[Any]) -> int:
             n = 0

@@ -31,12 +31,13 @@ from ga4kit.admin.types import (
     PropertyPlan, RuleSpec,
 )
 from ga4kit.config.model import Goal, GoalsConfig, PropertyRef
-from ga4kit.constants import ADMIN_PAGE_SIZE
 from ga4kit.errors import ApiError, Ga4kitError, PlanError
 from ga4kit.executor import DEFAULT_CONCURRENCY, guard, run_per_property
-from ga4kit.ids import property_id, stream_id
+from ga4kit.ids import stream_id
+from ga4kit.properties import (
+    get_property, list_data_streams, list_event_create_rules, list_key_events, select_properties, web_streams,
+)
 
-PAGE_SIZE = ADMIN_PAGE_SIZE  # the most GA4 returns per page
 
 NOT_DELETABLE = "not in the goals file; kept (GA4 marks it not deletable, so --prune never deletes it)"
 UNDECLARED = "not in the goals file; kept (apply --prune deletes it)"
@@ -45,28 +46,6 @@ DUPLICATE_NOTE = ("a second rule producing {event}: GA4 creates the event once p
                   "{what}")
 
 EVENT_CHECK_DAYS = 28
-
-
-def select_properties(config: GoalsConfig, ids: Iterable[Any] | None = None) -> list[PropertyRef]:
-    """The properties to work on: ``ids`` (any accepted form, G-... refused) or else the file's.
-
-    An id that is also in the file keeps the file's label and stream.
-    """
-    if not ids:
-        return list(config.properties)
-    known = {p.id: p for p in config.properties}
-    out: list[PropertyRef] = []
-    seen: set[str] = set()
-    for raw in ids:
-        if isinstance(raw, PropertyRef):
-            ref = raw
-        else:
-            pid = property_id(raw)
-            ref = known.get(pid, PropertyRef(id=pid))
-        if ref.id not in seen:
-            seen.add(ref.id)
-            out.append(ref)
-    return out
 
 
 def desired_state(config: GoalsConfig) -> tuple[list[KeyEventSpec], list[RuleSpec]]:
@@ -112,10 +91,7 @@ def service_level_cap(service_level: str) -> int:
 
 def read_property(ref: PropertyRef, clients: Any) -> tuple[str, list[Any]]:
     """The property's service level and its key events (raises ApiError)."""
-    prop = clients.admin.get_property(name=ref.name)
-    level = R.enum_name(prop.service_level)
-    kes = list(clients.admin.list_key_events(request={"parent": ref.name, "page_size": PAGE_SIZE}))
-    return level, kes
+    return get_property(clients, ref.id).service_level, list_key_events(clients, ref.id)
 
 
 def plan_property(ref: PropertyRef, key_events: list[KeyEventSpec], rule_specs: list[RuleSpec], clients: Any, *,
@@ -126,8 +102,7 @@ def plan_property(ref: PropertyRef, key_events: list[KeyEventSpec], rule_specs: 
     if rule_specs:
         stream = choose_stream(ref, clients)
         pp.stream = stream_id(stream)
-        request = {"parent": stream, "page_size": PAGE_SIZE}
-        current = list(clients.admin_alpha.list_event_create_rules(request=request))
+        current = list_event_create_rules(clients, stream)
         pp.actions.extend(plan_rules(rule_specs, current, pp.stream, prune=prune))
     pp.cap = cap_check(level, existing, pp.actions)
     if pp.cap.exceeded:
@@ -204,8 +179,8 @@ def plan_rules(desired: list[RuleSpec], current: list[Any], stream: str, *, prun
 
 def choose_stream(ref: PropertyRef, clients: Any) -> str:
     """The web data stream (resource name) that holds the property's create-event rules."""
-    streams = list(clients.admin.list_data_streams(request={"parent": ref.name, "page_size": PAGE_SIZE}))
-    web = [s for s in streams if R.enum_name(s.type_) == "WEB_DATA_STREAM"]
+    streams = list_data_streams(clients, ref.id)
+    web = web_streams(streams)
     if ref.stream:
         wanted = stream_id(ref.stream)
         for s in streams:

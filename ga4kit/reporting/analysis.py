@@ -25,7 +25,8 @@ from ga4kit.config.model import GoalsConfig
 from ga4kit.errors import Ga4kitError
 from ga4kit.executor import DEFAULT_CONCURRENCY, Done, guard, run_per_property
 from ga4kit.reporting import periods as P
-from ga4kit.reporting.pull import PropertyPull, PullResult, PullSpec, assemble, property_ids, pull_property, spec_for
+from ga4kit.properties import property_ids
+from ga4kit.reporting.pull import PropertyPull, PullResult, PullSpec, assemble, pull_property, spec_for
 
 
 @dataclass

@@ -39,6 +39,7 @@ from ga4kit.config.model import GoalsConfig
 from ga4kit.constants import ALL, GRAINS, MAX_SEGMENTS, PAGE_ROWS
 from ga4kit.errors import ApiError, Ga4kitError
 from ga4kit.executor import DEFAULT_CONCURRENCY, Done, guard, run_per_property
+from ga4kit.properties import get_property, property_ids
 from ga4kit.reporting import periods as P
 from ga4kit.reporting import requests as R
 from ga4kit.reporting import tidy
@@ -46,7 +47,7 @@ from ga4kit.reporting.responses import Table, fold_notes, join_pages, raw, read_
 from ga4kit.reporting.tidy import baseline_columns, event_columns
 
 __all__ = ["ALL", "PAGE", "PropertyMeta", "PropertyPull", "PullResult", "PullSpec", "assemble", "baseline_columns",
-           "event_columns", "property_ids", "pull", "pull_property", "spec_for", "widen_to_whole_periods"]
+           "event_columns", "pull", "pull_property", "spec_for", "widen_to_whole_periods"]
 
 PAGE = PAGE_ROWS  # rows per page (a module attribute, so a test can make pages small)
 
@@ -130,12 +131,6 @@ class PropertyPull:
     periods: tuple[P.Period, ...]
     current: int  # how many of ``periods`` are the current window's
     tables: tuple[tuple[R.Report, Table], ...]
-
-
-def property_ids(config: GoalsConfig, properties: list[str] | None = None) -> list[str]:
-    """The properties a pull covers, normalised and each once, in the order given."""
-    pids = [ids.property_id(p) for p in properties] if properties else [p.id for p in config.properties]
-    return list(dict.fromkeys(pids))
 
 
 def spec_for(config: GoalsConfig, *, start=None, end=None, segments=None, grain=None, compare_previous=False,
@@ -274,13 +269,10 @@ def known_meta(pid: str, known: PropertyMeta, label: str | None) -> PropertyMeta
 
 
 def fetch_meta(clients, pid: str, label: str | None, calls: _Calls) -> PropertyMeta:
-    """Name, time zone and currency from the Admin API's GetProperty."""
-    from google.analytics.admin_v1beta import types as at
-
-    name = ids.property_name(pid)
-    prop = calls.send(clients.admin.get_property, at.GetPropertyRequest(name=name), name)
-    return PropertyMeta(property=pid, name=prop.display_name or label, time_zone=prop.time_zone or None,
-                        currency=prop.currency_code or None)
+    """Name, time zone and currency from the Admin API's GetProperty (:func:`ga4kit.properties.get_property`)."""
+    info = calls.send(lambda request: get_property(clients, pid), None, ids.property_name(pid))
+    return PropertyMeta(property=pid, name=info.display_name or label, time_zone=info.time_zone,
+                        currency=info.currency)
 
 
 def fetch_tables(clients, name: str, reports: list[R.Report], calls: _Calls) -> list[tuple[R.Report, Table]]:
