@@ -145,7 +145,7 @@ class SheetsClient:
 
     def values_batch_get(self, spreadsheet_id: str, ranges: Sequence[str], *,
                          value_render: str = "UNFORMATTED_VALUE",
-                         datetime_render: str = "FORMATTED_STRING") -> list[dict]:
+                         datetime_render: str = "SERIAL_NUMBER") -> list[dict]:
         if not ranges:
             return []
         answer = self.call("spreadsheets.values.batchGet", "GET", spreadsheet_id, "/values:batchGet",

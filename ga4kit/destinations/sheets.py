@@ -348,8 +348,25 @@ class SheetsDestination(Destination):
                 header.pop()
             width = len(header)
             body = [[(None if v == "" else v) for v in (r[:width] + [""] * (width - len(r)))] for r in rows[1:]]
-            out[name] = pd.DataFrame(body, columns=header, dtype=object)
+            frame = pd.DataFrame(body, columns=header, dtype=object)
+            for col in self._date_columns(tab, width) if len(frame) else []:
+                frame.iloc[:, col] = [_iso(v) for v in frame.iloc[:, col]]
+            out[name] = frame
         return out
+
+    def _date_columns(self, tab: _Tab, width: int) -> list[int]:
+        """The columns whose first data cell is formatted as a date or date-time (whatever its pattern):
+        their serial numbers are read back as ISO text, as a CSV holds them."""
+        answer = self.client().get(self.spreadsheet_id, ranges=[f"{_quote(tab.title)}!A2:{_col(width - 1)}2"],
+                                   include_grid_data=True,
+                                   fields="sheets.data.rowData.values.userEnteredFormat.numberFormat.type")
+        try:
+            cells = answer["sheets"][0]["data"][0]["rowData"][0]["values"]
+        except (KeyError, IndexError):
+            return []
+        return [i for i, cell in enumerate(cells)
+                if ((cell or {}).get("userEnteredFormat") or {}).get("numberFormat", {}).get("type")
+                in ("DATE", "DATE_TIME")]
 
     def read_columns(self, tables: Sequence[str] | None = None) -> dict[str, list[str]]:
         tabs = self._tabs()
@@ -373,7 +390,8 @@ class SheetsDestination(Destination):
         for i in range(0, len(starts), 20):
             chunk = starts[i:i + 20]
             ranges = [f"{_quote(tab.title)}!A{r + 1}:{_col(tab.cols - 1)}{min(r + step, tab.rows)}" for r in chunk]
-            for r, vr in zip(chunk, self.client().values_batch_get(self.spreadsheet_id, ranges)):
+            for r, vr in zip(chunk, self.client().values_batch_get(self.spreadsheet_id, ranges,
+                                                                    datetime_render="SERIAL_NUMBER")):
                 block = vr.get("values") or []
                 rows.extend(block)
                 rows.extend([] for _ in range(min(r + step, tab.rows) - r - len(block)))
@@ -423,23 +441,21 @@ class SheetsDestination(Destination):
             table.staging_id = _new_id(used)
         staged = False
         try:
-            client.batch_update(self.spreadsheet_id, [
+            staged = True  # from here a failure may leave staging tabs: remove them
+            self._batch(client, [
                 *({"deleteSheet": {"sheetId": t.sheet_id}} for t in leftovers),
                 *({"addSheet": {"properties": {
                     "sheetId": t.staging_id, "title": f"{STAGING} {run} {i + 1}", "hidden": True,
                     "gridProperties": {"rowCount": t.height, "columnCount": t.width}}}}
-                  for i, t in enumerate(tables))])
-            staged = True
+                  for i, t in enumerate(tables))],
+                landed=lambda now: all(f"{STAGING} {run} {i + 1}".lower() in now for i in range(len(tables))))
             if leftovers and note:
                 note(f"Removed {len(leftovers)} staging tab{'s' if len(leftovers) > 1 else ''} of an interrupted "
                      f"write from {self.description}.")
             self._fill(client, tables, run)
-            swap = self._swap_requests(tables, tabs, meta_rows, used)
-            try:
-                client.batch_update(self.spreadsheet_id, swap)
-            except SheetsError:
-                if not self._swap_landed(tables, run):
-                    raise
+            self._batch(client, self._swap_requests(tables, tabs, meta_rows, used),
+                        landed=lambda now: all(t.title.lower() in now for t in tables) and not any(
+                            t.startswith(f"{STAGING} {run} ") for t in now))
             staged = False
         except BaseException:
             if staged:
@@ -556,15 +572,22 @@ class SheetsDestination(Destination):
                                          "fields": "userEnteredValue,userEnteredFormat.numberFormat"}})
         return requests
 
-    def _swap_landed(self, tables: list[Table], run: str) -> bool:
-        """After a failed swap whose answer may have been lost (a retry then finds its staging tabs gone):
-        did it land? Yes when no staging tab of this write is left and every data tab is there."""
+    def _batch(self, client: SheetsClient, requests: list[dict], *, landed) -> None:
+        """One batchUpdate. When it fails after a retry, its first attempt may have been applied with the
+        answer lost (the retry then fails, its tabs being there or gone already): look at the spreadsheet,
+        and ``landed({lower-cased title})`` says whether the batch is in."""
+        retries = client.stats.retries
         try:
-            tabs = self._tabs()
+            client.batch_update(self.spreadsheet_id, requests)
         except SheetsError:
-            return False
-        return all(t.title.lower() in tabs for t in tables) and not any(
-            t.title.startswith(f"{STAGING} {run} ") for t in tabs.values())
+            if client.stats.retries == retries:
+                raise
+            try:
+                now = set(self._tabs())
+            except SheetsError:
+                now = set()
+            if not landed(now):
+                raise
 
     def _drop_staging(self, client: SheetsClient, run: str) -> None:
         """Best effort after a failed or interrupted write: remove this write's staging tabs (the next write
@@ -579,6 +602,15 @@ class SheetsDestination(Destination):
 
 
 # ----------------------------------------------------------------------------------------- helpers
+
+def _iso(value: Any) -> Any:
+    """A serial number as ISO text (a date, or a date and time); anything else as it is."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    moment = EPOCH + dt.timedelta(days=float(value))
+    moment = moment.replace(microsecond=0) + dt.timedelta(seconds=round(moment.microsecond / 1e6))
+    return moment.date().isoformat() if moment.time() == dt.time() else moment.isoformat()
+
 
 def _quote(title: str) -> str:
     return "'" + title.replace("'", "''") + "'"

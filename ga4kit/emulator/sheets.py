@@ -17,6 +17,9 @@ demo spreadsheet), with ``x-ga4kit-scope`` when sent (a scope without "spreadshe
 "Request had insufficient authentication scopes."). A spreadsheet has an owner, writers and readers; anyone
 else gets 403 "The caller does not have permission", an unknown one 404 "Requested entity was not found.".
 
+Faults for tests: :meth:`SheetsStandIn.fail` answers the next calls of a method with an error, before or
+after carrying them out (a write applied whose answer is lost).
+
 Limits, as Sheets': 60 write requests per minute per user and 300 per project, 300 reads per minute per user
 and per project, in sliding one-minute windows on a clock tests can speed up (429 RESOURCE_EXHAUSTED with
 Google's body and ErrorInfo; refused calls do not count); 10 million cells per spreadsheet (every cell of
@@ -159,6 +162,7 @@ class SheetsStandIn:
         self._log_lock = threading.Lock()
         self._calls: list[SheetsCall] = []
         self._arrivals: list[tuple[str, str | None]] = []
+        self._faults: dict[str, list] = {}
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.state_dir = os.fspath(state_dir) if state_dir is not None else None
@@ -200,6 +204,25 @@ class SheetsStandIn:
     def _sheet_id(self) -> int:
         return self._rng.randrange(1, 2 ** 31 - 1)
 
+    def fail(self, method: str, code: int = 503, *, times: int = 1, after: bool = False, skip: int = 0) -> None:
+        """Answer ``times`` calls of ``method`` ("spreadsheets.batchUpdate", "*"), after the next ``skip``,
+        with HTTP ``code`` (429, 500, 503 ...); ``after``: carry the call out first and lose its answer, as
+        when Sheets applied a write but the reply never arrived."""
+        with self._log_lock:
+            self._faults[method] = [int(code), int(times), bool(after), int(skip)]
+
+    def _fault(self, method: str) -> tuple[int, bool] | None:
+        with self._log_lock:
+            for key in (method, "*"):
+                rule = self._faults.get(key)
+                if rule and rule[3] > 0:
+                    rule[3] -= 1
+                    return None
+                if rule and rule[1] > 0:
+                    rule[1] -= 1
+                    return rule[0], rule[2]
+        return None
+
     # ----------------------------------------------------------------- call log
     @property
     def calls(self) -> list[SheetsCall]:
@@ -228,10 +251,10 @@ class SheetsStandIn:
         if self._server is not None:
             return self
         handler = type("Handler", (_Handler,), {"stand_in": self})
-        server = ThreadingHTTPServer((self.host, self._requested_port), handler)
+        server = _Server((self.host, self._requested_port), handler)
         server.daemon_threads = True
         self._server, self.port = server, server.server_address[1]
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="ga4kit-sheets", daemon=True)
         self._thread.start()
         return self
@@ -242,6 +265,12 @@ class SheetsStandIn:
             server.shutdown()
             server.server_close()
         self.save()
+
+    def __enter__(self) -> SheetsStandIn:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
 
     def save(self) -> None:
         if not self.state_dir:
@@ -276,7 +305,12 @@ class SheetsStandIn:
             delay = self.latency.get(method, self.latency.get("*", 0.0))
             if delay:
                 time.sleep(delay)
+            fault = self._fault(method)
+            if fault and not fault[1]:
+                raise _injected(fault[0])
             answer = self._dispatch(method, sid, args, query, principal, headers, body)
+            if fault:
+                raise _injected(fault[0])
             if "fields" in query and query["fields"][0]:
                 answer = apply_mask(answer, parse_mask(query["fields"][0]))
         except SheetsError as exc:
@@ -437,6 +471,15 @@ class SheetsStandIn:
                       f"{self.limits.cells_per_spreadsheet} cells.")
 
 
+def _injected(code: int) -> SheetsError:
+    names = {429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 502: "UNAVAILABLE", 503: "UNAVAILABLE",
+             504: "DEADLINE_EXCEEDED"}
+    messages = {429: f"Quota exceeded for quota metric 'Write requests' and limit 'Write requests per minute per "
+                     f"user' of service 'sheets.googleapis.com' for consumer '{CONSUMER}'.",
+                503: "The service is currently unavailable."}
+    return SheetsError(code, names.get(code, "UNKNOWN"), messages.get(code, "Internal error encountered."))
+
+
 def _truthy(values: list | None) -> bool:
     return bool(values) and values[0].lower() in ("true", "1")
 
@@ -478,6 +521,14 @@ def _route(http_method: str, path: str) -> tuple[str, str | None, dict]:
             method = f"spreadsheets.values.{name}"
             return method, sid, {"range": unquote(text)}
     raise not_found
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that went away (killed mid-request) is no error of the stand-in's.
+        log.debug("sheets stand-in: a client at %s went away", client_address, exc_info=True)
 
 
 class _Handler(BaseHTTPRequestHandler):

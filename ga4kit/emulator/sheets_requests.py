@@ -24,14 +24,18 @@ def _limit_error(where: str, limit: int) -> SheetsError:
                f"{limit} cells.")
 
 
-def _grid_error(sheet: Sheet, r1: int, c1: int) -> SheetsError:
-    return bad(f"Range ({a1(sheet.title, r1 - 1, r1, c1 - 1, c1).split(':')[0]}) exceeds grid limits. "
+def _grid_error(sheet: Sheet, row: int, col: int) -> SheetsError:
+    """Sheets names the first cell beyond the grid (0-based ``row``, ``col``)."""
+    return bad(f"Range ({a1(sheet.title, row, row + 1, col, col + 1)}) exceeds grid limits. "
                f"Max rows: {sheet.rows}, max columns: {sheet.cols}")
 
 
-def _fits(sheet: Sheet, r1: int, c1: int) -> None:
-    if r1 > sheet.rows or c1 > sheet.cols:
-        raise _grid_error(sheet, r1 if r1 > sheet.rows else sheet.rows, c1 if c1 > sheet.cols else sheet.cols)
+def _fits(sheet: Sheet, r1: int, c1: int, r0: int = 0, c0: int = 0) -> None:
+    """Raise when the block r0..r1 x c0..c1 (half-open) passes the grid."""
+    if r1 > sheet.rows:
+        raise _grid_error(sheet, sheet.rows, c0)
+    if c1 > sheet.cols:
+        raise _grid_error(sheet, r0, sheet.cols)
 
 
 def _grid_range(work: Spreadsheet, rng: dict, where: str) -> tuple[Sheet, int, int, int, int]:
@@ -40,7 +44,7 @@ def _grid_range(work: Spreadsheet, rng: dict, where: str) -> tuple[Sheet, int, i
     c0, c1 = int(rng.get("startColumnIndex", 0)), int(rng.get("endColumnIndex", sheet.cols))
     if r0 < 0 or c0 < 0 or r1 < r0 or c1 < c0:
         raise bad(f"{where}Invalid range: {rng}")
-    _fits(sheet, r1, c1)
+    _fits(sheet, r1, c1, r0, c0)
     return sheet, r0, r1, c0, c1
 
 
@@ -170,7 +174,7 @@ class Batch:
             cells = (row or {}).get("values", [])
             if bounds is not None and (r0 + i >= bounds[0] or c0 + len(cells) > bounds[1]):
                 raise bad(f"{where}The data does not fit in the range given.")
-            _fits(sheet, r0 + i + 1, c0 + len(cells))
+            _fits(sheet, r0 + i + 1, c0 + len(cells), r0 + i, c0)
             for j, cell in enumerate(cells):
                 cell = cell or {}
                 if values:
@@ -243,7 +247,7 @@ class Batch:
         # A destination that is a multiple of the source repeats it; a smaller one still gets it all.
         reps_r = (dr1 - dr0) // h if (dr1 - dr0) >= h and (dr1 - dr0) % h == 0 else 1
         reps_c = (dc1 - dc0) // w if (dc1 - dc0) >= w and (dc1 - dc0) % w == 0 else 1
-        _fits(dst, dr0 + h * reps_r, dc0 + w * reps_c)
+        _fits(dst, dr0 + h * reps_r, dc0 + w * reps_c, dr0, dc0)
         block = [[src.get(r, c) for c in range(sc0, sc1)] for r in range(sr0, sr1)]
         fmts = src.formats_in(sr0, sr1, sc0, sc1)
         dst = self.work.mutable(dst)
@@ -289,7 +293,7 @@ class Batch:
         sheet, dim, start, end = self._dimension(body, where)
         size = sheet.rows if dim == "ROWS" else sheet.cols
         if end > size:
-            raise _grid_error(sheet, end if dim == "ROWS" else sheet.rows, end if dim == "COLUMNS" else sheet.cols)
+            raise _grid_error(sheet, size if dim == "ROWS" else 0, size if dim == "COLUMNS" else 0)
         if end - start >= size:
             raise bad(f"{where}You can't delete all the {'rows' if dim == 'ROWS' else 'columns'} on the sheet.")
         sheet.delete(dim, start, end)
@@ -346,7 +350,7 @@ def write_values(work: Spreadsheet, vr: dict, value_input: str, range_text: str 
     if not single and (height > r1 - r0 or width > c1 - c0):
         raise bad(f"Requested writing within range [{text}], but tried writing to "
                   f"{'row [' + str(r0 + height) + ']' if height > r1 - r0 else 'column [' + _col(c0 + width) + ']'}")
-    _fits(sheet, r0 + height, c0 + width)
+    _fits(sheet, r0 + height, c0 + width, r0, c0)
     sheet = work.mutable(sheet)
     for i, row in enumerate(rows):
         if row:
