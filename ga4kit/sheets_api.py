@@ -223,7 +223,7 @@ class SheetsClient:
 
     def _error(self, method: str, spreadsheet_id: str, status: int, error: dict, write: bool,
                waited: float) -> SheetsError:
-        message = str(error.get("message") or "").strip()
+        message = str(error.get("message") or "").strip().rstrip(".")
         name = str(error.get("status") or "")
         who = self.access.principal_label
         email = self.access.principal

@@ -120,6 +120,14 @@ def start(host: str, port: int, state_dir: str | None, seed: int, days: int, use
     except Exception as exc:  # e.g. EmulatorError from a damaged state file: a message, not a traceback
         fail(f"the emulator could not start: {type(exc).__name__}: {exc}")
 
+    # Before the first line is printed: whoever reads "Use it with" may stop us at once (SIGTERM).
+    stop = threading.Event()
+
+    def on_signal(signum, frame):  # noqa: ARG001
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     for message in emu.import_warnings:
         click.echo(f"Warning: {message}", err=True)
     click.echo(f"GA4KIT_EMULATOR_HOST={emu.address}")
@@ -136,13 +144,6 @@ def start(host: str, port: int, state_dir: str | None, seed: int, days: int, use
                    f"has arrived by {emu.now:%Y-%m-%d %H:%M} UTC.")
     click.echo("Use it with: ga4kit --emulator " + emu.address + " ...  (Ctrl-C to stop)")
 
-    stop = threading.Event()
-
-    def on_signal(signum, frame):  # noqa: ARG001
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
     try:
         while not stop.wait(0.5):
             pass

@@ -172,6 +172,10 @@ def _column(col: pd.Series) -> tuple[list, str | None]:
         return [_cell(v)[0] for v in col.astype(object).tolist()], None
     values, dates, others = [], 0, 0
     for v in col.astype(object).tolist():
+        if type(v) is str:  # the common case, without the checks below
+            values.append(v)
+            others += 1
+            continue
         out, is_date = _cell(v)
         values.append(out)
         if out is not None:
@@ -194,6 +198,8 @@ def encode(name: str, title: str, frame: pd.DataFrame, where: str) -> Table:
         if kind:
             dates[i] = kind
     for i, text in enumerate([header, *columns]):
+        if max((len(v) for v in text if type(v) is str), default=0) <= CHARS_PER_CELL:
+            continue
         long = next((j for j, v in enumerate(text) if isinstance(v, str) and len(v) > CHARS_PER_CELL), None)
         if long is not None:
             column = header[i - 1] if i else "(header)"
@@ -350,7 +356,9 @@ class SheetsDestination(Destination):
             body = [[(None if v == "" else v) for v in (r[:width] + [""] * (width - len(r)))] for r in rows[1:]]
             frame = pd.DataFrame(body, columns=header, dtype=object)
             for col in self._date_columns(tab, width) if len(frame) else []:
-                frame.iloc[:, col] = [_iso(v) for v in frame.iloc[:, col]]
+                seen: dict = {}  # a date column holds few distinct days
+                frame.iloc[:, col] = [seen[v] if v in seen else seen.setdefault(v, _iso(v))
+                                      for v in frame.iloc[:, col]]
             out[name] = frame
         return out
 
