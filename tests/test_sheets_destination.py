@@ -277,6 +277,30 @@ def test_a_write_past_the_cell_limit_is_refused_before_any_write_request(live, g
     assert set(tabs(live, sid)) == {"Sheet1"}
 
 
+def test_the_cell_limit_counts_the_staged_copy_and_the_swap_is_all_or_nothing():
+    """The final size fits, but the new table is staged beside the old one: 32,020 cells at the peak."""
+    with Emulator(demo=False, sheets_limits={"cells_per_spreadsheet": 31_000}) as emu:
+        sid = emu.sheets.create("tight")  # Sheet1: 1000 x 26 = 26,000 cells
+
+        def frame(n):
+            return pd.DataFrame({f"c{i}": range(n) for i in range(10)})
+
+        target = f"sheets://{sid}/t"
+        D.write_frames(SheetsDestination(target, emulator=emu.address, cell_limit=31_000), frame(100))  # 101 x 10
+        before = cells(emu, sid, "t")
+        emu.sheets.reset_calls()
+        with pytest.raises(OutputError, match=r"beside the old ones before it swaps them in atomically, so it needs "
+                                              r"room for 32,020 cells \(the spreadsheet holds 27,010 now\)"):
+            D.write_frames(SheetsDestination(target, emulator=emu.address, cell_limit=31_000), frame(300))
+        assert not [c for c in emu.sheets.calls if c.write]
+        # Without ga4kit's check, Sheets itself refuses the swap, whole: the old table stays, and the staging
+        # tab goes again.
+        with pytest.raises(OutputError, match="above the limit of 31000 cells"):
+            D.write_frames(SheetsDestination(target, emulator=emu.address), frame(300))
+        assert cells(emu, sid, "t") == before and set(tabs(emu, sid)) == {"Sheet1", "t"}
+        assert [c.status for c in emu.sheets.calls if c.method == "spreadsheets.batchUpdate"] == [200, 400, 200]
+
+
 def test_a_text_longer_than_a_cell_holds_is_refused_before_any_write_request(live):
     sid = live.sheets.create("long")
     live.sheets.reset_calls()
@@ -341,7 +365,7 @@ def test_a_pull_stopped_mid_write_leaves_the_old_window(live, goals, how):
     assert run_pull(live, goals, target, "2026-11-10", "2026-11-18", "--merge").exit_code == 0
     before = {t: cells(live, sid, t) for t in ("ga4.events", "ga4.baseline", "ga4.ga4kit")}
     live.sheets.reset_calls()
-    live.sheets.latency = {"spreadsheets.values.batchUpdate": 1.5}  # the staging write is slow
+    live.sheets.latency = {"spreadsheets.values.batchUpdate": 1.0}  # the staging write is slow
     try:
         proc = spawn(live, goals, target, "2026-11-15", "2026-11-21")
         wait_for_arrival(live, "spreadsheets.values.batchUpdate", proc)
@@ -350,7 +374,7 @@ def test_a_pull_stopped_mid_write_leaves_the_old_window(live, goals, how):
     finally:
         live.sheets.latency = {}
     assert proc.returncode == (-signal.SIGKILL if how == "SIGKILL" else 130), err
-    time.sleep(1.6)  # let the stand-in finish the request the dead run left behind
+    time.sleep(1.1)  # let the stand-in finish the request the dead run left behind
     assert {t: cells(live, sid, t) for t in before} == before
     staging = [t for t, p in tabs(live, sid).items() if t.startswith("ga4kit-staging")]
     if how == "SIGTERM":

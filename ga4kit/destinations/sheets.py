@@ -111,11 +111,17 @@ class Table:
 
     @property
     def height(self) -> int:
-        return len(self.rows) + 1
+        return grid_height(len(self.rows))
 
     @property
     def width(self) -> int:
         return max(1, len(self.header))
+
+
+def grid_height(rows: int) -> int:
+    """Rows of a table's tab: the header and the rows, and never the header alone (Sheets refuses to
+    freeze every row of a tab, and the header row is frozen)."""
+    return max(2, rows + 1)
 
 
 def _serials(col: pd.Series) -> tuple[list, str]:
@@ -437,11 +443,10 @@ class SheetsDestination(Destination):
         tabs = self._tabs()
         titles = self.titles(list(frames))
         self._check_titles(titles)
-        meta_rows = _meta_rows(state, {t: _shape(len(f) + 1, max(1, len(f.columns)))
-                                       for t, f in zip(titles.values(), frames.values())}) if state else None
+        shapes = {titles[n]: (grid_height(len(f)), max(1, len(f.columns))) for n, f in frames.items()}
+        meta_rows = _meta_rows(state, {t: _shape(*shape) for t, shape in shapes.items()}) if state else None
         leftovers = [t for t in tabs.values() if t.title.startswith(STAGING)]
-        self._check_cells(tabs, {titles[n]: (len(f) + 1, max(1, len(f.columns))) for n, f in frames.items()},
-                          leftovers, meta_rows)
+        self._check_cells(tabs, shapes, leftovers, meta_rows)
         tables = [encode(n, titles[n], f, self.description) for n, f in frames.items()]
         run = secrets.token_hex(4)
         used = {t.sheet_id for t in tabs.values()}
@@ -477,10 +482,13 @@ class SheetsDestination(Destination):
         moment: the staging copies exist beside the old tabs until the swap."""
         now = sum(t.cells for t in tabs.values()) - sum(t.cells for t in leftovers)
         new = sum(r * c for r, c in shapes.values())
+        # A table whose tab exists is pasted into it while its staging copy still exists; a new tab is
+        # its staging tab renamed.
+        replaced = sum(r * c for t, (r, c) in shapes.items() if t.lower() in tabs)
         old = sum(tabs[t.lower()].cells for t in shapes if t.lower() in tabs)
         meta_old = tabs[self.meta_title.lower()].cells if self.meta_title.lower() in tabs else 0
         meta_new = _meta_size(meta_rows) if meta_rows is not None else meta_old
-        peak = now + new + max(0, new - old) + max(0, meta_new - meta_old)
+        peak = now + new + max(0, replaced - old) + max(0, meta_new - meta_old)
         final = now - old + new - meta_old + meta_new
         if peak <= self.cell_limit:
             return

@@ -125,10 +125,16 @@ class Batch:
         while self.work.by_title(f"Sheet{n}") is not None:
             n += 1
         props.setdefault("title", f"Sheet{n}")
-        sheet = Sheet(sheet_id, "", rows=DEFAULT_ROWS, cols=DEFAULT_COLS)
+        grid = props.get("gridProperties", {})
+        sheet = Sheet(sheet_id, "", rows=int(grid.get("rowCount", DEFAULT_ROWS)),
+                      cols=int(grid.get("columnCount", DEFAULT_COLS)))
+        if sheet.rows < 1 or sheet.cols < 1:
+            raise bad(f"{where}The grid must have at least one row and one column.")
         index = int(props.get("index", len(self.work.sheets)))
         self.work.sheets.insert(max(0, min(index, len(self.work.sheets))), self.work.own(sheet))
-        self._sheet_props(sheet, {k: v for k, v in props.items() if k != "index"}, {"*"}, where)
+        rest = {k: v for k, v in props.items() if k != "index"}
+        rest["gridProperties"] = {k: v for k, v in grid.items() if k not in ("rowCount", "columnCount")}
+        self._sheet_props(sheet, rest, {"*"}, where)
         self.work.reindex()
         return {"addSheet": {"properties": sheet.properties()}}
 
