@@ -220,6 +220,18 @@ def test_library_writes_keep_types_and_text_stays_text(live, monkeypatch):
     assert back["at"].tolist()[:2] == ["2026-11-01T06:30:00", "2026-11-01T12:00:00"]
 
 
+def test_GA4KIT_SHEETS_ENDPOINT_points_at_a_stand_in_and_a_dead_one_says_so(live, monkeypatch):
+    sid = live.sheets.create("env")
+    monkeypatch.setenv("GA4KIT_SHEETS_ENDPOINT", live.sheets_endpoint)
+    D.write_frames(f"sheets://{sid}/env", pd.DataFrame({"a": ["x"]}))
+    assert cells(live, sid, "env") == [["a"], ["x"]]
+    monkeypatch.setenv("GA4KIT_SHEETS_ENDPOINT", "http://127.0.0.1:9")
+    with pytest.raises(OutputError, match=r"Nothing answers at http://127.0.0.1:9 \(the emulator's Google Sheets "
+                                          r"stand-in\)") as exc:
+        D.check_output(f"sheets://{sid}/env")
+    assert "ga4kit emulator start" in exc.value.hint
+
+
 def test_the_address_of_a_spreadsheet_works_as_a_target(live):
     sid = live.sheets.create("url", sheets=("Data", "Other"))
     gid = tabs(live, sid)["Other"]["sheetId"]

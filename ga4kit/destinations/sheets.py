@@ -450,11 +450,9 @@ class SheetsDestination(Destination):
         tables = [encode(n, titles[n], f, self.description) for n, f in frames.items()]
         run = secrets.token_hex(4)
         used = {t.sheet_id for t in tabs.values()}
-        for i, table in enumerate(tables):
+        for table in tables:
             table.staging_id = _new_id(used)
-        staged = False
-        try:
-            staged = True  # from here a failure may leave staging tabs: remove them
+        try:  # from here a failure may leave staging tabs: remove them
             self._batch(client, [
                 *({"deleteSheet": {"sheetId": t.sheet_id}} for t in leftovers),
                 *({"addSheet": {"properties": {
@@ -469,10 +467,8 @@ class SheetsDestination(Destination):
             self._batch(client, self._swap_requests(tables, tabs, meta_rows, used),
                         landed=lambda now: all(t.title.lower() in now for t in tables) and not any(
                             t.startswith(f"{STAGING} {run} ") for t in now))
-            staged = False
         except BaseException:
-            if staged:
-                self._drop_staging(client, run)
+            self._drop_staging(client, run)
             raise
         return [self._link(tabs[t.title.lower()] if t.title.lower() in tabs else t.staging_id) for t in tables]
 
