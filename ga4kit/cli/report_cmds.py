@@ -51,7 +51,9 @@ def _report_errors(errors: dict) -> None:
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Output file; the extension picks the format: .csv, .xlsx, .json, .ndjson (or .jsonl: one "
                    "JSON object per line) or .parquet. CSV, NDJSON and Parquet write one file per table "
-                   "(NAME.events.csv, NAME.baseline.csv).")
+                   "(NAME.events.csv, NAME.baseline.csv). Or a Google Sheet: sheets://SPREADSHEET_ID/TAB (or the "
+                   "spreadsheet's address) writes tabs TAB.events and TAB.baseline and a metadata tab "
+                   "TAB.ga4kit (see docs/sheets.md).")
 @click.option("--merge", is_flag=True,
               help="Merge into an existing output with the same segment columns: rows of the pulled window "
                    "are replaced (late GA4 data is picked up), nothing is duplicated, rows outside the window "
@@ -100,10 +102,11 @@ def pull_cmd(ctx, config_path, properties, start, end, segments, no_segments, gr
 
     cfg = load_config(config_path)
     segs = _segments(segments, no_segments)
+    s = settings(ctx)
+    output = s.destination(output)
     # Before any API call: a bad path, or a merge the file's columns would refuse, must not cost quota.
     destinations.check_pull(output, cfg, segments=segs, compare_previous=compare == "previous", merge=merge)
     pids = property_ids(cfg, properties)
-    s = settings(ctx)
     with Progress(len(pids), "Pulling", enabled=not as_json, quiet=s.quiet) as bar, s.clients() as clients:
         result = pull(cfg, clients, properties=pids, start=start, end=end, segments=segs, grain=grain,
                       compare_previous=compare == "previous", progress=bar, whole_periods=merge,

@@ -133,7 +133,8 @@ def write_pull(result, target: Target, *, merge: bool = False, note: Note | None
     ``merge``: merge into what the destination holds (:func:`ga4kit.merge.pull_merge`: rows matched on
     the full key, each property's rows in its own window replaced, the previous-period tables in their
     windows); a week or month pull must have been made with ``whole_periods=True``. The incremental state
-    (each property's window, grain, segments, refresh time ``now``) is stored with the data.
+    (each property's window, grain, segments, refresh time ``now``, and GA4's flags and quota of the pull)
+    is stored with the data.
     """
     if not result.metadata:
         return []
@@ -143,8 +144,21 @@ def write_pull(result, target: Target, *, merge: bool = False, note: Note | None
         spec = M.pull_merge(result)
     when = now or dt.datetime.now(dt.timezone.utc)
 
+    details = {pid: pull_details(meta) for pid, meta in result.metadata.items()}
+
     def state(old: DestinationState | None) -> DestinationState:
         return (old or DestinationState()).after_pull(result.windows(), grain=result.grain,
-                                                      segments=result.segments, merge=merge, now=when)
+                                                      segments=result.segments, merge=merge, now=when,
+                                                      details=details)
 
     return write(target, pull_frames(result), merge=spec, state=state, note=note)
+
+
+def pull_details(meta) -> dict:
+    """What GA4 said about one property's pull (a ``PropertyMeta``): the flags of its answers, the API calls
+    and the quota of the last answer; kept in the state as ``last_pull``."""
+    return {"thresholded": bool(getattr(meta, "subject_to_thresholding", False)),
+            "other_row": bool(getattr(meta, "data_loss_from_other_row", False)),
+            "sampled": bool(getattr(meta, "sampled", False)),
+            "api_calls": int(getattr(meta, "api_calls", 0) or 0),
+            "quota": dict(getattr(meta, "quota", None) or {})}

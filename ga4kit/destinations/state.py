@@ -11,14 +11,19 @@ The record, one per destination::
     {"ga4kit_state": 1, "written_at": "2026-11-22T06:00:00Z",
      "properties": {"123456789": {"ranges": [["2026-10-01", "2026-11-21"]], "grain": "day",
                                   "segments": ["sessionDefaultChannelGroup"],
-                                  "refreshed_at": "2026-11-22T06:00:00Z"}},
+                                  "refreshed_at": "2026-11-22T06:00:00Z",
+                                  "last_pull": {"thresholded": false, "other_row": false, "sampled": false,
+                                                "api_calls": 2, "quota": {"tokens_per_day": {...}}}}},
      "files": {"report.events.csv": "sha256:..."}}
 
 ``ranges``: the days held, as sorted, disjoint first/last pairs (a back-fill that left a gap shows it).
 ``refreshed_at``: when the property was last pulled into this destination (UTC). A merge adds the new
 window to the ranges held; a write without merge replaces the destination, so the state then holds this
 pull only. A property pulled again at another grain or with other segments starts a new record (the rows
-of the old grain stay in the data, the state describes the latest). ``files`` (file destinations): the
+of the old grain stay in the data, the state describes the latest). ``last_pull`` (optional, for people
+and the spreadsheet's metadata tab): what GA4 said about the property's last pull: its flags (thresholded,
+data lost into an "(other)" row, sampled), the API calls and the quota of the last answer; it is no part of
+what is held, so states compare equal without it. ``files`` (file destinations): the
 SHA-256 of every data file the state describes; a state whose files do not match (a run killed between
 moving the data and the state into place, or a file edited by hand) is not trusted: ``state()`` is None.
 """
@@ -29,6 +34,7 @@ import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 STATE_VERSION = 1
 
@@ -60,6 +66,7 @@ class HeldWindow:
     grain: str
     segments: tuple[str, ...]
     refreshed_at: dt.datetime
+    last_pull: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def first(self) -> dt.date | None:
@@ -70,14 +77,18 @@ class HeldWindow:
         return self.ranges[-1][1] if self.ranges else None
 
     def as_dict(self) -> dict:
-        return {"ranges": [[str(s), str(e)] for s, e in self.ranges], "grain": self.grain,
+        data = {"ranges": [[str(s), str(e)] for s, e in self.ranges], "grain": self.grain,
                 "segments": list(self.segments), "refreshed_at": _utc_text(self.refreshed_at)}
+        if self.last_pull:
+            data["last_pull"] = dict(self.last_pull)
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping) -> HeldWindow:
+        last = data.get("last_pull")
         return cls(ranges=tuple((dt.date.fromisoformat(s), dt.date.fromisoformat(e)) for s, e in data["ranges"]),
                    grain=str(data["grain"]), segments=tuple(map(str, data["segments"])),
-                   refreshed_at=_utc(data["refreshed_at"]))
+                   refreshed_at=_utc(data["refreshed_at"]), last_pull=dict(last) if isinstance(last, Mapping) else {})
 
 
 @dataclass(frozen=True)
@@ -112,9 +123,11 @@ class DestinationState:
         return cls(properties=props, written_at=written), files
 
     def after_pull(self, windows: Mapping[str, tuple[dt.date, dt.date]], *, grain: str,
-                   segments: Sequence[str], merge: bool, now: dt.datetime) -> DestinationState:
+                   segments: Sequence[str], merge: bool, now: dt.datetime,
+                   details: Mapping[str, Mapping[str, Any]] | None = None) -> DestinationState:
         """The state once a pull of ``windows`` ({property: (start, end)}) was written: added to what is
-        held for a merge, instead of it otherwise."""
+        held for a merge, instead of it otherwise. ``details``: {property: last_pull} (see the module
+        docstring)."""
         segments = tuple(segments)
         held = dict(self.properties) if merge else {}
         for pid, (start, end) in windows.items():
@@ -122,5 +135,5 @@ class DestinationState:
             ranges = [(start, end)]
             if old is not None and old.grain == grain and old.segments == segments:
                 ranges += list(old.ranges)
-            held[pid] = HeldWindow(coalesce(ranges), grain, segments, now)
+            held[pid] = HeldWindow(coalesce(ranges), grain, segments, now, dict((details or {}).get(pid) or {}))
         return DestinationState(properties=held, written_at=now)
