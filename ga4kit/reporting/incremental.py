@@ -235,6 +235,7 @@ def summarize(result, written: Sequence[Any], *, target: str | os.PathLike, prop
     windows = result.windows()
     frames = pull_frames(result) if frames is None else frames
     lefts = [m.tokens_left for m in result.metadata.values() if m.tokens_left is not None]
+    lefts += [e.tokens_left for e in result.errors.values() if getattr(e, "tokens_left", None) is not None]
     used = sum(m.tokens_used for m in result.metadata.values())
     used += sum(getattr(err, "tokens_used", 0) for err in result.errors.values())
     return RunSummary(

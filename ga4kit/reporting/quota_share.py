@@ -38,9 +38,11 @@ class QuotaShareReached(Ga4kitError):
 
     status = "QUOTA_SHARE_REACHED"
 
-    def __init__(self, message: str, hint: str | None = None, *, tokens_used: int = 0):
+    def __init__(self, message: str, hint: str | None = None, *, tokens_used: int = 0,
+                 tokens_left: int | None = None):
         super().__init__(message, hint)
-        self.tokens_used = tokens_used
+        self.tokens_used = tokens_used  # what the property's requests of this run cost before it stopped
+        self.tokens_left = tokens_left  # the property's hourly tokens left, as GA4 last said
 
 
 def check_share(share: float) -> float:
@@ -87,6 +89,7 @@ class PropertyBudget:
         self.used = 0
         self.hourly = STANDARD_TOKENS_PER_HOUR
         self.per_report: int | None = None  # the estimate of one report's cost; None until an answer came
+        self.left: int | None = None  # the property's hourly tokens left after the last answer
 
     @property
     def limit(self) -> int:
@@ -103,8 +106,10 @@ class PropertyBudget:
             self.per_report = max(1, math.ceil(tokens / max(1, reports)))
         elif self.per_report is None:
             self.per_report = 1
-        if left is not None and left + tokens > STANDARD_TOKENS_PER_HOUR:
-            self.hourly = PREMIUM_TOKENS_PER_HOUR
+        if left is not None:
+            self.left = left
+            if left + tokens > STANDARD_TOKENS_PER_HOUR:
+                self.hourly = PREMIUM_TOKENS_PER_HOUR
 
     def check(self, reports: int) -> None:
         """Raise QuotaShareReached unless a request of ``reports`` reports fits in the share."""
@@ -115,7 +120,7 @@ class PropertyBudget:
                 f"property's hour and its next request would cost about {estimate:,}, past the "
                 f"{self.limit:,} allowed (--max-quota-share {self.share:g} of {self.hourly:,} tokens per hour).",
                 "Nothing of this property was written. Run again later (GA4 frees the tokens within the hour) "
-                "or allow a larger share.", tokens_used=self.used)
+                "or allow a larger share.", tokens_used=self.used, tokens_left=self.left)
 
 
 class QuotaShare:
