@@ -12,12 +12,12 @@ atomic (:mod:`ga4kit.atomic`; a spreadsheet's by one batchUpdate), merges follow
 every pull write stores the destination's incremental state with the data (:mod:`.state`).
 """
 
-from ga4kit.destinations.api import (check_output, check_pull, pull_frames, read_columns, read_frames, write,
-                                     write_frames, write_pull)
+from ga4kit.destinations.api import (check_output, check_pull, property_table, property_tables, pull_frames,
+                                     read_columns, read_frames, write, write_frames, write_pull)
 from ga4kit.destinations.base import DEFAULT_TABLE, Destination
 from ga4kit.destinations.registry import open_destination, register, unregister
 from ga4kit.destinations.state import DestinationState, HeldWindow
 
 __all__ = ["DEFAULT_TABLE", "Destination", "DestinationState", "HeldWindow", "check_output", "check_pull",
-           "open_destination", "pull_frames", "read_columns", "read_frames", "register", "unregister", "write",
+           "open_destination", "property_table", "property_tables", "pull_frames", "read_columns", "read_frames", "register", "unregister", "write",
            "write_frames", "write_pull"]
