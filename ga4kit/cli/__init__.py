@@ -192,7 +192,7 @@ SHORT_HELP = {
     "emulator": "Run the local GA4 emulator (Admin and Data API over gRPC).",
     "plan": "Show what apply would change on each property.",
     "apply": "Make each property's key events and create-event rules match the goals file.",
-    "pull": "Pull goal event counts and users into CSV, XLSX, JSON or Parquet.",
+    "pull": "Pull goal event counts and users into CSV, XLSX, JSON, NDJSON, Parquet or Google Sheets.",
     "chains": "Compute micro-to-macro conversion chains per segment and period.",
     "report": "Write a self-contained HTML report of chains, trends and flags.",
     "demo": "Run the whole job on the built-in local emulator (no Google account needed).",

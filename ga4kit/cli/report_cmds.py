@@ -83,7 +83,7 @@ def _report_errors(errors: dict) -> None:
 @handle_errors
 def pull_cmd(ctx, config_path, properties, start, end, segments, no_segments, grain, concurrency, output, merge,
              incremental, lookback, table_per_property, shard_text, max_quota_share, quiet_flag, compare, as_json):
-    """Pull goal event counts and users from GA4 into a file.
+    """Pull goal event counts and users from GA4 into a file or a Google Sheet.
 
     Writes two tables: `events` (property, property_name, period, segments, event, goal type and kind,
     event_count, users, value, currency, key_events) and `baseline` (property, property_name, period,
@@ -99,8 +99,8 @@ def pull_cmd(ctx, config_path, properties, start, end, segments, no_segments, gr
     pull (else the merge is refused, nothing is pulled). Week and month pulls are widened to whole periods
     (start back to the Monday or the 1st; end forward to the period's last day when that is past), so a
     file never holds two versions of one period. Concurrent merges into one file wait for each other.
-    Every pull also writes a hidden .NAME.ga4kit-state.json beside the output: which days of each property
-    the file holds.
+    Every pull also records which days of each property the output holds: in a hidden
+    .NAME.ga4kit-state.json beside a file, in the metadata tab TAB.ga4kit of a sheet.
 
     --incremental (for cron, CI, Cloud Run, Airflow; see docs/scheduling.md): the state stored in the
     output says where each property's data ends; each run pulls from there minus --lookback days (3), week
