@@ -55,6 +55,11 @@ except KeyboardInterrupt:  # Ctrl-C pressed while this module was being loaded, 
     _startup_interrupt(_sig.SIGINT, None)
 
 import importlib  # noqa: E402  (after the start-up handler: these imports are the window it covers)
+import time as _time  # noqa: E402
+
+# When this process started to be the ga4kit command, as near as Python lets us see: `demo` reports the
+# time a user waited, imports included, not only its own work.
+STARTED = _time.perf_counter()
 
 import click  # noqa: E402
 
