@@ -15,6 +15,7 @@ from ga4kit import destinations as D
 from ga4kit.destinations.state import DestinationState, HeldWindow
 from ga4kit.reporting import incremental as inc
 from ga4kit.reporting.pull import pull
+from pull_support import shop_goals
 
 ROOT = Path(__file__).resolve().parents[1]
 TODAY = dt.date(2026, 11, 22)
@@ -64,11 +65,7 @@ def late():
             clients.close()
 
 
-def goals(tmp_path: Path, pids) -> Path:
-    path = tmp_path / "shop.yaml"
-    text = (ROOT / "configs" / "shop.yaml").read_text()
-    path.write_text(text.replace('  - id: "123456789"', "\n".join(f'  - id: "{p}"' for p in pids)))
-    return path
+goals = shop_goals
 
 
 def config(tmp_path: Path, pids):

@@ -15,7 +15,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -23,7 +22,7 @@ from click.testing import CliRunner
 from ga4kit import destinations as D
 from ga4kit.cli import cli
 from ga4kit.reporting import quota_share as Q
-from ga4kit.reporting.pull import baseline_columns, event_columns
+from pull_support import PAD, padding, shop_goals
 
 ROOT = Path(__file__).resolve().parents[1]
 TODAY = dt.date(2026, 11, 22)
@@ -46,11 +45,7 @@ def live():
         yield emu
 
 
-def goals(tmp_path: Path, pids) -> Path:
-    path = tmp_path / "shop.yaml"
-    text = (ROOT / "configs" / "shop.yaml").read_text()
-    path.write_text(text.replace('  - id: "123456789"', "\n".join(f'  - id: "{p}"' for p in pids)))
-    return path
+goals = shop_goals
 
 
 def run(emu, *args):
@@ -225,28 +220,6 @@ def test_the_estimate_learns_from_each_answer_and_a_360_property_gets_ten_times_
 
 # ----------------------------------------------------------------------------------------- killed runs
 
-PAD = "999999999"
-
-
-def padding(rows: int) -> dict[str, pd.DataFrame]:
-    """Rows of another property in the pull's shape, so that writing the file takes a while."""
-    rng = np.random.default_rng(0)
-    days = pd.date_range("2025-01-01", periods=rows // 40 + 1, freq="D")
-    start = np.repeat(days, 40)[:rows]
-    events = pd.DataFrame({
-        "property": PAD, "property_name": "Padding", "period": start.strftime("%Y-%m-%d"),
-        "period_start": start, "period_end": start,
-        SEG: np.tile([f"Channel {i}" for i in range(8)], rows // 8 + 1)[:rows],
-        "event": np.tile(np.repeat(["view_item", "add_to_cart", "begin_checkout", "purchase", "newsletter_signup"],
-                                   8), rows // 40 + 1)[:rows],
-        "goal_type": "micro", "goal_kind": "milestone", "event_count": rng.integers(0, 500, rows),
-        "users": rng.integers(0, 300, rows), "value": rng.integers(0, 10_000, rows) / 100, "currency": "EUR",
-        "key_events": rng.integers(0, 9, rows)})
-    base = events[events["event"] == "purchase"].drop(columns=["event", "goal_type", "goal_kind", "event_count",
-                                                               "value", "currency", "key_events"])
-    base = base.assign(sessions=base["users"] + 1)
-    assert list(events.columns) == event_columns([SEG]) and list(base.columns) == baseline_columns([SEG])
-    return {"events": events.reset_index(drop=True), "baseline": base.reset_index(drop=True)}
 
 
 def temps(path: Path) -> list[Path]:

@@ -17,6 +17,7 @@ import pytest
 from ga4kit import destinations as D
 from ga4kit import shard as S
 from ga4kit.errors import Ga4kitError
+from pull_support import shop_goals
 
 ROOT = Path(__file__).resolve().parents[1]
 TODAY = dt.date(2026, 11, 22)
@@ -66,11 +67,7 @@ def live():
         yield emu
 
 
-def goals(tmp_path: Path, pids) -> Path:
-    path = tmp_path / "shop.yaml"
-    text = (ROOT / "configs" / "shop.yaml").read_text()
-    path.write_text(text.replace('  - id: "123456789"', "\n".join(f'  - id: "{p}"' for p in pids)))
-    return path
+goals = shop_goals
 
 
 def ga4kit(emu, *args, cwd: Path, env: dict | None = None) -> subprocess.Popen:
