@@ -53,7 +53,7 @@ def emulator() -> None:
                    "Repeatable.")
 @click.option("--today", default=None, metavar="YYYY-MM-DD", help="Pretend today is this date.")
 @click.option("--admin-quota", is_flag=True,
-              help="Enforce GA4's Admin API quotas (1,200 requests, 600 writes, 180 writes per user per minute).")
+              help="Enforce GA4's Admin API quotas per minute (1,200 requests, 600 per user; 600 writes, 180 per user).")
 @click.option("--no-demo", is_flag=True, help="Start empty instead of with the demo account.")
 @click.option("--sheets-port", default=0, type=int, show_default=True,
               help="Port of the Google Sheets v4 stand-in (HTTP; 0 = a free port).")
