@@ -1,0 +1,261 @@
+"""The queries behind exact chains and influence, written once in BigQuery's dialect over the GA4 export.
+
+The export has one table per day, ``events_YYYYMMDD`` (``_TABLE_SUFFIX`` selects the days), one row per
+event: ``event_date`` (the day in the property's time zone), ``event_timestamp`` (µs, UTC),
+``event_name``, ``user_pseudo_id``, ``event_params`` (a repeated key/value record; the session is
+``user_pseudo_id`` + the ``ga_session_id`` parameter) and nested records for the segments (``device``,
+``geo``, ``traffic_source``, ``session_traffic_source_last_click``).
+
+BigQuery runs this text as it is; :mod:`ga4kit.export.duck` runs the same text on DuckDB after sqlglot's
+transpiler, so what is tested locally is what BigQuery receives. Only the table name differs between
+sources. Everything computed per event stays in the engine: what comes back is one row per chain step
+(or goal pair), segment and period.
+
+Semantics (the same as GA4's closed funnels, :mod:`ga4kit.emulator.funnel` models them):
+
+- each period is a funnel of its own over the events of its days (``event_date``);
+- step 1 is reached at any event of its name; step k at an event of its name that comes after a reached
+  step k-1 event of the same user (and, with a window, no more than the window after the latest such
+  event). Taking the latest earlier step k-1 event decides it, so every step is one window function.
+  Events with the same timestamp count as in order;
+- a step's segment is the segment on the event that first reached the step for that user (GA4's funnel
+  breakdown); "(all)" rows hold every user;
+- ``seconds_from_previous``: from the reached step k-1 event that qualified the user's first step k event
+  to that event; ``sessions``: the user's sessions (``ga_session_id``) with an event between their first
+  step 1 event and their first step k event, both included (1 = the same session);
+- influence: users are put in the segment of their first event in the period, so the users who did and
+  did not do the micro goal split each segment's users exactly.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ga4kit.errors import Ga4kitError
+
+ALL = "(all)"
+NOT_SET = "(not set)"
+
+# Data API dimension -> the export field that holds it (session-scoped fields are on every event).
+SEGMENT_FIELDS = {
+    "sessionDefaultChannelGroup": "e.session_traffic_source_last_click.cross_channel_campaign.default_channel_group",
+    "sessionSource": "e.session_traffic_source_last_click.manual_campaign.source",
+    "sessionMedium": "e.session_traffic_source_last_click.manual_campaign.medium",
+    "sessionCampaignName": "e.session_traffic_source_last_click.manual_campaign.campaign_name",
+    "firstUserSource": "e.traffic_source.source",
+    "firstUserMedium": "e.traffic_source.medium",
+    "firstUserCampaignName": "e.traffic_source.name",
+    "deviceCategory": "e.device.category",
+    "operatingSystem": "e.device.operating_system",
+    "browser": "e.device.web_info.browser",
+    "country": "e.geo.country",
+    "region": "e.geo.region",
+    "city": "e.geo.city",
+    "continent": "e.geo.continent",
+    # The export writes WEB / ANDROID / IOS; the Data API answers web / Android / iOS.
+    "platform": "CASE e.platform WHEN 'WEB' THEN 'web' WHEN 'ANDROID' THEN 'Android' WHEN 'IOS' THEN 'iOS' "
+                "ELSE e.platform END",
+}
+
+_PROJECT = re.compile(r"^(?:[a-z][a-z0-9.-]{0,62}:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+_DATASET = re.compile(r"^[A-Za-z0-9_]{1,1024}$")
+
+
+@dataclass(frozen=True)
+class Span:
+    """A period of the report: its label and first and last day (``event_date`` text, YYYYMMDD)."""
+
+    label: str
+    first_day: str
+    last_day: str
+
+
+def table_name(project: str, dataset: str) -> str:
+    """The wildcard table of a GA4 export dataset, quoted for BigQuery."""
+    if not _PROJECT.match(project):
+        raise Ga4kitError(f"{project!r} is not a Google Cloud project id.",
+                          "Use bq://PROJECT.DATASET, e.g. bq://my-project.analytics_123456789.")
+    if not _DATASET.match(dataset):
+        raise Ga4kitError(f"{dataset!r} is not a BigQuery dataset name (letters, digits, underscores).",
+                          "GA4 names its export dataset analytics_<property id>, e.g. analytics_123456789.")
+    return f"`{project}.{dataset}.events_*`"
+
+
+def segment_expressions(segments) -> list[str]:
+    """The export expression of each segment dimension (Data API names)."""
+    unknown = [s for s in segments if s not in SEGMENT_FIELDS]
+    if unknown:
+        raise Ga4kitError(f"Segment {', '.join(unknown)} cannot be read from the BigQuery export.",
+                          f"Use one of {', '.join(sorted(SEGMENT_FIELDS))}.")
+    return [SEGMENT_FIELDS[s] for s in segments]
+
+
+def literal(text: str) -> str:
+    """A BigQuery string literal."""
+    return "'" + str(text).replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n") + "'"
+
+
+def _int(value: int | None) -> str:
+    return "CAST(NULL AS INT64)" if value is None else str(int(value))
+
+
+def _periods(spans: list[Span]) -> str:
+    rows = ",\n    ".join(f"STRUCT({literal(s.label)} AS period, {literal(s.first_day)} AS first_day, "
+                          f"{literal(s.last_day)} AS last_day)" for s in spans)
+    return f"periods AS (\n  SELECT * FROM UNNEST([\n    {rows}\n  ])\n)"
+
+
+def _events(table: str, spans: list[Span], seg_exprs: list[str], names: list[str] | None, sessions: bool) -> str:
+    """Events of the periods' days with period, user, time, session and segment columns (``names``: only
+    these event names)."""
+    cols = ["p.period", "e.user_pseudo_id AS user_id", "e.event_name", "e.event_timestamp AS ts"]
+    if sessions:
+        cols.append("(SELECT ep.value.int_value FROM UNNEST(e.event_params) AS ep "
+                    "WHERE ep.key = 'ga_session_id') AS session_id")
+    cols += [f"IFNULL(CAST({x} AS STRING), {literal(NOT_SET)}) AS seg_{i}" for i, x in enumerate(seg_exprs)]
+    first = min(s.first_day for s in spans)
+    last = max(s.last_day for s in spans)
+    where = [f"_TABLE_SUFFIX BETWEEN {literal(first)} AND {literal(last)}"]
+    if names is not None:
+        where.append(f"e.event_name IN ({', '.join(literal(n) for n in names)})")
+    body = ",\n    ".join(cols)
+    return (f"  SELECT\n    {body}\n  FROM {table} AS e\n"
+            f"  JOIN periods AS p ON e.event_date BETWEEN p.first_day AND p.last_day\n"
+            f"  WHERE " + "\n    AND ".join(where))
+
+
+def _segs(n: int, prefix: str = "") -> str:
+    return "".join(f", {prefix}seg_{i}" for i in range(n))
+
+
+def chains_sql(table: str, spans: list[Span], segments, chains) -> str:
+    """Exact chains: per chain, period, segment value ("(all)" included) and step: the users who reached the
+    step in order, the quartiles of the seconds from the previous step and of the sessions from step 1.
+
+    ``chains``: [(name, [event, ...], within_us or None)] (the window applies between every two steps).
+    Columns: chain, period, seg_0.., step_index, users, seconds_q1, seconds_median, seconds_q3,
+    sessions_q1, sessions_median, sessions_q3.
+    """
+    seg_exprs = segment_expressions(segments)
+    n = len(seg_exprs)
+    steps = [(name, i + 1, event, within if i else None) for name, events, within in chains
+             for i, event in enumerate(events)]
+    depth = max(len(events) for _, events, _ in chains)
+    names = sorted({event for _, _, event, _ in steps})
+    step_rows = ",\n    ".join(f"STRUCT({literal(c)} AS chain, {i} AS step_index, {literal(e)} AS event_name, "
+                               f"{_int(w)} AS within_us)" for c, i, e, w in steps)
+    segs = _segs(n)
+    ctes = [
+        _periods(spans),
+        f"steps AS (\n  SELECT * FROM UNNEST([\n    {step_rows}\n  ])\n)",
+        f"events AS (\n{_events(table, spans, seg_exprs, None, True)}\n)",
+        # Goal events of every chain step; the rest of the events only count sessions.
+        f"goal AS (\n  SELECT s.chain, s.step_index, s.within_us, e.period, e.user_id, e.ts{_segs(n, 'e.')}\n"
+        f"  FROM events AS e JOIN steps AS s ON e.event_name = s.event_name\n"
+        f"  WHERE e.event_name IN ({', '.join(literal(x) for x in names)})\n)",
+        f"reach_1 AS (\n  SELECT chain, period, user_id, ts{segs}, CAST(NULL AS INT64) AS prior_ts\n"
+        f"  FROM goal WHERE step_index = 1\n)",
+    ]
+    for k in range(2, depth + 1):
+        ctes.append(
+            f"reach_{k} AS (\n"
+            f"  SELECT chain, period, user_id, ts{segs}, prior_ts FROM (\n"
+            f"    SELECT *, MAX(IF(k = 0, ts, NULL)) OVER (PARTITION BY chain, period, user_id ORDER BY ts, k\n"
+            f"      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prior_ts\n"
+            f"    FROM (\n"
+            f"      SELECT chain, period, user_id, ts{segs}, 0 AS k, CAST(NULL AS INT64) AS within_us "
+            f"FROM reach_{k - 1}\n"
+            f"      UNION ALL\n"
+            f"      SELECT chain, period, user_id, ts{segs}, 1 AS k, within_us FROM goal WHERE step_index = {k}\n"
+            f"    ) AS candidates\n"
+            f"  ) AS ordered\n"
+            f"  WHERE k = 1 AND prior_ts IS NOT NULL AND (within_us IS NULL OR ts - prior_ts <= within_us)\n)")
+    reached = "\n      UNION ALL\n".join(
+        f"      SELECT chain, period, user_id, {k} AS step_index, ts{segs}, prior_ts FROM reach_{k}"
+        for k in range(1, depth + 1))
+    ctes += [
+        f"firsts AS (\n  SELECT chain, period, user_id, step_index, ts{segs}, prior_ts FROM (\n"
+        f"    SELECT *, ROW_NUMBER() OVER (PARTITION BY chain, period, user_id, step_index ORDER BY ts) AS rn\n"
+        f"    FROM (\n{reached}\n    ) AS reached\n  ) AS numbered\n  WHERE rn = 1\n)",
+        "sessions AS (\n  SELECT period, user_id, session_id, MIN(ts) AS first_ts, MAX(ts) AS last_ts\n"
+        "  FROM events WHERE session_id IS NOT NULL\n  GROUP BY period, user_id, session_id\n)",
+        f"measured AS (\n  SELECT f.chain, f.period, f.user_id, f.step_index{_segs(n, 'f.')},\n"
+        f"    ANY_VALUE(CAST(f.ts - f.prior_ts AS FLOAT64) / 1000000) AS seconds,\n"
+        f"    COUNT(DISTINCT s.session_id) AS sessions\n"
+        f"  FROM firsts AS f\n"
+        f"  JOIN firsts AS f1 ON f1.chain = f.chain AND f1.period = f.period AND f1.user_id = f.user_id "
+        f"AND f1.step_index = 1\n"
+        f"  LEFT JOIN sessions AS s ON s.period = f.period AND s.user_id = f.user_id AND s.last_ts >= f1.ts "
+        f"AND s.first_ts <= f.ts\n"
+        f"  GROUP BY f.chain, f.period, f.user_id, f.step_index{_segs(n, 'f.')}\n)",
+        f"expanded AS (\n  SELECT chain, period, step_index{segs}, seconds, sessions FROM measured\n"
+        f"  UNION ALL\n  SELECT chain, period, step_index"
+        + "".join(f", {literal(ALL)} AS seg_{i}" for i in range(n)) +
+        ", seconds, sessions FROM measured\n)",
+    ]
+    part = f"PARTITION BY chain, period, step_index{segs}"
+    quartiles = ",\n    ".join(
+        f"PERCENTILE_CONT({col}, {q}) OVER ({part}) AS {col}_{name}"
+        for col in ("seconds", "sessions") for q, name in ((0.25, "q1"), (0.5, "median"), (0.75, "q3")))
+    ctes.append(f"quartiles AS (\n  SELECT chain, period, step_index{segs},\n    {quartiles}\n  FROM expanded\n)")
+    stats = ", ".join(f"ANY_VALUE({col}_{name}) AS {col}_{name}"
+                      for col in ("seconds", "sessions") for name in ("q1", "median", "q3"))
+    return ("WITH " + ",\n".join(ctes) +
+            f"\nSELECT chain, period{segs}, step_index, COUNT(*) AS users, {stats}\n"
+            f"FROM quartiles\nGROUP BY chain, period{segs}, step_index\n"
+            f"ORDER BY chain, period{segs}, step_index\n")
+
+
+def influence_sql(table: str, spans: list[Span], segments, pairs) -> str:
+    """Exact influence counts: per goal pair, period and segment value ("(all)" included): all_users,
+    micro_users, macro_users, in_order_users (the micro goal, then the macro goal within the window) and
+    other_macro_users (the macro goal without the micro goal).
+
+    ``pairs``: [(micro, macro, within_us or None)].
+    """
+    seg_exprs = segment_expressions(segments)
+    n = len(seg_exprs)
+    segs = _segs(n)
+    pair_rows = ",\n    ".join(f"STRUCT({literal(m)} AS micro, {literal(g)} AS macro, {_int(w)} AS within_us)"
+                               for m, g, w in pairs)
+    users_first = "".join(f", MIN_BY(seg_{i}, ts) AS seg_{i}" for i in range(n))
+    all_segs = "".join(f", {literal(ALL)} AS seg_{i}" for i in range(n))
+    on_segs = "".join(f" AND c.seg_{i} = t.seg_{i}" for i in range(n))
+    ctes = [
+        _periods(spans),
+        f"pairs AS (\n  SELECT * FROM UNNEST([\n    {pair_rows}\n  ])\n)",
+        f"events AS (\n{_events(table, spans, seg_exprs, None, False)}\n)",
+        # Every user of a period, in the segment of their first event there.
+        f"users AS (\n  SELECT period, user_id{users_first}\n  FROM events GROUP BY period, user_id\n)",
+        f"seg_users AS (\n  SELECT period, user_id{segs} FROM users\n  UNION ALL\n"
+        f"  SELECT period, user_id{all_segs} FROM users\n)",
+        f"totals AS (\n  SELECT period{segs}, COUNT(*) AS all_users FROM seg_users GROUP BY period{segs}\n)",
+        "marked AS (\n"
+        "  SELECT p.micro, p.macro, p.within_us, e.period, e.user_id, e.ts, 0 AS k\n"
+        "  FROM events AS e JOIN pairs AS p ON e.event_name = p.micro\n"
+        "  UNION ALL\n"
+        "  SELECT p.micro, p.macro, p.within_us, e.period, e.user_id, e.ts, 1 AS k\n"
+        "  FROM events AS e JOIN pairs AS p ON e.event_name = p.macro\n)",
+        "ordered AS (\n"
+        "  SELECT *, MAX(IF(k = 0, ts, NULL)) OVER (PARTITION BY micro, macro, period, user_id ORDER BY ts, k\n"
+        "    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prior_ts\n  FROM marked\n)",
+        "per_user AS (\n"
+        "  SELECT micro, macro, period, user_id, MAX(IF(k = 0, 1, 0)) AS did_micro, MAX(IF(k = 1, 1, 0)) AS did_macro,\n"
+        "    MAX(IF(k = 1 AND prior_ts IS NOT NULL AND (within_us IS NULL OR ts - prior_ts <= within_us), 1, 0))"
+        " AS in_order\n"
+        "  FROM ordered GROUP BY micro, macro, period, user_id\n)",
+        f"counted AS (\n"
+        f"  SELECT u.micro, u.macro, s.period{_segs(n, 's.')}, SUM(u.did_micro) AS micro_users,\n"
+        f"    SUM(u.did_macro) AS macro_users, SUM(u.in_order) AS in_order_users,\n"
+        f"    SUM(IF(u.did_macro = 1 AND u.did_micro = 0, 1, 0)) AS other_macro_users\n"
+        f"  FROM per_user AS u JOIN seg_users AS s ON s.period = u.period AND s.user_id = u.user_id\n"
+        f"  GROUP BY u.micro, u.macro, s.period{_segs(n, 's.')}\n)",
+    ]
+    return ("WITH " + ",\n".join(ctes) +
+            f"\nSELECT p.micro, p.macro, t.period{_segs(n, 't.')}, t.all_users,\n"
+            f"  IFNULL(c.micro_users, 0) AS micro_users, IFNULL(c.macro_users, 0) AS macro_users,\n"
+            f"  IFNULL(c.in_order_users, 0) AS in_order_users, IFNULL(c.other_macro_users, 0) AS other_macro_users\n"
+            f"FROM pairs AS p CROSS JOIN totals AS t\n"
+            f"LEFT JOIN counted AS c ON c.micro = p.micro AND c.macro = p.macro AND c.period = t.period{on_segs}\n"
+            f"ORDER BY p.macro, p.micro, t.period{_segs(n, 't.')}\n")
