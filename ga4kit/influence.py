@@ -138,3 +138,27 @@ def ranked(table, keys: list[str] | tuple[str, ...] = ()):
     t["_lift"] = -t["lift"].fillna(-np.inf)
     order = [*keys, "_few", "_lift", "micro"]
     return t.sort_values(order, kind="stable").drop(columns=["_few", "_lift"]).reset_index(drop=True)
+
+
+_UNITS = {"d": 86_400, "h": 3_600, "m": 60, "s": 1}
+
+
+def parse_within(text: str | int | None) -> int | None:
+    """A window as seconds: "7d", "24h", "30m", "90s", or a number of days ("7"). None/"" = no limit."""
+    if text is None or text == "":
+        return None
+    if isinstance(text, int):
+        return text * _UNITS["d"]
+    value = str(text).strip().lower()
+    unit = value[-1] if value and value[-1] in _UNITS else "d"
+    number = value[:-1] if value and value[-1] in _UNITS else value
+    try:
+        amount = float(number)
+    except ValueError:
+        amount = -1.0
+    seconds = int(round(amount * _UNITS[unit]))
+    if seconds <= 0:
+        from ga4kit.errors import Ga4kitError
+
+        raise Ga4kitError(f"{text!r} is not a window.", "Write it as 7d, 24h, 30m or 90s (a number alone is days).")
+    return seconds

@@ -83,8 +83,9 @@ class InfluenceResult:
     def partial(self) -> bool:
         return bool(self.errors or self.gaps)
 
-    def notes(self) -> list[str]:
-        out = [f"{pid}: {err}" for pid, err in self.errors.items()]
+    def notes(self, errors: bool = True) -> list[str]:
+        """One line per failed property (``errors``), missing funnels, sampled property, segments left out."""
+        out = [f"{pid}: {err}" for pid, err in self.errors.items()] if errors else []
         out += [f"{g.property}: {g.message}" for g in self.gaps]
         out += [f"{pid}: GA4 sampled the funnels; counts are estimates from a sample." for pid in self.sampled]
         out += [f"{pid}: {n} segment value(s) beyond the funnel breakdown's top {MAX_FUNNEL_BREAKDOWN} are left "
