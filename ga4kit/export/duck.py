@@ -110,6 +110,12 @@ class DuckDBRunner:
             reader = f"read_json({files}, format = 'auto', columns = {columns})"
         con.execute(f'CREATE VIEW {PROJECT}.{DATASET}."events_*" AS '
                     f"SELECT *, event_date AS _TABLE_SUFFIX FROM {reader}")
+        # JSON with none of the export's fields reads as rows of nulls: refuse it instead of counting nothing.
+        bad, = con.execute(f'SELECT count(*) FROM (SELECT * FROM {PROJECT}.{DATASET}."events_*" LIMIT 1000) '
+                           "WHERE event_date IS NULL OR event_timestamp IS NULL OR event_name IS NULL "
+                           "OR user_pseudo_id IS NULL").fetchone()
+        if bad:
+            raise duckdb.Error("rows without event_date, event_timestamp, event_name or user_pseudo_id")
         return con
 
     def run(self, sql: str):
