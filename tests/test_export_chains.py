@@ -104,6 +104,15 @@ def test_no_segments_and_the_sql_is_bigquery_text(demo):
     assert set(result.chains.columns) >= {"users_exact", "seconds_from_previous_median", "sessions_median"}
     assert SEG not in result.chains
     assert result.chains["step_index"].tolist() == [1, 2, 3, 4]
+    # Without segments every user is counted once (regression: the "(all)" copy doubled them).
+    segmented = export_chains(_config(pid), str(path), today=TODAY, grain="range").chains
+    every = segmented[segmented[SEG] == ALL]["users_exact"].tolist()
+    assert result.chains["users_exact"].tolist() == every
+    plain = export_chains(_config(pid, segments=()), str(path), today=TODAY, grain="range").influence
+    seg_infl = export_chains(_config(pid), str(path), today=TODAY, grain="range").influence
+    cols = ["micro", "all_users", "micro_users", "in_order_users"]
+    assert plain.sort_values("micro")[cols].values.tolist() == \
+        seg_infl[seg_infl[SEG] == ALL].sort_values("micro")[cols].values.tolist()
     for text in result.sql.values():
         assert "`ga4kit_local.export.events_*`" in text and "UNNEST(" in text and "_TABLE_SUFFIX" in text
 

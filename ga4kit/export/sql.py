@@ -189,10 +189,11 @@ def chains_sql(table: str, spans: list[Span], segments, chains) -> str:
         f"  LEFT JOIN sessions AS s ON s.period = f.period AND s.user_id = f.user_id AND s.last_ts >= f1.ts "
         f"AND s.first_ts <= f.ts\n"
         f"  GROUP BY f.chain, f.period, f.user_id, f.step_index{_segs(n, 'f.')}\n)",
+        # Each row once per segment value and once for "(all)" (without segments, all rows are "(all)").
         f"expanded AS (\n  SELECT chain, period, step_index{segs}, seconds, sessions FROM measured\n"
-        f"  UNION ALL\n  SELECT chain, period, step_index"
-        + "".join(f", {literal(ALL)} AS seg_{i}" for i in range(n)) +
-        ", seconds, sessions FROM measured\n)",
+        + (f"  UNION ALL\n  SELECT chain, period, step_index"
+           + "".join(f", {literal(ALL)} AS seg_{i}" for i in range(n)) +
+           ", seconds, sessions FROM measured\n" if n else "") + ")",
     ]
     part = f"PARTITION BY chain, period, step_index{segs}"
     quartiles = ",\n    ".join(
@@ -228,8 +229,8 @@ def influence_sql(table: str, spans: list[Span], segments, pairs) -> str:
         f"events AS (\n{_events(table, spans, seg_exprs, None, False)}\n)",
         # Every user of a period, in the segment of their first event there.
         f"users AS (\n  SELECT period, user_id{users_first}\n  FROM events GROUP BY period, user_id\n)",
-        f"seg_users AS (\n  SELECT period, user_id{segs} FROM users\n  UNION ALL\n"
-        f"  SELECT period, user_id{all_segs} FROM users\n)",
+        f"seg_users AS (\n  SELECT period, user_id{segs} FROM users\n"
+        + (f"  UNION ALL\n  SELECT period, user_id{all_segs} FROM users\n" if n else "") + ")",
         f"totals AS (\n  SELECT period{segs}, COUNT(*) AS all_users FROM seg_users GROUP BY period{segs}\n)",
         "marked AS (\n"
         "  SELECT p.micro, p.macro, p.within_us, e.period, e.user_id, e.ts, 0 AS k\n"
