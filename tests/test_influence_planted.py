@@ -42,10 +42,10 @@ def planted(tmp_path_factory):
 
 # ------------------------------------------------------------------------------ plain Python count
 def _journeys(frame):
-    """{user: ([(ts, event, session, channel)], ...)} in time order (the frame is sorted by user, time)."""
+    """{user: ([(ts, event, session number, channel)], ...)} in time order (the frame is sorted by user, time)."""
     users = defaultdict(list)
     for ts, ev, user, sess, ch in zip(frame["ts"], frame["event_name"].astype(str), frame["user_id"].astype(str),
-                                      frame["session_id"], frame["channel_group"].astype(str)):
+                                      frame["session_number"], frame["channel_group"].astype(str)):
         users[user].append((int(ts), ev, int(sess), ch))
     return users
 
@@ -75,7 +75,8 @@ def python_influence(frame, micro, macro, within_s=None):
 
 
 def python_chain(frame, steps, within_s=None):
-    """{(segment, step index): (users, [seconds from previous], [sessions since step 1])}, GA4's closed funnel:
+    """{(segment, step index): (users, [seconds from previous], [sessions from step 1 to step k: the session
+    numbers' difference + 1])}, GA4's closed funnel:
     step k at an event after a reached step k-1 event (within the window of the latest one); a step's
     segment is the channel of the event that first reached it."""
     out = defaultdict(lambda: [0, [], []])
@@ -104,12 +105,9 @@ def python_chain(frame, steps, within_s=None):
             reached_prev = reached
         if not firsts:
             continue
-        t1 = firsts[0][0][0]
+        start_session = firsts[0][0][2]
         for k, (ev, prior) in enumerate(firsts, start=1):
-            spans = defaultdict(list)
-            for ts, _, sess, _ in events:
-                spans[sess].append(ts)
-            sessions = sum(1 for tss in spans.values() if max(tss) >= t1 and min(tss) <= ev[0])
+            sessions = ev[2] - start_session + 1
             for seg in (ev[3], ALL):
                 row = out[(seg, k)]
                 row[0] += 1

@@ -3,7 +3,8 @@
 The files (NDJSON, optionally gzipped, or Parquet, in the GA4 BigQuery export schema) become a view named
 like the wildcard table the query reads (``ga4kit_local.export."events_*"``, with ``_TABLE_SUFFIX`` =
 ``event_date``), and the BigQuery text is transpiled by sqlglot (``read="bigquery", write="duckdb"``) and run
-unchanged otherwise. NDJSON is read with the export's types declared (BigQuery writes INT64 as JSON strings
+unchanged otherwise, but for one rewrite of the same tree: GA4's parameter lookup subquery becomes a list
+operation (:func:`_parameter_lookup`), which DuckDB runs far faster. NDJSON is read with the export's types declared (BigQuery writes INT64 as JSON strings
 in its exports; DuckDB then casts them), so a file with only some of the nested fields still reads.
 """
 
@@ -141,10 +142,43 @@ class DuckDBRunner:
 
 
 def transpile(sql: str) -> str:
-    """BigQuery text as DuckDB text (sqlglot)."""
+    """BigQuery text as DuckDB text: sqlglot's transpiler, with GA4's parameter lookup made vectorised (see
+    :func:`_parameter_lookup`)."""
     import sqlglot
 
-    return sqlglot.transpile(sql, read="bigquery", write="duckdb")[0]
+    tree = sqlglot.parse_one(sql, read="bigquery")
+    return tree.transform(_parameter_lookup).sql(dialect="duckdb")
+
+
+def _parameter_lookup(node):
+    """GA4's idiom ``(SELECT p.value.F FROM UNNEST(e.event_params) AS p WHERE p.key = 'K')`` as DuckDB's
+    ``list_filter(e.event_params, lambda p: p.key = 'K')[1].value.F``: the same value (the first parameter
+    with that key; GA4 writes each key once), but one vectorised list operation instead of a correlated
+    subquery per event, which DuckDB runs about 40 times slower. Anything else is left as it is."""
+    from sqlglot import exp, parse_one
+
+    if not isinstance(node, exp.Subquery) or not isinstance(node.this, exp.Select):
+        return node
+    sel = node.this
+    source = sel.args.get("from_") or sel.args.get("from")
+    unnest = source.this if isinstance(source, exp.From) else None
+    where = sel.args.get("where")
+    extra = [k for k, v in sel.args.items() if v and k not in ("expressions", "from_", "from", "where")]
+    if extra or not isinstance(unnest, exp.Unnest) or len(unnest.expressions) != 1 or len(sel.expressions) != 1:
+        return node
+    alias = unnest.args.get("alias")
+    names = [c.name for c in alias.columns] if alias is not None else []
+    if len(names) != 1 or where is None or not isinstance(where.this, exp.EQ):
+        return node
+    name, value, cond = names[0], sel.expressions[0], where.this
+    parts = [p.name for p in value.parts] if isinstance(value, exp.Column) else []
+    key_parts = [p.name for p in cond.this.parts] if isinstance(cond.this, exp.Column) else []
+    if (len(parts) != 3 or parts[:2] != [name, "value"] or key_parts != [name, "key"]
+            or not isinstance(cond.expression, exp.Literal) or not cond.expression.is_string):
+        return node
+    array = unnest.expressions[0].sql(dialect="duckdb")
+    key = cond.expression.sql(dialect="duckdb")
+    return parse_one(f"list_filter({array}, lambda {name}: {name}.key = {key})[1].value.{parts[2]}", read="duckdb")
 
 
 def _quote(text: str) -> str:

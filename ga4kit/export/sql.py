@@ -21,8 +21,9 @@ Semantics (the same as GA4's closed funnels, :mod:`ga4kit.emulator.funnel` model
 - a step's segment is the segment on the event that first reached the step for that user (GA4's funnel
   breakdown); "(all)" rows hold every user;
 - ``seconds_from_previous``: from the reached step k-1 event that qualified the user's first step k event
-  to that event; ``sessions``: the user's sessions (``ga_session_id``) with an event between their first
-  step 1 event and their first step k event, both included (1 = the same session);
+  to that event; ``sessions``: the sessions from the user's first step 1 event to their first step k event,
+  both included (1 = the same session), by GA4's own session count (the ``ga_session_number`` parameter:
+  step k's number - step 1's + 1);
 - influence: users are put in the segment of their first event in the period, so the users who did and
   did not do the micro goal split each segment's users exactly.
 """
@@ -112,7 +113,7 @@ def _events(table: str, spans: list[Span], seg_exprs: list[str], names: list[str
     cols = ["p.period", "e.user_pseudo_id AS user_id", "e.event_name", "e.event_timestamp AS ts"]
     if sessions:
         cols.append("(SELECT ep.value.int_value FROM UNNEST(e.event_params) AS ep "
-                    "WHERE ep.key = 'ga_session_id') AS session_id")
+                    "WHERE ep.key = 'ga_session_number') AS session_number")
     cols += [f"IFNULL(CAST({x} AS STRING), {literal(NOT_SET)}) AS seg_{i}" for i, x in enumerate(seg_exprs)]
     first = min(s.first_day for s in spans)
     last = max(s.last_day for s in spans)
@@ -129,9 +130,71 @@ def _segs(n: int, prefix: str = "") -> str:
     return "".join(f", {prefix}seg_{i}" for i in range(n))
 
 
+def _first_by(n: int, prefix: str = "") -> str:
+    """The session number and segments of the earliest row (``MIN_BY(x, ts)``)."""
+    cols = ["session_number", *(f"seg_{i}" for i in range(n))]
+    return "".join(f", MIN_BY({prefix}{c}, {prefix}ts) AS {c}" for c in cols)
+
+
+def _reached_first(depth: int, n: int) -> list[str]:
+    """Without a window every step-k event after the user's first step k-1 event is reached, so each step is
+    one join and one aggregate: the first reach ``first_k`` and the latest reached step k-1 event before it
+    (``prior_k``, the step k-1 events from the first step k-2 event on)."""
+    segs = _segs(n)
+    key = "ON {a}.chain = {b}.chain AND {a}.period = {b}.period AND {a}.user_id = {b}.user_id"
+    ctes = [f"first_1 AS (\n  SELECT chain, period, user_id, MIN(ts) AS ts{_first_by(n)}\n"
+            f"  FROM goal WHERE step_index = 1\n  GROUP BY chain, period, user_id\n)"]
+    for k in range(2, depth + 1):
+        ctes.append(
+            f"first_{k} AS (\n  SELECT g.chain, g.period, g.user_id, MIN(g.ts) AS ts{_first_by(n, 'g.')}\n"
+            f"  FROM goal AS g JOIN first_{k - 1} AS f {key.format(a='f', b='g')}\n"
+            f"  WHERE g.step_index = {k} AND g.ts >= f.ts\n  GROUP BY g.chain, g.period, g.user_id\n)")
+        since = (f"  JOIN first_{k - 2} AS b {key.format(a='b', b='f')}\n" if k > 2 else "")
+        ctes.append(
+            f"prior_{k} AS (\n  SELECT f.chain, f.period, f.user_id, MAX(g.ts) AS prior_ts\n"
+            f"  FROM first_{k} AS f JOIN goal AS g {key.format(a='g', b='f')} AND g.step_index = {k - 1}\n{since}"
+            f"  WHERE g.ts <= f.ts{' AND g.ts >= b.ts' if k > 2 else ''}\n"
+            f"  GROUP BY f.chain, f.period, f.user_id\n)")
+    parts = [f"  SELECT chain, period, user_id, 1 AS step_index, ts, session_number{segs}, "
+             f"CAST(NULL AS INT64) AS prior_ts FROM first_1"]
+    parts += [f"  SELECT f.chain, f.period, f.user_id, {k} AS step_index, f.ts, f.session_number{_segs(n, 'f.')}, "
+              f"p.prior_ts\n  FROM first_{k} AS f JOIN prior_{k} AS p {key.format(a='p', b='f')}"
+              for k in range(2, depth + 1)]
+    return ctes + ["firsts AS (\n" + "\n  UNION ALL\n".join(parts) + "\n)"]
+
+
+def _reached_windowed(depth: int, n: int) -> list[str]:
+    """With a window, step k is reached at a step-k event whose latest earlier reached step k-1 event is
+    within the window: one window function per step over the reached k-1 events and the step-k events."""
+    segs = _segs(n)
+    ctes = [f"reach_1 AS (\n  SELECT chain, period, user_id, ts, session_number{segs}, CAST(NULL AS INT64) AS prior_ts\n"
+            f"  FROM goal WHERE step_index = 1\n)"]
+    for k in range(2, depth + 1):
+        ctes.append(
+            f"reach_{k} AS (\n"
+            f"  SELECT chain, period, user_id, ts, session_number{segs}, prior_ts FROM (\n"
+            f"    SELECT *, MAX(IF(k = 0, ts, NULL)) OVER (PARTITION BY chain, period, user_id ORDER BY ts, k\n"
+            f"      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prior_ts\n"
+            f"    FROM (\n"
+            f"      SELECT chain, period, user_id, ts, session_number{segs}, 0 AS k, CAST(NULL AS INT64) AS within_us "
+            f"FROM reach_{k - 1}\n"
+            f"      UNION ALL\n"
+            f"      SELECT chain, period, user_id, ts, session_number{segs}, 1 AS k, within_us FROM goal "
+            f"WHERE step_index = {k}\n"
+            f"    ) AS candidates\n"
+            f"  ) AS ordered\n"
+            f"  WHERE k = 1 AND prior_ts IS NOT NULL AND (within_us IS NULL OR ts - prior_ts <= within_us)\n)")
+    reached = "\n      UNION ALL\n".join(
+        f"      SELECT chain, period, user_id, {k} AS step_index, ts, session_number{segs}, prior_ts FROM reach_{k}"
+        for k in range(1, depth + 1))
+    return ctes + [f"firsts AS (\n  SELECT chain, period, user_id, step_index, MIN(ts) AS ts{_first_by(n)}, "
+            f"MIN_BY(prior_ts, ts) AS prior_ts\n"
+            f"  FROM (\n{reached}\n  ) AS reached\n  GROUP BY chain, period, user_id, step_index\n)"]
+
+
 def chains_sql(table: str, spans: list[Span], segments, chains) -> str:
     """Exact chains: per chain, period, segment value ("(all)" included) and step: the users who reached the
-    step in order, the quartiles of the seconds from the previous step and of the sessions from step 1.
+    step in order, the quartiles of the seconds from the previous step and of the sessions since step 1.
 
     ``chains``: [(name, [event, ...], within_us or None)] (the window applies between every two steps).
     Columns: chain, period, seg_0.., step_index, users, seconds_q1, seconds_median, seconds_q3,
@@ -149,46 +212,21 @@ def chains_sql(table: str, spans: list[Span], segments, chains) -> str:
     ctes = [
         _periods(spans),
         f"steps AS (\n  SELECT * FROM UNNEST([\n    {step_rows}\n  ])\n)",
-        f"events AS (\n{_events(table, spans, seg_exprs, None, True)}\n)",
-        # Goal events of every chain step; the rest of the events only count sessions.
-        f"goal AS (\n  SELECT s.chain, s.step_index, s.within_us, e.period, e.user_id, e.ts{_segs(n, 'e.')}\n"
-        f"  FROM events AS e JOIN steps AS s ON e.event_name = s.event_name\n"
-        f"  WHERE e.event_name IN ({', '.join(literal(x) for x in names)})\n)",
-        f"reach_1 AS (\n  SELECT chain, period, user_id, ts{segs}, CAST(NULL AS INT64) AS prior_ts\n"
-        f"  FROM goal WHERE step_index = 1\n)",
+        # Only the chains' events are read past the scan.
+        f"events AS (\n{_events(table, spans, seg_exprs, names, True)}\n)",
+        f"goal AS (\n  SELECT s.chain, s.step_index, s.within_us, e.period, e.user_id, e.ts, e.session_number"
+        f"{_segs(n, 'e.')}\n"
+        f"  FROM events AS e JOIN steps AS s ON e.event_name = s.event_name\n)",
     ]
-    for k in range(2, depth + 1):
-        ctes.append(
-            f"reach_{k} AS (\n"
-            f"  SELECT chain, period, user_id, ts{segs}, prior_ts FROM (\n"
-            f"    SELECT *, MAX(IF(k = 0, ts, NULL)) OVER (PARTITION BY chain, period, user_id ORDER BY ts, k\n"
-            f"      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prior_ts\n"
-            f"    FROM (\n"
-            f"      SELECT chain, period, user_id, ts{segs}, 0 AS k, CAST(NULL AS INT64) AS within_us "
-            f"FROM reach_{k - 1}\n"
-            f"      UNION ALL\n"
-            f"      SELECT chain, period, user_id, ts{segs}, 1 AS k, within_us FROM goal WHERE step_index = {k}\n"
-            f"    ) AS candidates\n"
-            f"  ) AS ordered\n"
-            f"  WHERE k = 1 AND prior_ts IS NOT NULL AND (within_us IS NULL OR ts - prior_ts <= within_us)\n)")
-    reached = "\n      UNION ALL\n".join(
-        f"      SELECT chain, period, user_id, {k} AS step_index, ts{segs}, prior_ts FROM reach_{k}"
-        for k in range(1, depth + 1))
+    windowed = any(w is not None for _, _, _, w in steps)
+    ctes += _reached_windowed(depth, n) if windowed else _reached_first(depth, n)
     ctes += [
-        f"firsts AS (\n  SELECT chain, period, user_id, step_index, ts{segs}, prior_ts FROM (\n"
-        f"    SELECT *, ROW_NUMBER() OVER (PARTITION BY chain, period, user_id, step_index ORDER BY ts) AS rn\n"
-        f"    FROM (\n{reached}\n    ) AS reached\n  ) AS numbered\n  WHERE rn = 1\n)",
-        "sessions AS (\n  SELECT period, user_id, session_id, MIN(ts) AS first_ts, MAX(ts) AS last_ts\n"
-        "  FROM events WHERE session_id IS NOT NULL\n  GROUP BY period, user_id, session_id\n)",
-        f"measured AS (\n  SELECT f.chain, f.period, f.user_id, f.step_index{_segs(n, 'f.')},\n"
-        f"    ANY_VALUE(CAST(f.ts - f.prior_ts AS FLOAT64) / 1000000) AS seconds,\n"
-        f"    COUNT(DISTINCT s.session_id) AS sessions\n"
-        f"  FROM firsts AS f\n"
-        f"  JOIN firsts AS f1 ON f1.chain = f.chain AND f1.period = f.period AND f1.user_id = f.user_id "
-        f"AND f1.step_index = 1\n"
-        f"  LEFT JOIN sessions AS s ON s.period = f.period AND s.user_id = f.user_id AND s.last_ts >= f1.ts "
-        f"AND s.first_ts <= f.ts\n"
-        f"  GROUP BY f.chain, f.period, f.user_id, f.step_index{_segs(n, 'f.')}\n)",
+        # Sessions from step 1 to step k, both included: GA4 numbers each user's sessions (ga_session_number).
+        f"measured AS (\n  SELECT chain, period, user_id, step_index{segs},\n"
+        f"    CAST(ts - prior_ts AS FLOAT64) / 1000000 AS seconds,\n"
+        f"    session_number - FIRST_VALUE(session_number) OVER (PARTITION BY chain, period, user_id "
+        f"ORDER BY step_index) + 1 AS sessions\n"
+        f"  FROM firsts\n)",
         # Each row once per segment value and once for "(all)" (without segments, all rows are "(all)").
         f"expanded AS (\n  SELECT chain, period, step_index{segs}, seconds, sessions FROM measured\n"
         + (f"  UNION ALL\n  SELECT chain, period, step_index"
@@ -232,20 +270,7 @@ def influence_sql(table: str, spans: list[Span], segments, pairs) -> str:
         f"seg_users AS (\n  SELECT period, user_id{segs} FROM users\n"
         + (f"  UNION ALL\n  SELECT period, user_id{all_segs} FROM users\n" if n else "") + ")",
         f"totals AS (\n  SELECT period{segs}, COUNT(*) AS all_users FROM seg_users GROUP BY period{segs}\n)",
-        "marked AS (\n"
-        "  SELECT p.micro, p.macro, p.within_us, e.period, e.user_id, e.ts, 0 AS k\n"
-        "  FROM events AS e JOIN pairs AS p ON e.event_name = p.micro\n"
-        "  UNION ALL\n"
-        "  SELECT p.micro, p.macro, p.within_us, e.period, e.user_id, e.ts, 1 AS k\n"
-        "  FROM events AS e JOIN pairs AS p ON e.event_name = p.macro\n)",
-        "ordered AS (\n"
-        "  SELECT *, MAX(IF(k = 0, ts, NULL)) OVER (PARTITION BY micro, macro, period, user_id ORDER BY ts, k\n"
-        "    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prior_ts\n  FROM marked\n)",
-        "per_user AS (\n"
-        "  SELECT micro, macro, period, user_id, MAX(IF(k = 0, 1, 0)) AS did_micro, MAX(IF(k = 1, 1, 0)) AS did_macro,\n"
-        "    MAX(IF(k = 1 AND prior_ts IS NOT NULL AND (within_us IS NULL OR ts - prior_ts <= within_us), 1, 0))"
-        " AS in_order\n"
-        "  FROM ordered GROUP BY micro, macro, period, user_id\n)",
+        *(_in_order_windowed() if any(w is not None for _, _, w in pairs) else _in_order_first(pairs)),
         f"counted AS (\n"
         f"  SELECT u.micro, u.macro, s.period{_segs(n, 's.')}, SUM(u.did_micro) AS micro_users,\n"
         f"    SUM(u.did_macro) AS macro_users, SUM(u.in_order) AS in_order_users,\n"
@@ -260,3 +285,43 @@ def influence_sql(table: str, spans: list[Span], segments, pairs) -> str:
             f"FROM pairs AS p CROSS JOIN totals AS t\n"
             f"LEFT JOIN counted AS c ON c.micro = p.micro AND c.macro = p.macro AND c.period = t.period{on_segs}\n"
             f"ORDER BY p.macro, p.micro, t.period{_segs(n, 't.')}\n")
+
+
+def _in_order_first(pairs) -> list[str]:
+    """Without a window a user did the macro goal after the micro goal when their last macro event is not
+    before their first micro event: one aggregate per user and goal, then one join per pair."""
+    names = sorted({g for m, M, _ in pairs for g in (m, M)})
+    side = ("  SELECT p.micro, p.macro, g.period, g.user_id, g.first_ts, g.last_ts\n"
+            "  FROM goal_users AS g JOIN pairs AS p ON g.event_name = p.{}")
+    return [
+        f"goal_users AS (\n  SELECT period, user_id, event_name, MIN(ts) AS first_ts, MAX(ts) AS last_ts\n"
+        f"  FROM events WHERE event_name IN ({', '.join(literal(x) for x in names)})\n"
+        f"  GROUP BY period, user_id, event_name\n)",
+        "per_user AS (\n"
+        "  SELECT COALESCE(mi.micro, ma.micro) AS micro, COALESCE(mi.macro, ma.macro) AS macro,\n"
+        "    COALESCE(mi.period, ma.period) AS period, COALESCE(mi.user_id, ma.user_id) AS user_id,\n"
+        "    IF(mi.user_id IS NULL, 0, 1) AS did_micro, IF(ma.user_id IS NULL, 0, 1) AS did_macro,\n"
+        "    IF(ma.last_ts >= mi.first_ts, 1, 0) AS in_order\n"
+        f"  FROM (\n{side.format('micro')}\n  ) AS mi\n  FULL OUTER JOIN (\n{side.format('macro')}\n  ) AS ma\n"
+        "  ON mi.micro = ma.micro AND mi.macro = ma.macro AND mi.period = ma.period AND mi.user_id = ma.user_id\n)",
+    ]
+
+
+def _in_order_windowed() -> list[str]:
+    """With a window: a macro event counts when the latest micro event before it is within the window."""
+    return [
+        "marked AS (\n"
+        "  SELECT p.micro, p.macro, p.within_us, e.period, e.user_id, e.ts, 0 AS k\n"
+        "  FROM events AS e JOIN pairs AS p ON e.event_name = p.micro\n"
+        "  UNION ALL\n"
+        "  SELECT p.micro, p.macro, p.within_us, e.period, e.user_id, e.ts, 1 AS k\n"
+        "  FROM events AS e JOIN pairs AS p ON e.event_name = p.macro\n)",
+        "ordered AS (\n"
+        "  SELECT *, MAX(IF(k = 0, ts, NULL)) OVER (PARTITION BY micro, macro, period, user_id ORDER BY ts, k\n"
+        "    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prior_ts\n  FROM marked\n)",
+        "per_user AS (\n"
+        "  SELECT micro, macro, period, user_id, MAX(IF(k = 0, 1, 0)) AS did_micro, MAX(IF(k = 1, 1, 0)) AS did_macro,\n"
+        "    MAX(IF(k = 1 AND prior_ts IS NOT NULL AND (within_us IS NULL OR ts - prior_ts <= within_us), 1, 0))"
+        " AS in_order\n"
+        "  FROM ordered GROUP BY micro, macro, period, user_id\n)",
+    ]
