@@ -207,7 +207,9 @@ def test_ctrl_c_in_the_library_carries_the_partial_result(emulator, clients):
             raise KeyboardInterrupt
 
     try:
-        admin.apply(p, clients, policy=FAST_WRITES, on_outcome=on_outcome)
+        # One property at a time, so B has certainly not started (tests/test_executor.py covers Ctrl-C while
+        # several properties are being written).
+        admin.apply(p, clients, policy=FAST_WRITES, on_outcome=on_outcome, concurrency=1)
     except admin.ApplyInterrupted as exc:
         assert (exc.done, exc.planned) == (3, 16)
         first, second = exc.result.properties

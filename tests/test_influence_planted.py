@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from export_support import TIME_ZONE, goals_yaml, planted_events, write_export
+import ga4kit.frames as F
 from ga4kit.config import load
 from ga4kit.constants import ALL
 from ga4kit.export import export_chains
@@ -152,6 +153,8 @@ def test_planted_effect_found_by_both_sources_with_the_right_size(planted):
         # Ranked: the planted action leads the secondary actions for purchase.
         ranked = table[(table[SEG] == ALL) & table["lift"].notna()]["micro"].tolist()
         assert ranked[0] == PAIR[0]
+    # Both sources give the frame documented in ga4kit.frames, column for column.
+    assert list(exact.columns) == list(api.columns) == F.columns("influence", [SEG])
     key = ["period", SEG, "micro", "macro"]
     both = exact.merge(api, on=key, suffixes=("_exact", "_api"))
     assert len(both) == len(exact)
@@ -189,6 +192,7 @@ def test_exact_chain_equals_python_count_and_runfunnelreport(planted, within):
 
     result = export_chains(planted["config"], planted["ndjson"], within=within)
     chains = result.chains
+    assert list(chains.columns) == F.columns("export_chains", [SEG])
     expected = python_chain(planted["frame"], ["view_item", "add_to_cart", "purchase"], within)
     for (seg, k), (users, seconds, sessions) in expected.items():
         row = chains[(chains[SEG] == seg) & (chains["step_index"] == k)].iloc[0]

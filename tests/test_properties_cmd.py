@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from ga4kit import properties as props_lib
+from ga4kit.properties import accounts
 from ga4kit.cli import cli
 from ga4kit.connect import make_clients
 
@@ -43,7 +44,7 @@ def key(tmp_path):
 
 def test_library_lists_every_visible_property_over_every_page(world, monkeypatch):
     emu, a, b, ids = world
-    monkeypatch.setattr(props_lib, "PAGE_SIZE", 1)  # one account per page: the second page must be read too
+    monkeypatch.setattr(accounts, "ADMIN_PAGE_SIZE", 1)  # one account per page: the second page must be read too
     emu.reset_calls()
     with make_clients(emulator=emu.address) as clients:
         found = props_lib.list_properties(clients)

@@ -12,6 +12,7 @@ import pytest
 from rich.table import Table
 
 from ga4kit import chains as C
+from ga4kit import flags as F
 from ga4kit.errors import OutputError
 from ga4kit.serialize import frame_to_csv
 from ga4kit.render import html as H
@@ -28,8 +29,8 @@ def frames():
                                                                        BASELINE))
     goals = C.goal_summary(EVENTS, BASELINE, CONFIG, [S])
     dev, dbl = daily({"view_item": [30] * 28, "add_to_cart": [8] * 19 + [0] * 9, "purchase": [3] * 28})
-    flags = C.flags(dev, dbl, CONFIG, [S])
-    flags = pd.concat([flags, C.flags(EVENTS, BASELINE, CONFIG, [S])], ignore_index=True)
+    flags = F.flags(dev, dbl, CONFIG, [S])
+    flags = pd.concat([flags, F.flags(EVENTS, BASELINE, CONFIG, [S])], ignore_index=True)
     return chains, goals, flags, dev
 
 

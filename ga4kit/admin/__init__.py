@@ -13,7 +13,7 @@ rules for derived goals. Plan first, then apply; re-running changes nothing.
 """
 
 from ga4kit.admin.apply import ApplyInterrupted, WritePolicy, apply
-from ga4kit.admin.plan import check_event_names, plan, select_properties
+from ga4kit.admin.plan import check_event_names, plan
 from ga4kit.admin.formatting import plan_to_dict, render_plan, render_result, result_to_dict
 from ga4kit.admin.types import (
     Action, CapCheck, Change, ErrorInfo, KeyEventSpec, Outcome, Plan, PlanWarning, PropertyPlan, PropertyResult,
@@ -22,5 +22,5 @@ from ga4kit.admin.types import (
 
 __all__ = ["plan", "apply", "Plan", "Result", "PropertyPlan", "PropertyResult", "Action", "Outcome", "Change",
            "CapCheck", "ErrorInfo", "KeyEventSpec", "RuleSpec", "PlanWarning", "WritePolicy", "ApplyInterrupted",
-           "select_properties", "check_event_names", "render_plan", "render_result", "plan_to_dict",
+           "check_event_names", "render_plan", "render_result", "plan_to_dict",
            "result_to_dict"]

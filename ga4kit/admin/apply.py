@@ -1,4 +1,4 @@
-"""Carry out a plan: write key events and create-event rules, property by property.
+"""Carry out a plan: write key events and create-event rules, several properties at once.
 
 - Each property's writes happen under a lock on this machine (:func:`ga4kit.locking.property_lock_path`),
   so two applies started at once on one machine take turns; the second is told it waits (``on_wait``).
@@ -11,8 +11,12 @@
 - Transient errors (UNAVAILABLE, DEADLINE_EXCEEDED, INTERNAL, ABORTED) are retried with backoff. Before a
   create is retried ga4kit looks whether the earlier attempt landed, and a key event create answered
   ALREADY_EXISTS is reconciled with what exists.
+- Properties are written ``concurrency`` at once (:mod:`ga4kit.executor`); each property's writes stay in
+  order, one at a time, and every thread takes its writes from the one pacer, so the whole run keeps under
+  the per-user write quota however many threads write. The result lists the properties in plan order.
 - A property that fails does not stop the others; every outcome is in the :class:`Result`. Ctrl-C raises
-  :class:`ApplyInterrupted`, which carries the outcomes so far.
+  :class:`ApplyInterrupted`, which carries the outcomes so far: no further write starts, and the writes
+  under way (one per property being written) may still land.
 
 Why create-event rules need more than that. GA4 gives a rule no unique key: a second create with the same
 destination succeeds, and every duplicate rule creates the event again, doubling its counts. So:
@@ -36,17 +40,20 @@ destination succeeds, and every duplicate rule creates the event again, doubling
 from __future__ import annotations
 
 import random
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ga4kit.admin import translate as R
-from ga4kit.admin.plan import PAGE_SIZE, read_property, service_level_cap
+from ga4kit.admin.plan import read_property, service_level_cap
+from ga4kit.properties import list_event_create_rules, list_key_events
 from ga4kit.admin.types import (
     CREATE, DELETE, DONE, DUPLICATE, FAILED, KEY_EVENT, RULE, SKIPPED, UPDATE, Action, CapCheck, ErrorInfo,
     KeyEventSpec, Outcome, Plan, PropertyPlan, PropertyResult, Result, RuleSpec,
 )
 from ga4kit.errors import AlreadyExistsError, ApiError, NotFoundError
+from ga4kit.executor import DEFAULT_CONCURRENCY, Interrupted, guard, run_per_property
 
 TRANSIENT = frozenset({"UNAVAILABLE", "DEADLINE_EXCEEDED", "INTERNAL", "ABORTED"})
 # After one of these nothing else on the property can succeed: stop writing to it.
@@ -90,14 +97,17 @@ class WritePolicy:
 
 class ApplyInterrupted(KeyboardInterrupt):
     """Ctrl-C during :func:`apply`. ``result`` holds every outcome so far (the property being written
-    last included); ``in_flight`` is the write that was under way (it may still land); ``planned`` is
-    how many writes the plan had."""
+    last included); ``in_flight`` is the write that was under way (it may still land), the first of
+    ``in_flight_all`` when several properties were being written; ``planned`` is how many writes the plan
+    had."""
 
-    def __init__(self, result: Result, planned: int, in_flight: Action | None = None):
+    def __init__(self, result: Result, planned: int, in_flight: Action | None = None,
+                 in_flight_all: list[Action] | None = None):
         super().__init__("apply interrupted")
         self.result = result
         self.planned = planned
         self.in_flight = in_flight
+        self.in_flight_all = in_flight_all if in_flight_all is not None else ([in_flight] if in_flight else [])
 
     @property
     def done(self) -> int:
@@ -116,7 +126,11 @@ class _Waits:
 
 
 class _Pacer:
-    """A token bucket: ``burst`` writes at once, then ``per_minute`` a minute."""
+    """A token bucket: ``burst`` writes at once, then ``per_minute`` a minute; one for every thread of a run.
+
+    A write short of a token reserves the next one (the bucket goes below zero) and sleeps outside the
+    lock until it is due, so threads queue up in order and the bucket's bound holds for all of them.
+    """
 
     def __init__(self, per_minute: float, burst: int, waits: _Waits | None = None,
                  left: Callable[[], int] | None = None):
@@ -127,25 +141,30 @@ class _Pacer:
         self.waits = waits
         self.left = left
         self.noted: float | None = None
+        self._lock = threading.Lock()
 
     def take(self) -> None:
         if self.rate <= 0:
             return
-        now = time.monotonic()
-        self.tokens = min(self.capacity, self.tokens + (now - self.last) * self.rate)
-        self.last = now
-        if self.tokens < 1.0:
-            wait = (1.0 - self.tokens) / self.rate
-            self._note(now, wait)
+        with self._lock:
+            now = time.monotonic()
+            self.tokens = min(self.capacity, self.tokens + (now - self.last) * self.rate)
+            self.last = now
+            self.tokens -= 1.0
+            wait = -self.tokens / self.rate if self.tokens < 0 else 0.0
+            tell = wait > 0 and self._due(now)
+        if tell:
+            self._note(wait)
+        if wait > 0:
             time.sleep(wait)
-            self.last = time.monotonic()
-            self.tokens = 1.0
-        self.tokens -= 1.0
 
-    def _note(self, now: float, wait: float) -> None:
+    def _due(self, now: float) -> bool:
         if self.waits is None or (self.noted is not None and now - self.noted < PACING_NOTE_EVERY):
-            return
+            return False
         self.noted = now
+        return True
+
+    def _note(self, wait: float) -> None:
         left = max(1, self.left()) if self.left is not None else 1
         total = wait + (left - 1) / self.rate
         self.waits.tell(total, f"Pacing writes under GA4's 180 writes/min per user: {left} write"
@@ -167,18 +186,26 @@ class _Run:
     planned: int
     attempted: int = 0
     pacer: _Pacer | None = None
+    stop: threading.Event = field(default_factory=threading.Event)  # set on Ctrl-C: start no more writes
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def attempt(self) -> None:
+        with self._lock:
+            self.attempted += 1
 
 
 def apply(plan: Plan, clients: Any, *, policy: WritePolicy | None = None,
           on_property: Callable[[PropertyResult], None] | None = None,
           on_outcome: Callable[[PropertyPlan, Outcome], None] | None = None,
-          on_wait: OnWait | None = None, lock: bool = True) -> Result:
+          on_wait: OnWait | None = None, lock: bool = True, concurrency: int = DEFAULT_CONCURRENCY) -> Result:
     """Apply ``plan`` with ``clients`` (built with write=True). Never raises for a GA4 failure: each
-    property's outcome, and each action's, is in the returned :class:`Result`.
+    property's outcome, and each action's, is in the returned :class:`Result` (in plan order).
 
     ``on_wait(seconds, message)`` hears of waits a person should know about: another run holding the
     property's lock (seconds None), pacing, exhausted write quota, long retry pauses. ``lock=False`` skips
-    the per-property lock (only for callers that serialise runs themselves). Ctrl-C raises
+    the per-property lock (only for callers that serialise runs themselves). ``concurrency``: properties
+    written at once. ``on_property`` is called in the calling thread as each property finishes;
+    ``on_outcome`` and ``on_wait`` in the thread writing the property. Ctrl-C raises
     :class:`ApplyInterrupted` carrying the outcomes so far.
     """
     policy = policy or WritePolicy()
@@ -186,54 +213,52 @@ def apply(plan: Plan, clients: Any, *, policy: WritePolicy | None = None,
     run = _Run(policy, waits, planned=sum(len(p.writes) for p in plan.properties if p.error is None))
     # Writes to go, the one waiting for the pacer included.
     run.pacer = _Pacer(policy.writes_per_minute, policy.burst, waits, lambda: run.planned - run.attempted + 1)
-    result = Result(properties=[])
-    current: _Applier | None = None
+    clients = guard(clients)
+    appliers: dict[int, _Applier] = {}
+
+    def one(i: int) -> PropertyResult:
+        pp = plan.properties[i]
+        if pp.error is not None:
+            return PropertyResult(pp.property, error=pp.error,
+                                  outcomes=[Outcome(a, SKIPPED, "not attempted: " + pp.error.message)
+                                            for a in pp.writes])
+        if not pp.writes:
+            return PropertyResult(pp.property, outcomes=[_left_alone(a) for a in pp.changes])
+        applier = appliers[i] = _Applier(pp, clients, run, on_outcome)
+        return applier.run_locked() if lock else applier.run()
+
     try:
-        for pp in plan.properties:
-            if pp.error is not None:
-                pr = PropertyResult(pp.property, error=pp.error,
-                                    outcomes=[Outcome(a, SKIPPED, "not attempted: " + pp.error.message)
-                                              for a in pp.writes])
-            elif not pp.writes:
-                pr = PropertyResult(pp.property, outcomes=[_left_alone(a) for a in pp.changes])
-            else:
-                current = _Applier(pp, clients, run, on_outcome)
-                pr = current.run_locked() if lock else current.run()
-                current = None
-            result.properties.append(pr)
-            if on_property is not None:
-                on_property(pr)
-    except KeyboardInterrupt:
-        in_flight = current.in_flight if current is not None else None
-        _close_interrupted(result, plan, current)
-        raise ApplyInterrupted(result, run.planned, in_flight) from None
-    return result
+        done = run_per_property(range(len(plan.properties)), one, max_workers=concurrency, stop=run.stop,
+                                on_done=(lambda d: on_property(d.value)) if on_property is not None else None)
+    except Interrupted as exc:
+        result, in_flight = _close_interrupted(plan, exc.done, appliers)
+        raise ApplyInterrupted(result, run.planned, in_flight[0] if in_flight else None, in_flight) from None
+    return Result(properties=[d.value for d in done])
 
 
 INTERRUPTED = ErrorInfo("INTERRUPTED", "Interrupted before every write to this property was done.",
                         "Run `ga4kit apply` again to finish: it picks up where this stopped.")
 
 
-def _close_interrupted(result: Result, plan: Plan, current: "_Applier | None") -> None:
-    """Complete ``result`` after Ctrl-C: the property being written and those not started get their
-    remaining writes as skipped and the INTERRUPTED error."""
-    if current is not None:
-        pr = current.pr
-        started = {id(o.action) for o in pr.outcomes}
-        for a in sorted(current.pp.writes, key=_order):
-            if id(a) in started:
-                continue
-            note = ("interrupted while being written: it may still land; the next apply or plan sees it"
-                    if a is current.in_flight else "not attempted: interrupted")
-            pr.outcomes.append(Outcome(a, SKIPPED, note))
-        pr.error = pr.error or INTERRUPTED
-        result.properties.append(pr)
-    done = {p.property.id for p in result.properties}
-    for pp in plan.properties:
-        if pp.property.id not in done:
+def _close_interrupted(plan: Plan, done: list, appliers: dict[int, "_Applier"]) -> tuple[Result, list[Action]]:
+    """The result after Ctrl-C, in plan order: finished properties as they are; a property being written
+    with what it did so far, the write under way as maybe landing and the rest skipped, and INTERRUPTED;
+    properties not started with every write skipped. Also the writes that were under way."""
+    result = Result(properties=[])
+    in_flight: list[Action] = []
+    for i, pp in enumerate(plan.properties):
+        if done[i] is not None:
+            result.properties.append(done[i].value)
+        elif i in appliers:
+            pr, flying = appliers[i].interrupted()
+            result.properties.append(pr)
+            if flying is not None:
+                in_flight.append(flying)
+        else:
             result.properties.append(PropertyResult(
                 pp.property, error=pp.error or INTERRUPTED,
                 outcomes=[Outcome(a, SKIPPED, "not attempted: interrupted") for a in pp.writes]))
+    return result, in_flight
 
 
 def _left_alone(a: Action) -> Outcome:
@@ -263,6 +288,7 @@ class _RuleCreate:
 class _Applier:
     def __init__(self, pp: PropertyPlan, clients: Any, run: _Run, on_outcome):
         self.pp = pp
+        self.stop = run.stop
         self.run_state = run
         self.pacer = run.pacer
         self.waits = run.waits
@@ -310,12 +336,14 @@ class _Applier:
             return pr
         stop: str | None = None
         for action in changes:
+            if self.stop.is_set():
+                return pr  # Ctrl-C: apply() reports this property from what is recorded so far
             if stop is not None:
                 out = Outcome(action, SKIPPED, f"not attempted: {stop}")
             else:
                 self.retries = 0
                 self.in_flight = action
-                self.run_state.attempted += 1
+                self.run_state.attempt()
                 try:
                     out = self._do(action)
                 except ApiError as exc:
@@ -330,9 +358,23 @@ class _Applier:
         for a in self.pp.changes:
             if a.op == DUPLICATE:
                 self._record(_left_alone(a))
-        if self.rule_creates:
+        if self.rule_creates and not self.stop.is_set():
             self._verify_rules()
         return pr
+
+    def interrupted(self) -> tuple[PropertyResult, Action | None]:
+        """A copy of this property's result so far, completed for Ctrl-C, and the write under way (the
+        thread may still be in it: its own result is left alone)."""
+        in_flight = self.in_flight
+        outcomes = list(self.pr.outcomes)
+        started = {id(o.action) for o in outcomes}
+        for a in sorted(self.pp.writes, key=_order):
+            if id(a) in started:
+                continue
+            note = ("interrupted while being written: it may still land; the next apply or plan sees it"
+                    if a is in_flight else "not attempted: interrupted")
+            outcomes.append(Outcome(a, SKIPPED, note))
+        return PropertyResult(self.ref, outcomes=outcomes, error=self.pr.error or INTERRUPTED), in_flight
 
     def _record(self, out: Outcome) -> None:
         self.pr.outcomes.append(out)
@@ -393,7 +435,7 @@ class _Applier:
                                     f"GA4 write quota exhausted: waiting {_secs(policy.quota_wait)} "
                                     f"({quota_waits} of {policy.quota_waits}).")
                     time.sleep(policy.quota_wait)
-                elif status not in TRANSIENT or attempt >= policy.attempts or (
+                elif status not in TRANSIENT or attempt >= policy.attempts or self.stop.is_set() or (
                         time.monotonic() - start + delay > policy.deadline):
                     raise
                 else:
@@ -427,8 +469,7 @@ class _Applier:
 
     # --- key events ----------------------------------------------------------------------------------
     def _find_key_event(self, event: str) -> Any | None:
-        request = {"parent": self.ref.name, "page_size": PAGE_SIZE}
-        for ke in self.clients.admin.list_key_events(request=request):
+        for ke in list_key_events(self.clients, self.ref.id):
             if ke.event_name == event:
                 return ke
         return None
@@ -495,8 +536,7 @@ class _Applier:
         return f"{self.ref.name}/dataStreams/{self.pp.stream}"
 
     def _list_rules(self, destination: str) -> list[Any]:
-        request = {"parent": self._stream_name, "page_size": PAGE_SIZE}
-        return [r for r in self.clients.admin_alpha.list_event_create_rules(request=request)
+        return [r for r in list_event_create_rules(self.clients, self._stream_name)
                 if r.destination_event == destination]
 
     def _create_rule(self, a: Action) -> Outcome:
@@ -602,8 +642,7 @@ class _Applier:
 
     def _settled_rules(self) -> list[Any]:
         def read() -> list[Any]:
-            request = {"parent": self._stream_name, "page_size": PAGE_SIZE}
-            return list(self.clients.admin_alpha.list_event_create_rules(request=request))
+            return list_event_create_rules(self.clients, self._stream_name)
 
         def missing(rules: list[Any]) -> int:
             n = 0

@@ -1,9 +1,10 @@
 """Compare a goals file with GA4 properties: what apply would create, update, delete or leave alone.
 
-Read-only: it calls get_property, list_key_events, list_data_streams and list_event_create_rules. A
-property that cannot be read (permission denied, not found) or whose plan cannot be applied (the key
-event cap, an ambiguous web stream) gets an ``error`` in its :class:`PropertyPlan`; the others are
-planned as usual.
+Read-only: it calls get_property, list_key_events, list_data_streams and list_event_create_rules, for
+``concurrency`` properties at once (:mod:`ga4kit.executor`: Admin calls kept under GA4's per-minute
+rate; the plan lists the properties in the order given). A property that cannot be read (permission
+denied, not found) or whose plan cannot be applied (the key event cap, an ambiguous web stream) gets an
+``error`` in its :class:`PropertyPlan`; the others are planned as usual.
 
 Two rules producing the same declared event are drift: GA4 runs every rule, so each duplicate creates the
 event again and its counts double. The plan shows the extra as ``duplicate`` (``delete`` with prune),
@@ -31,9 +32,12 @@ from ga4kit.admin.types import (
 )
 from ga4kit.config.model import Goal, GoalsConfig, PropertyRef
 from ga4kit.errors import ApiError, Ga4kitError, PlanError
-from ga4kit.ids import property_id, stream_id
+from ga4kit.executor import DEFAULT_CONCURRENCY, guard, run_per_property
+from ga4kit.ids import stream_id
+from ga4kit.properties import (
+    get_property, list_data_streams, list_event_create_rules, list_key_events, select_properties, web_streams,
+)
 
-PAGE_SIZE = 200  # the most GA4 returns per page
 
 NOT_DELETABLE = "not in the goals file; kept (GA4 marks it not deletable, so --prune never deletes it)"
 UNDECLARED = "not in the goals file; kept (apply --prune deletes it)"
@@ -42,28 +46,6 @@ DUPLICATE_NOTE = ("a second rule producing {event}: GA4 creates the event once p
                   "{what}")
 
 EVENT_CHECK_DAYS = 28
-
-
-def select_properties(config: GoalsConfig, ids: Iterable[Any] | None = None) -> list[PropertyRef]:
-    """The properties to work on: ``ids`` (any accepted form, G-... refused) or else the file's.
-
-    An id that is also in the file keeps the file's label and stream.
-    """
-    if not ids:
-        return list(config.properties)
-    known = {p.id: p for p in config.properties}
-    out: list[PropertyRef] = []
-    seen: set[str] = set()
-    for raw in ids:
-        if isinstance(raw, PropertyRef):
-            ref = raw
-        else:
-            pid = property_id(raw)
-            ref = known.get(pid, PropertyRef(id=pid))
-        if ref.id not in seen:
-            seen.add(ref.id)
-            out.append(ref)
-    return out
 
 
 def desired_state(config: GoalsConfig) -> tuple[list[KeyEventSpec], list[RuleSpec]]:
@@ -75,28 +57,32 @@ def desired_state(config: GoalsConfig) -> tuple[list[KeyEventSpec], list[RuleSpe
 
 
 def plan(config: GoalsConfig, clients: Any, *, properties: Iterable[Any] | None = None, prune: bool = False,
-         check_events: bool = True, on_property: Callable[[PropertyPlan], None] | None = None) -> Plan:
+         check_events: bool = True, on_property: Callable[[PropertyPlan], None] | None = None,
+         concurrency: int = DEFAULT_CONCURRENCY) -> Plan:
     """The plan for every property of ``config`` (or ``properties``, which override the file's).
 
     ``prune`` plans deleting key events the property has but the file does not declare (never one GA4
     marks not deletable) and duplicate rules of declared events. ``check_events`` asks the Data API once
     per property which events it received lately and warns about goals whose event was not among them.
-    ``on_property`` is called after each property is planned (for progress).
+    ``on_property`` is called (in the calling thread) as each property is planned, for progress.
+    ``concurrency``: properties read at once.
     """
     refs = select_properties(config, properties)
     key_events, rule_specs = desired_state(config)
-    out = Plan(properties=[], prune=prune, source=config.source)
-    for ref in refs:
+    clients = guard(clients)
+
+    def one(ref: PropertyRef) -> PropertyPlan:
         try:
             pp = plan_property(ref, key_events, rule_specs, clients, prune=prune)
         except Ga4kitError as exc:
             pp = PropertyPlan(property=ref, error=ErrorInfo.from_exception(exc))
         if check_events and (pp.error is None or pp.cap is not None):
             pp.warnings.extend(check_event_names(ref, config.goals, clients))
-        out.properties.append(pp)
-        if on_property is not None:
-            on_property(pp)
-    return out
+        return pp
+
+    done = run_per_property(refs, one, max_workers=concurrency,
+                            on_done=(lambda d: on_property(d.value)) if on_property is not None else None)
+    return Plan(properties=[d.value for d in done], prune=prune, source=config.source)
 
 
 def service_level_cap(service_level: str) -> int:
@@ -105,10 +91,7 @@ def service_level_cap(service_level: str) -> int:
 
 def read_property(ref: PropertyRef, clients: Any) -> tuple[str, list[Any]]:
     """The property's service level and its key events (raises ApiError)."""
-    prop = clients.admin.get_property(name=ref.name)
-    level = R.enum_name(prop.service_level)
-    kes = list(clients.admin.list_key_events(request={"parent": ref.name, "page_size": PAGE_SIZE}))
-    return level, kes
+    return get_property(clients, ref.id).service_level, list_key_events(clients, ref.id)
 
 
 def plan_property(ref: PropertyRef, key_events: list[KeyEventSpec], rule_specs: list[RuleSpec], clients: Any, *,
@@ -119,8 +102,7 @@ def plan_property(ref: PropertyRef, key_events: list[KeyEventSpec], rule_specs: 
     if rule_specs:
         stream = choose_stream(ref, clients)
         pp.stream = stream_id(stream)
-        request = {"parent": stream, "page_size": PAGE_SIZE}
-        current = list(clients.admin_alpha.list_event_create_rules(request=request))
+        current = list_event_create_rules(clients, stream)
         pp.actions.extend(plan_rules(rule_specs, current, pp.stream, prune=prune))
     pp.cap = cap_check(level, existing, pp.actions)
     if pp.cap.exceeded:
@@ -197,8 +179,8 @@ def plan_rules(desired: list[RuleSpec], current: list[Any], stream: str, *, prun
 
 def choose_stream(ref: PropertyRef, clients: Any) -> str:
     """The web data stream (resource name) that holds the property's create-event rules."""
-    streams = list(clients.admin.list_data_streams(request={"parent": ref.name, "page_size": PAGE_SIZE}))
-    web = [s for s in streams if R.enum_name(s.type_) == "WEB_DATA_STREAM"]
+    streams = list_data_streams(clients, ref.id)
+    web = web_streams(streams)
     if ref.stream:
         wanted = stream_id(ref.stream)
         for s in streams:

@@ -10,7 +10,7 @@ import sys
 import click
 
 from ga4kit.cli.common import (
-    EXIT_CHANGES, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, Progress, goals_file, handle_errors, use_color,
+    EXIT_CHANGES, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, Progress, concurrency_option, goals_file, handle_errors, use_color,
 )
 
 _CONFIG = goals_file
@@ -36,15 +36,15 @@ def _stdin_is_tty() -> bool:
 
 def _prepare(config_path: str, properties: tuple[str, ...]):
     """The goals file and the properties to work on; every check that needs no GA4 call happens here."""
-    from ga4kit import admin
     from ga4kit.admin.plan import desired_state
     from ga4kit.cli.common import load_config
     from ga4kit.errors import Ga4kitError
+    from ga4kit.properties import select_properties
 
     cfg = load_config(config_path)
     for w in cfg.warnings:
         click.echo(str(w), err=True)
-    refs = admin.select_properties(cfg, properties)
+    refs = select_properties(cfg, properties)
     if not refs:
         raise Ga4kitError(f"{config_path} lists no properties.",
                           "Add them under `properties:` in the file, or pass -p PROPERTY.")
@@ -62,10 +62,11 @@ def _plan_warnings(the_plan) -> list[dict]:
     return [{"property": pid, "message": w.message} for pid, w in the_plan.warnings]
 
 
-def _plan(cfg, clients, refs, *, prune: bool, event_check: bool, bar: Progress):
+def _plan(cfg, clients, refs, *, prune: bool, event_check: bool, bar: Progress, concurrency: int):
     from ga4kit import admin
 
-    return admin.plan(cfg, clients, properties=refs, prune=prune, check_events=event_check, on_property=bar)
+    return admin.plan(cfg, clients, properties=refs, prune=prune, check_events=event_check, on_property=bar,
+                      concurrency=concurrency)
 
 
 @click.command("plan")
@@ -73,12 +74,13 @@ def _plan(cfg, clients, refs, *, prune: bool, event_check: bool, bar: Progress):
 @_PROPERTY
 @_PRUNE
 @_NO_EVENT_CHECK
+@concurrency_option
 @_JSON
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 0 when nothing would change, 2 when changes are pending, 1 on any error.")
 @handle_errors
-def plan_cmd(config_path: str, properties: tuple[str, ...], prune: bool, no_event_check: bool, as_json: bool,
-             detailed_exitcode: bool) -> int:
+def plan_cmd(config_path: str, properties: tuple[str, ...], prune: bool, no_event_check: bool, concurrency: int,
+             as_json: bool, detailed_exitcode: bool) -> int:
     """Show what `ga4kit apply` would change on each property (read-only).
 
     For each property: key events to create (+), update (~), delete with --prune (-), unchanged (=), and
@@ -97,7 +99,8 @@ def plan_cmd(config_path: str, properties: tuple[str, ...], prune: bool, no_even
     cfg, refs = _prepare(config_path, properties)
     with s.clients(write=False) as clients, Progress(len(refs), "Reading properties", enabled=not as_json,
                                                      quiet=s.quiet) as bar:
-        result = _plan(cfg, clients, refs, prune=prune, event_check=not no_event_check, bar=bar)
+        result = _plan(cfg, clients, refs, prune=prune, event_check=not no_event_check, bar=bar,
+                       concurrency=concurrency)
     if result.has_errors:
         code = EXIT_ERROR
     elif detailed_exitcode and result.has_changes:
@@ -150,11 +153,12 @@ def _interrupted_message(exc, config_path: str) -> str:
 @_PROPERTY
 @_PRUNE
 @_NO_EVENT_CHECK
+@concurrency_option
 @_JSON
 @click.option("-y", "--yes", is_flag=True, help="Write without asking (needed when stdin is not a terminal).")
 @handle_errors
-def apply_cmd(config_path: str, properties: tuple[str, ...], prune: bool, no_event_check: bool, as_json: bool,
-              yes: bool) -> int:
+def apply_cmd(config_path: str, properties: tuple[str, ...], prune: bool, no_event_check: bool, concurrency: int,
+              as_json: bool, yes: bool) -> int:
     """Make each property's key events and create-event rules match the goals file.
 
     Shows the plan (with its warnings), asks before writing (unless --yes), retries transient errors,
@@ -176,7 +180,8 @@ def apply_cmd(config_path: str, properties: tuple[str, ...], prune: bool, no_eve
     with s.clients(write=True) as clients:
         try:
             with Progress(len(refs), "Reading properties", enabled=not as_json, quiet=s.quiet) as bar:
-                the_plan = _plan(cfg, clients, refs, prune=prune, event_check=not no_event_check, bar=bar)
+                the_plan = _plan(cfg, clients, refs, prune=prune, event_check=not no_event_check, bar=bar,
+                                 concurrency=concurrency)
         except KeyboardInterrupt:
             click.echo("Interrupted while reading the properties; nothing was written.", err=True)
             return EXIT_INTERRUPTED
@@ -194,7 +199,8 @@ def apply_cmd(config_path: str, properties: tuple[str, ...], prune: bool, no_eve
                 return EXIT_ERROR
         with Progress(len(refs), "Applying", enabled=not as_json, quiet=s.quiet) as bar:
             try:
-                result = admin.apply(the_plan, clients, on_property=bar, on_wait=lambda _s, text: bar.note(text))
+                result = admin.apply(the_plan, clients, on_property=bar, on_wait=lambda _s, text: bar.note(text),
+                                     concurrency=concurrency)
             except admin.ApplyInterrupted as exc:
                 interrupted = exc
             else:

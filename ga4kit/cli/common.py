@@ -168,6 +168,12 @@ def handle_errors(fn: Callable) -> Callable:
     return wrapper
 
 
+concurrency_option = click.option(
+    "--concurrency", type=click.IntRange(1, 50), default=10, show_default=True, metavar="N",
+    help="Properties worked on at once. GA4's own limits hold whatever N is: at most 10 Data API requests in "
+         "flight per property, Admin API reads and writes paced per minute (see BENCHMARKS.md, Caps and why).")
+
+
 def goals_file(fn: Callable) -> Callable:
     """The goals file, as ``-c FILE`` or as the first argument (``ga4kit plan goals.yaml``): both forms
     work on every command that reads one, and the command receives it as ``config_path``."""

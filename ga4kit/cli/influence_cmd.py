@@ -220,8 +220,9 @@ def influence_cmd(ctx, config_path, properties, start, end, segments, no_segment
     count.
     """
     from ga4kit.cli.common import EXIT_OK, EXIT_PARTIAL, Progress
-    from ga4kit.cli.report_cmds import _properties, _segments
+    from ga4kit.cli.report_cmds import _segments
     from ga4kit.influence import parse_within
+    from ga4kit.properties import property_ids
 
     if as_json and fmt != "table" and not output:
         raise click.UsageError(f"--json prints the JSON envelope; -f {fmt} would print a second document. Use "
@@ -242,10 +243,9 @@ def influence_cmd(ctx, config_path, properties, start, end, segments, no_segment
                     meta=meta, segments=result.segments, notes=[], code=EXIT_OK, views=views, titles=titles)
     from ga4kit.reporting.influence import influence
 
-    props = _properties(properties)
-    with s.clients() as clients, Progress(len(props or cfg.properties), "Pulling", enabled=not as_json,
-                                          quiet=s.quiet) as progress:
-        result = influence(cfg, clients, properties=props, start=start, end=end, segments=segs, grain=grain,
+    pids = property_ids(cfg, properties)
+    with s.clients() as clients, Progress(len(pids), "Pulling", enabled=not as_json, quiet=s.quiet) as progress:
+        result = influence(cfg, clients, properties=pids, start=start, end=end, segments=segs, grain=grain,
                            within=seconds, min_users=min_users, progress=progress)
     if s.verbose:
         say_requests(result)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ga4kit.cli.common import goals_file, handle_errors, load_config, settings
+from ga4kit.cli.common import concurrency_option, goals_file, handle_errors, load_config, settings
 from ga4kit.cli.influence_cmd import min_users_option, within_option
 from ga4kit.constants import COMPARISONS, GRAINS
 from ga4kit.render.formats import FORMATS
@@ -25,6 +25,7 @@ def _report_options(fn):
         click.option("--no-segments", is_flag=True, help="Report over all traffic only."),
         click.option("-g", "--grain", type=click.Choice(GRAINS), help="Period grain (default: report.grain, "
                                                                        "else the whole range)."),
+        concurrency_option,
     ]
     for opt in reversed(opts):
         fn = opt(fn)
@@ -39,12 +40,6 @@ def _segments(segments: tuple[str, ...], no_segments: bool):
     if no_segments:
         return ()
     return tuple(segments) if segments else None
-
-
-def _properties(properties: tuple[str, ...]):
-    from ga4kit.ids import property_id
-
-    return [property_id(p) for p in properties] or None
 
 
 def _report_errors(errors: dict) -> None:
@@ -67,8 +62,8 @@ def _report_errors(errors: dict) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON envelope (see below) instead of text.")
 @click.pass_context
 @handle_errors
-def pull_cmd(ctx, config_path, properties, start, end, segments, no_segments, grain, output, merge, compare,
-             as_json):
+def pull_cmd(ctx, config_path, properties, start, end, segments, no_segments, grain, concurrency, output, merge,
+             compare, as_json):
     """Pull goal event counts and users from GA4 into a file.
 
     Writes two tables: `events` (property, property_name, period, segments, event, goal type and kind,
@@ -101,17 +96,19 @@ def pull_cmd(ctx, config_path, properties, start, end, segments, no_segments, gr
     """
     from ga4kit import destinations
     from ga4kit.cli.common import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, Progress, echo_envelope, error_entry
-    from ga4kit.reporting.pull import property_ids, pull
+    from ga4kit.properties import property_ids
+    from ga4kit.reporting.pull import pull
 
     cfg = load_config(config_path)
     segs = _segments(segments, no_segments)
     # Before any API call: a bad path, or a merge the file's columns would refuse, must not cost quota.
     destinations.check_pull(output, cfg, segments=segs, compare_previous=compare == "previous", merge=merge)
-    pids = property_ids(cfg, _properties(properties))
+    pids = property_ids(cfg, properties)
     s = settings(ctx)
     with Progress(len(pids), "Pulling", enabled=not as_json, quiet=s.quiet) as bar, s.clients() as clients:
         result = pull(cfg, clients, properties=pids, start=start, end=end, segments=segs, grain=grain,
-                      compare_previous=compare == "previous", progress=bar, whole_periods=merge)
+                      compare_previous=compare == "previous", progress=bar, whole_periods=merge,
+                      concurrency=concurrency)
     written = destinations.write_pull(result, output, merge=merge, note=bar.note)
     frames = destinations.pull_frames(result)
     code = EXIT_ERROR if not written else EXIT_PARTIAL if result.errors else EXIT_OK
@@ -162,8 +159,9 @@ EXIT_CODES_HELP = ("Exit codes: 0 done; 1 error (nothing written); 3 partial: so
 
 
 def _analyse(ctx, config_path, properties, start, end, segments, no_segments, grain, compare, exact, *,
-             as_json=False):
+             as_json=False, concurrency=10):
     from ga4kit.cli.common import Progress
+    from ga4kit.properties import property_ids
     from ga4kit.reporting.analysis import analyse
 
     segs = _segments(segments, no_segments)  # a contradiction must not cost an API call
@@ -171,11 +169,11 @@ def _analyse(ctx, config_path, properties, start, end, segments, no_segments, gr
     if not cfg.chains and exact:
         click.echo("Note: the goals file declares no chains; --exact has nothing to do.", err=True)
     s = settings(ctx)
-    props = _properties(properties)
-    with s.clients() as clients, Progress(len(props or cfg.properties), "Pulling", enabled=not as_json,
-                                          quiet=s.quiet) as progress:
-        return analyse(cfg, clients, properties=props, start=start, end=end, segments=segs, grain=grain,
-                       compare_previous=compare == "previous", exact=exact, progress=progress)
+    pids = property_ids(cfg, properties)
+    with s.clients() as clients, Progress(len(pids), "Pulling", enabled=not as_json, quiet=s.quiet) as progress:
+        return analyse(cfg, clients, properties=pids, start=start, end=end, segments=segs, grain=grain,
+                       compare_previous=compare == "previous", exact=exact, progress=progress,
+                       concurrency=concurrency)
 
 
 def _say_problems(a) -> None:
@@ -249,8 +247,8 @@ def _exit_code(a) -> int:
 @min_users_option
 @click.pass_context
 @handle_errors
-def chains_cmd(ctx, config_path, properties, start, end, segments, no_segments, grain, compare, exact, fmt,
-               show_goals, output, as_json, source, within, min_users):
+def chains_cmd(ctx, config_path, properties, start, end, segments, no_segments, grain, concurrency, compare, exact,
+               fmt, show_goals, output, as_json, source, within, min_users):
     """Compute micro-to-macro chains per segment and period.
 
     For every chain in the goals file: users and events per step, step-to-step rate ("of prev"), rate from
@@ -282,7 +280,7 @@ def chains_cmd(ctx, config_path, properties, start, end, segments, no_segments, 
     if output:
         bundle.check(output, fmt, names)  # before any API call: a bad path must not cost quota
     a = _analyse(ctx, config_path, properties, start, end, segments, no_segments, grain, compare, exact,
-                 as_json=as_json)
+                 as_json=as_json, concurrency=concurrency)
     code = _exit_code(a)
     cur = a.currencies
     frames = {"chains": round_frame(a.chains, cur), "goals": round_frame(a.goals, cur), "flags": a.flags}
@@ -335,8 +333,8 @@ def chains_cmd(ctx, config_path, properties, start, end, segments, no_segments, 
                    "up to four periods; see `ga4kit influence`).")
 @click.pass_context
 @handle_errors
-def report_cmd(ctx, config_path, properties, start, end, segments, no_segments, grain, output, compare, exact,
-               as_json, with_influence=False):
+def report_cmd(ctx, config_path, properties, start, end, segments, no_segments, grain, concurrency, output, compare,
+               exact, as_json, with_influence=False):
     """Write one self-contained HTML report (readable offline).
 
     A funnel chart per chain and segment, a trend line per goal, the flags, and the data's caveats
@@ -354,7 +352,7 @@ def report_cmd(ctx, config_path, properties, start, end, segments, no_segments, 
                           "Name the file with .html, e.g. -o report.html.")
     check_writable(output)  # before any API call: a bad path must not cost quota
     a = _analyse(ctx, config_path, properties, start, end, segments, no_segments, grain, compare, exact,
-                 as_json=as_json)
+                 as_json=as_json, concurrency=concurrency)
     code = _exit_code(a)
     infl = None
     if with_influence:

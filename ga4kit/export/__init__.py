@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import ga4kit.frames as F
 from ga4kit.config.model import GoalsConfig
 from ga4kit.constants import ALL
 from ga4kit.errors import Ga4kitError
@@ -26,10 +27,6 @@ from ga4kit.reporting import periods as P
 
 _PROPERTY = re.compile(r"analytics_(\d+)")
 
-CHAIN_COLUMNS = ["property", "chain", "period", "period_start", "period_end", "step_index", "step", "goal_type",
-                 "users_exact", "rate_exact", "rate_from_first", "drop_off", "macro_share_exact",
-                 "seconds_from_previous_q1", "seconds_from_previous_median", "seconds_from_previous_q3",
-                 "sessions_q1", "sessions_median", "sessions_q3"]
 
 
 @dataclass
@@ -191,8 +188,7 @@ def _chains(config: GoalsConfig, rows, periods, segs, pid: str):
     out = out.rename(columns={"seconds_q1": "seconds_from_previous_q1",
                               "seconds_median": "seconds_from_previous_median",
                               "seconds_q3": "seconds_from_previous_q3"})
-    cols = CHAIN_COLUMNS[:3] + list(segs) + CHAIN_COLUMNS[3:]
-    out = out[cols]
+    out = out[F.columns("export_chains", segs)]
     # "(all)" first, then segment values in order, as the Data API's chains list them.
     order = out[list(segs)].eq(ALL).all(axis=1) if segs else pd.Series(True, index=out.index)
     out = out.assign(_all=~order).sort_values(["chain", "period", "_all", *segs, "step_index"], kind="stable")
@@ -210,14 +206,13 @@ def _influence(rows, periods, segs, pid: str, within, min_users: int):
     counts.insert(0, "property", pid)
     table = influence_table(counts, min_users=min_users)
     table.insert(table.columns.get_loc("macro") + 1, "within_seconds", pd.array([within] * len(table), dtype="Int64"))
-    return ranked(table, ["property", "period", *segs, "macro"])
+    return ranked(table, ["property", "period", *segs, "macro"])[F.columns("influence", segs)]
 
 
 def _empty_chains(segs):
     import pandas as pd
 
-    cols = CHAIN_COLUMNS[:3] + list(segs) + CHAIN_COLUMNS[3:]
-    return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in F.columns("export_chains", segs)})
 
 
 def _empty_influence(segs):
@@ -228,4 +223,4 @@ def _empty_influence(segs):
         counts[c] = pd.Series(dtype="int64")
     table = influence_table(counts)
     table.insert(table.columns.get_loc("macro") + 1, "within_seconds", pd.Series(dtype="Int64"))
-    return table
+    return table[F.columns("influence", segs)]

@@ -33,9 +33,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ga4kit.constants import ALL
 from ga4kit.errors import Ga4kitError
 
-ALL = "(all)"
 NOT_SET = "(not set)"
 
 # Data API dimension -> the export field that holds it (session-scoped fields are on every event).

@@ -21,7 +21,7 @@ from ga4kit.constants import ALL
 from ga4kit.render.numbers import MISSING, fmt_count, fmt_rate, format_value
 from ga4kit.render.text import PARTIAL_MARK, view
 
-BASE_COLUMNS = {"property", "chain", "period", "period_start", "period_end", "step_index", "step", "goal_type",
+KNOWN_COLUMNS = {"property", "chain", "period", "period_start", "period_end", "step_index", "step", "goal_type",
                 "goal_kind", "users", "events", "rate_from_previous", "rate_from_first", "drop_off",
                 "drop_off_rate", "all_users", "rate_over_all_users", "macro_per_step_user", "users_prev",
                 "change_abs", "change_pct", "change_note", "partial", "users_exact", "rate_exact",
@@ -92,7 +92,7 @@ def _fmt_pct(v: Any, signed: bool = False) -> str:
 def _segment_columns(frame: pd.DataFrame, segments: Sequence[str] | None) -> list[str]:
     if segments is not None:
         return [s for s in segments if s in frame.columns]
-    return [c for c in frame.columns if c not in BASE_COLUMNS]
+    return [c for c in frame.columns if c not in KNOWN_COLUMNS]
 
 
 def _segment_label(values: Sequence[str]) -> str:
@@ -490,8 +490,8 @@ def write_report(path: str | Path, chains: pd.DataFrame | None, goals: pd.DataFr
                  influence: pd.DataFrame | None = None) -> Path:
     """Write one self-contained HTML report to ``path`` atomically; returns the path.
 
-    ``chains``/``goals``/``flags``: frames from :mod:`ga4kit.chains`; ``trend_events``: an events frame at
-    day or week grain (for the trend lines); ``meta``: shown as "About this report" — e.g. ``title``,
+    ``chains``/``goals``/``flags``: frames from :mod:`ga4kit.chains` and :mod:`ga4kit.flags`; ``trend_events``: an
+    events frame at day or week grain (for the trend lines); ``meta``: shown as "About this report" — e.g. ``title``,
     ``properties``, ``range``, ``generated``, ``notes``, ``property_labels`` ({id: label}, used in
     captions). Segment columns are taken from ``segments`` or guessed from the chains frame. ``influence``:
     a table from :func:`ga4kit.influence.influence_table` (e.g. ``ga4kit.reporting.influence``'s); it adds

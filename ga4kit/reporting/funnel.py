@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 from ga4kit import ids
 from ga4kit.config.model import GoalsConfig
+from ga4kit.constants import ALL, MAX_FUNNEL_BREAKDOWN
 from ga4kit.errors import ApiError, Ga4kitError
 
-ALL = "(all)"
 _STEP = re.compile(r"^(\d+)\.\s*(.*)$")
 _TOTAL = {"RESERVED_TOTAL", "(total)", "Total"}
 
@@ -99,7 +99,8 @@ def _exact(config: GoalsConfig, clients, property_id: str, start: dt.date, end: 
             for step in chain.steps])
         req = fa.RunFunnelReportRequest(
             property=name, date_ranges=[fa.DateRange(start_date=str(start), end_date=str(end))], funnel=funnel,
-            funnel_breakdown=fa.FunnelBreakdown(breakdown_dimension=fa.Dimension(name=breakdown), limit=15)
+            funnel_breakdown=fa.FunnelBreakdown(breakdown_dimension=fa.Dimension(name=breakdown),
+                                              limit=MAX_FUNNEL_BREAKDOWN)
             if breakdown else None,
         )
         try:

@@ -35,6 +35,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import ga4kit.frames as F
 from ga4kit import ids
 from ga4kit.config.model import GoalsConfig
 from ga4kit.constants import ALL, MAX_DATE_RANGES, MAX_FUNNEL_BREAKDOWN
@@ -165,7 +166,7 @@ def influence(config: GoalsConfig, clients, *, properties: list[str] | None = No
     table = influence_table(counts, min_users=min_users)
     table.insert(table.columns.get_loc("macro") + 1, "within_seconds",
                  pd.array([within] * len(table), dtype="Int64"))
-    result.table = ranked(table, ["property", "period", *breakdown, "macro"])
+    result.table = ranked(table, ["property", "period", *breakdown, "macro"])[F.columns("influence", breakdown)]
     return result
 
 

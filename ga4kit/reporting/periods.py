@@ -28,15 +28,21 @@ class Period:
         return (self.end - self.start).days + 1
 
 
-def today_in(time_zone: str | None) -> dt.date:
-    """Today's date where the property lives (GA4 resolves relative dates in the property's time zone)."""
+def today_in(time_zone: str | None, now: dt.datetime | None = None) -> dt.date:
+    """Today's date where the property lives (GA4 resolves relative dates in the property's time zone).
+
+    ``now``: the moment to take instead of the clock's (a naive datetime is UTC)."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     try:
         tz = ZoneInfo(time_zone) if time_zone else dt.timezone.utc
     except (ZoneInfoNotFoundError, ValueError):
         tz = dt.timezone.utc
-    return dt.datetime.now(tz).date()
+    if now is None:
+        return dt.datetime.now(tz).date()
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=dt.timezone.utc)
+    return now.astimezone(tz).date()
 
 
 def resolve(value: str | dt.date, today: dt.date) -> dt.date:

@@ -1,19 +1,24 @@
 """Pull goal event counts and users from the GA4 Data API into tidy DataFrames.
 
-Per property: one Admin GetProperty (time zone and currency, to resolve relative dates as GA4 does; skipped
-when an earlier pull's metadata is passed as ``known``) and one batchRunReports holding four reports: goal events by segment, goal events over all traffic ("(all)"),
-and all users/sessions by segment and over all traffic. Users are requested at the grain they are
-reported at (per period, per segment, per event) and never summed: GA4's user counts are not additive.
-Weeks and months are sent as date ranges (at most 4 per report, so longer spans take more reports in
-the same batch calls); days use the ``date`` dimension. A report whose rows do not fit in one page is
-fetched again with runReport in pages of 250,000 rows ordered by every dimension, and ``row_count`` must
-not move between pages.
+Per property (:func:`pull_property`): one Admin GetProperty (time zone and currency, to resolve relative
+dates as GA4 does; skipped when an earlier pull's metadata is passed as ``known``) and one batchRunReports
+holding the reports :mod:`ga4kit.reporting.requests` builds (one request while the rows fit in a page, at
+every grain). Users are requested at the grain they are reported at and never summed: GA4's user counts
+are not additive. A report whose rows do not fit in one page is fetched again with runReport in pages of
+250,000 rows ordered by every dimension, and ``row_count`` must not move between pages. Rows are read
+from the raw protobuf messages (:mod:`ga4kit.reporting.responses`) and every property's rows become the
+tidy frames in one pass at the end (:mod:`ga4kit.reporting.tidy`).
+
+Properties are pulled concurrently (:mod:`ga4kit.executor`: ``concurrency`` at once, at most 10 Data API
+requests in flight per property); results keep the order of the properties given, and a property that
+fails is in ``errors`` without stopping the others.
 
 Every property resolves relative dates ("7daysAgo") in its own time zone, so each has its own window
-(``PropertyMeta.start``/``end``). With ``whole_periods`` (what ``pull --merge`` asks for) a week or month
-window is widened to whole periods: the start back to its week's Monday or month's first day, and the end
-forward to its period's last day when that day is past; a merged file then never holds two versions of
-one period. A property listed twice (``400000001`` and ``properties/400000001``) is pulled once.
+(``PropertyMeta.start``/``end``), computed from its own today and nothing else. With ``whole_periods``
+(what ``pull --merge`` asks for) a week or month window is widened to whole periods: the start back to
+its week's Monday or month's first day, and the end forward to its period's last day when that day is
+past; a merged file then never holds two versions of one period. A property listed twice (``400000001``
+and ``properties/400000001``) is pulled once.
 
 Columns: ``property_name`` is the property's display name in GA4 (GetProperty), falling back to the goals
 file's label when GA4 has none: it is what people see in the GA4 UI, and the same whichever goals file
@@ -24,23 +29,27 @@ numbers (it does for counts), float64 otherwise.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ga4kit import ids, money
+from ga4kit import ids
 from ga4kit.config.model import GoalsConfig
+from ga4kit.constants import ALL, GRAINS, MAX_SEGMENTS, PAGE_ROWS
 from ga4kit.errors import ApiError, Ga4kitError
+from ga4kit.executor import DEFAULT_CONCURRENCY, Done, guard, run_per_property
+from ga4kit.properties import get_property, property_ids
 from ga4kit.reporting import periods as P
+from ga4kit.reporting import requests as R
+from ga4kit.reporting import tidy
+from ga4kit.reporting.responses import Table, fold_notes, join_pages, raw, read_report
+from ga4kit.reporting.tidy import baseline_columns, event_columns
 
-PAGE = 250_000
-MAX_RANGES = 4  # date ranges per report
-MAX_BATCH = 5  # reports per batchRunReports
-ALL = "(all)"
-EVENT_METRICS = ("eventCount", "totalUsers", "eventValue", "keyEvents")
-BASE_METRICS = ("totalUsers", "sessions")
-EVENT_COLUMNS = ("event_count", "users", "value", "key_events")
-BASE_COLUMNS = ("users", "sessions")
+__all__ = ["ALL", "PAGE", "PropertyMeta", "PropertyPull", "PullResult", "PullSpec", "assemble", "baseline_columns",
+           "event_columns", "pull", "pull_property", "spec_for", "widen_to_whole_periods"]
+
+PAGE = PAGE_ROWS  # rows per page (a module attribute, so a test can make pages small)
 
 
 @dataclass
@@ -74,8 +83,9 @@ class PullResult:
     goal_kind, event_count, users, value, currency, key_events. ``baseline``: property, property_name,
     period, period_start, period_end, <segments>, users, sessions. Rows over all traffic hold "(all)" in
     every segment column. With ``compare_previous``, ``previous_events``/``previous_baseline`` hold the
-    previous period(s) of the same length in the same shape. ``start``/``end`` are the first property's
-    window; every property's own is in its ``metadata`` (see :meth:`windows`).
+    previous period(s) of the same length in the same shape. Each property's own window is in its
+    ``metadata`` (see :meth:`windows`); ``start``/``end`` span them all (the earliest start, the latest
+    end), for a title, never for one property's rows.
     """
 
     events: Any
@@ -97,88 +107,130 @@ class PullResult:
         return {pid: (m.start, m.end) for pid, m in self.metadata.items() if m.start is not None}
 
 
-def event_columns(segments) -> list[str]:
-    """The columns of ``PullResult.events`` for these segments."""
-    return ["property", "property_name", "period", "period_start", "period_end", *segments, "event",
-            "goal_type", "goal_kind", "event_count", "users", "value", "currency", "key_events"]
+@dataclass(frozen=True)
+class PullSpec:
+    """What a pull asks every property for. Dates are as given: each property resolves them itself."""
+
+    events: tuple[str, ...]
+    segments: tuple[str, ...]
+    grain: str
+    start: str | dt.date
+    end: str | dt.date
+    compare_previous: bool = False
+    whole_periods: bool = False
+    today: dt.date | None = None  # every property's today (default: the date in its time zone)
+    now: dt.datetime | None = None  # the moment each property's today is taken at (default: the clock)
 
 
-def baseline_columns(segments) -> list[str]:
-    """The columns of ``PullResult.baseline`` for these segments."""
-    return ["property", "property_name", "period", "period_start", "period_end", *segments, *BASE_COLUMNS]
+@dataclass(frozen=True)
+class PropertyPull:
+    """One property's pull: its metadata, its today, its periods (current, then previous) and its tables."""
+
+    meta: PropertyMeta
+    today: dt.date
+    periods: tuple[P.Period, ...]
+    current: int  # how many of ``periods`` are the current window's
+    tables: tuple[tuple[R.Report, Table], ...]
 
 
-def property_ids(config: GoalsConfig, properties: list[str] | None = None) -> list[str]:
-    """The properties a pull covers, normalised and each once, in the order given."""
-    pids = [ids.property_id(p) for p in properties] if properties else [p.id for p in config.properties]
-    return list(dict.fromkeys(pids))
+def spec_for(config: GoalsConfig, *, start=None, end=None, segments=None, grain=None, compare_previous=False,
+             whole_periods=False, today=None, now=None) -> PullSpec:
+    """The pull's spec from the goals file and the overrides; raises Ga4kitError before any API call."""
+    segments = tuple(config.report.segments if segments is None else segments)
+    if len(segments) > MAX_SEGMENTS:
+        raise Ga4kitError(f"{len(segments)} segment dimensions; at most {MAX_SEGMENTS} fit beside the event and "
+                          "the date.", "Pass fewer --segment options.")
+    grain = grain or config.report.grain
+    if grain not in GRAINS:
+        raise Ga4kitError(f"Grain {grain!r} is not one of {', '.join(GRAINS)}.", None)
+    start, end = start or config.report.start, end or config.report.end
+    for value in (start, end):
+        P.check(value)  # a typo must not cost API calls
+    return PullSpec(tuple(g.event for g in config.goals), segments, grain, start, end, compare_previous,
+                    whole_periods, today, now)
 
 
 def pull(config: GoalsConfig, clients, *, properties: list[str] | None = None, start: str | None = None,
          end: str | None = None, segments: list[str] | tuple[str, ...] | None = None, grain: str | None = None,
          compare_previous: bool = False, today: dt.date | None = None,
          progress: Callable[[str], None] | None = None,
-         known: dict[str, PropertyMeta] | None = None, whole_periods: bool = False) -> PullResult:
+         known: dict[str, PropertyMeta] | None = None, whole_periods: bool = False,
+         now: dt.datetime | None = None, concurrency: int = DEFAULT_CONCURRENCY) -> PullResult:
     """Pull every declared goal's events and the baseline for each property (see module docstring).
 
     ``known``: PropertyMeta from an earlier pull of the same properties; their name, time zone and currency
     are reused instead of asking the Admin API again. ``whole_periods``: widen a week or month window to
-    whole periods (for merging into a file).
+    whole periods (for merging into a file). ``today`` fixes every property's today; ``now`` fixes the
+    moment instead, each property taking its today from it in its own time zone. ``progress(pid)`` is
+    called as each property finishes. ``concurrency``: properties pulled at once.
     """
-    import pandas as pd
-
     pids = property_ids(config, properties)
     if not pids:
         raise Ga4kitError("No property to pull.", "List properties in the goals file or pass -p PROPERTY_ID.")
-    segments = tuple(config.report.segments if segments is None else segments)
-    if len(segments) > 7:
-        raise Ga4kitError(f"{len(segments)} segment dimensions; at most 7 fit beside the event and the date.",
-                          "Pass fewer --segment options.")
-    grain = grain or config.report.grain
-    if grain not in P.GRAINS:
-        raise Ga4kitError(f"Grain {grain!r} is not one of {', '.join(P.GRAINS)}.", None)
-    start_s, end_s = start or config.report.start, end or config.report.end
-    for value in (start_s, end_s):
-        P.check(value)  # a typo must not cost API calls
-
-    frames_e, frames_b, prev_e, prev_b = [], [], [], []
-    result = PullResult(None, None, segments, grain, None, None)
+    spec = spec_for(config, start=start, end=end, segments=segments, grain=grain,
+                    compare_previous=compare_previous, whole_periods=whole_periods, today=today, now=now)
+    clients = guard(clients)
     labels = {p.id: p.label for p in config.properties if p.label}
-    for pid in pids:
-        try:
-            meta, cur, prev = _pull_property(config, clients, pid, segments, grain, start_s, end_s,
-                                             compare_previous, today, result, (known or {}).get(pid),
-                                             whole_periods, labels.get(pid))
-        except Ga4kitError as exc:
-            result.errors[pid] = exc
-        else:
-            result.metadata[pid] = meta
-            frames_e.append(cur[0])
-            frames_b.append(cur[1])
-            if prev is not None:
-                prev_e.append(prev[0])
-                prev_b.append(prev[1])
-        if progress:
-            progress(pid)
-    result.events = _concat(pd, frames_e, event_columns(segments))
-    result.baseline = _concat(pd, frames_b, baseline_columns(segments))
-    if compare_previous:
-        result.previous_events = _concat(pd, prev_e, event_columns(segments))
-        result.previous_baseline = _concat(pd, prev_b, baseline_columns(segments))
-    return result
+    known = known or {}
+
+    def one(pid: str) -> PropertyPull:
+        return pull_property(spec, clients, pid, known=known.get(pid), label=labels.get(pid))
+
+    done = run_per_property(pids, one, max_workers=concurrency,
+                            on_done=(lambda d: progress(d.item)) if progress else None)
+    return assemble(spec, config, done)
 
 
-def _concat(pd, frames, columns):
-    frames = [f for f in frames if len(f)]
-    if not frames:
-        out = _typed(pd, pd.DataFrame({c: [] for c in columns}))
-    else:
-        out = pd.concat(frames, ignore_index=True)[columns]
-    if "key_events" in out:
-        ke = out["key_events"].to_numpy(dtype="float64")
-        if bool((ke == ke.round()).all()):  # GA4 answers whole key event counts: keep them integers
-            out["key_events"] = out["key_events"].astype("int64")
-    return out
+def assemble(spec: PullSpec, config: GoalsConfig, done: list[Done]) -> PullResult:
+    """The PullResult of every property's outcome (in the pull's order): frames built in one pass."""
+    pulls = [d.value for d in done if d is not None and d.ok]
+    errors = {d.item: d.error for d in done if d is not None and not d.ok}
+    frames = tidy.frames(pulls, spec.segments, config.goals)
+    metas = {p.meta.property: p.meta for p in pulls}
+    return PullResult(
+        events=frames["events"], baseline=frames["baseline"], segments=spec.segments, grain=spec.grain,
+        start=min((m.start for m in metas.values()), default=None),
+        end=max((m.end for m in metas.values()), default=None), metadata=metas, errors=errors,
+        previous_events=frames["previous_events"] if spec.compare_previous else None,
+        previous_baseline=frames["previous_baseline"] if spec.compare_previous else None,
+    )
+
+
+def pull_property(spec: PullSpec, clients, pid: str, *, known: PropertyMeta | None = None,
+                  label: str | None = None) -> PropertyPull:
+    """One property's pull (raises ApiError/Ga4kitError): its own today, window, requests and tables."""
+    name = ids.property_name(pid)
+    calls = _Calls()
+    found = known_meta(pid, known, label) if known is not None else fetch_meta(clients, pid, label, calls)
+    today = spec.today or _today(found.time_zone, spec.now)
+    start, end = window(spec, today)
+    current = P.split(start, end, spec.grain)
+    previous: list[P.Period] = []
+    prev_window = (None, None)
+    if spec.compare_previous:
+        prev_window = P.previous(start, end)
+        previous = P.split(*prev_window, spec.grain)
+    reports = R.build_reports(name, list(spec.events), spec.segments, spec.grain, current, previous, page=PAGE)
+    tables = fetch_tables(clients, name, reports, calls)
+    notes = fold_notes([t.notes for _, t in tables])
+    meta = dataclasses.replace(
+        found, time_zone=notes.time_zone or found.time_zone, currency=notes.currency or found.currency,
+        start=start, end=end, previous_start=prev_window[0], previous_end=prev_window[1],
+        subject_to_thresholding=notes.subject_to_thresholding, sampled=notes.sampled,
+        data_loss_from_other_row=notes.data_loss_from_other_row, quota=dict(notes.quota), api_calls=calls.n)
+    return PropertyPull(meta, today, tuple(current + previous), len(current), tuple(tables))
+
+
+def _today(time_zone: str | None, now: dt.datetime | None) -> dt.date:
+    return P.today_in(time_zone) if now is None else P.today_in(time_zone, now)
+
+
+def window(spec: PullSpec, today: dt.date) -> tuple[dt.date, dt.date]:
+    """The property's window: the spec's dates resolved against its today (widened when asked)."""
+    start, end = P.resolve(spec.start, today), P.resolve(spec.end, today)
+    if spec.whole_periods and start <= end:
+        start, end = widen_to_whole_periods(start, end, spec.grain, today)
+    return start, end
 
 
 def widen_to_whole_periods(start: dt.date, end: dt.date, grain: str, today: dt.date) -> tuple[dt.date, dt.date]:
@@ -195,219 +247,70 @@ def widen_to_whole_periods(start: dt.date, end: dt.date, grain: str, today: dt.d
     return first, (last if last < today else end)
 
 
-def _typed(pd, df):
-    for col in ("event_count", "users", "sessions"):
-        if col in df:
-            df[col] = pd.to_numeric(df[col], errors="coerce").fillna(0).astype("int64")
-    for col in ("value", "key_events"):
-        if col in df:
-            df[col] = pd.to_numeric(df[col], errors="coerce").fillna(0.0).astype("float64")
-    for col in ("period_start", "period_end"):
-        if col in df:
-            df[col] = pd.to_datetime(df[col])
-    return df
+# --- calls ---------------------------------------------------------------------------------------------
 
+class _Calls:
+    """The API calls one property's pull made (threads share the clients, so each pull counts its own)."""
 
-def _pull_property(config, clients, pid, segments, grain, start_s, end_s, compare_previous, today, result,
-                   known: PropertyMeta | None, whole: bool, label: str | None):
-    from google.analytics.admin_v1beta import types as at
+    def __init__(self) -> None:
+        self.n = 0
 
-    name = ids.property_name(pid)
-    calls_before = len(clients.calls)
-    if known is not None:
-        meta = PropertyMeta(property=pid, name=known.name or label, time_zone=known.time_zone,
-                            currency=known.currency)
-    else:
+    def send(self, method: Callable, request: Any, resource: str) -> Any:
+        self.n += 1
         try:
-            prop = clients.admin.get_property(request=at.GetPropertyRequest(name=name))
+            return method(request=request)
         except ApiError as exc:
-            exc.resource = name
+            exc.resource = resource
             raise
-        meta = PropertyMeta(property=pid, name=prop.display_name or label, time_zone=prop.time_zone or None,
-                            currency=prop.currency_code or None)
-    day0 = today or P.today_in(meta.time_zone)
-    start, end = P.resolve(start_s, day0), P.resolve(end_s, day0)
-    if whole and start <= end:
-        start, end = widen_to_whole_periods(start, end, grain, day0)
-    meta.start, meta.end = start, end
-    if result.start is None:
-        result.start, result.end = start, end
-    current = P.split(start, end, grain)
-    wanted = list(current)
-    previous: list[P.Period] = []
-    if compare_previous:
-        ps, pe = P.previous(start, end)
-        meta.previous_start, meta.previous_end = ps, pe
-        previous = P.split(ps, pe, grain)
-        wanted += previous
-    events, base = _fetch(config, clients, name, pid, segments, grain, wanted, meta)
-    meta.api_calls = len(clients.calls) - calls_before
-    cur_labels = {p.label for p in current}
-    if not compare_previous:
-        return meta, (events, base), None
-    in_cur_e = events["period"].isin(cur_labels)
-    in_cur_b = base["period"].isin(cur_labels)
-    return (meta, (events[in_cur_e].reset_index(drop=True), base[in_cur_b].reset_index(drop=True)),
-            (events[~in_cur_e].reset_index(drop=True), base[~in_cur_b].reset_index(drop=True)))
 
 
-def _fetch(config, clients, name, pid, segments, grain, wanted, meta):
-    """Build every report this property needs, send them in batches of five, and tidy the rows."""
-    import pandas as pd
-    from google.analytics.data_v1beta import types as dt_
-
-    goal_names = [g.event for g in config.goals]
-    event_filter = dt_.FilterExpression(filter=dt_.Filter(
-        field_name="eventName", in_list_filter=dt_.Filter.InListFilter(values=goal_names, case_sensitive=True)))
-
-    # (kind, segmented, date_ranges, periods-by-range-name) per report
-    specs = []
-    if grain == "day":
-        span = [dt_.DateRange(start_date=str(min(p.start for p in wanted)),
-                              end_date=str(max(p.end for p in wanted)), name="r0")]
-        chunks = [(span, None)]
-    else:
-        chunks = []
-        for i in range(0, len(wanted), MAX_RANGES):
-            group = wanted[i:i + MAX_RANGES]
-            ranges = [dt_.DateRange(start_date=str(p.start), end_date=str(p.end), name=f"r{i + j}")
-                      for j, p in enumerate(group)]
-            chunks.append((ranges, {f"r{i + j}": p for j, p in enumerate(group)}))
-    for ranges, by_name in chunks:
-        for kind in ("events", "baseline"):
-            for segmented in ((True, False) if segments else (False,)):
-                dims = (["date"] if grain == "day" else []) + (list(segments) if segmented else [])
-                if kind == "events":
-                    dims.append("eventName")
-                metrics = EVENT_METRICS if kind == "events" else BASE_METRICS
-                req = dt_.RunReportRequest(
-                    property=name, date_ranges=ranges,
-                    dimensions=[dt_.Dimension(name=d) for d in dims],
-                    metrics=[dt_.Metric(name=m) for m in metrics],
-                    dimension_filter=event_filter if kind == "events" else None,
-                    order_bys=[dt_.OrderBy(dimension=dt_.OrderBy.DimensionOrderBy(dimension_name=d)) for d in dims],
-                    limit=PAGE, return_property_quota=True,
-                )
-                specs.append((kind, segmented, req, by_name))
-
-    responses = []
-    for i in range(0, len(specs), MAX_BATCH):
-        group = specs[i:i + MAX_BATCH]
-        batch = dt_.BatchRunReportsRequest(property=name, requests=[s[2] for s in group])
-        try:
-            answer = clients.data.batch_run_reports(request=batch)
-        except ApiError as exc:
-            exc.resource = name
-            raise
-        for spec, rep in zip(group, answer.reports):
-            rows = list(rep.rows)
-            if rep.row_count > len(rows):
-                rows = _paged_rows(clients, spec[2], name)
-            responses.append((spec, rep, rows))
-
-    goal_types = {g.event: g.type for g in config.goals}
-    goal_kinds = {g.event: g.kind for g in config.goals}
-    e_frames, b_frames = [], []
-    for (kind, segmented, req, by_name), rep, rows in responses:
-        _note_metadata(meta, rep)
-        df = _rows_frame(pd, rep, rows)
-        if len(df) == 0:
-            continue
-        if grain == "day":
-            df["period_start"] = pd.to_datetime(df["date"], format="%Y%m%d")
-            df["period_end"] = df["period_start"]
-            df["period"] = df["period_start"].dt.strftime("%Y-%m-%d")
-            df = df.drop(columns=["date"])
-        else:
-            col = "dateRange" if "dateRange" in df else None
-            names = df[col] if col else pd.Series([next(iter(by_name))] * len(df), index=df.index)
-            df["period"] = names.map({k: p.label for k, p in by_name.items()})
-            df["period_start"] = pd.to_datetime(names.map({k: str(p.start) for k, p in by_name.items()}))
-            df["period_end"] = pd.to_datetime(names.map({k: str(p.end) for k, p in by_name.items()}))
-            if col:
-                df = df.drop(columns=[col])
-        df["property"] = pid
-        df["property_name"] = meta.name
-        df["currency"] = meta.currency
-        for s in segments:
-            if not segmented:
-                df[s] = ALL
-        if kind == "events":
-            df = df.rename(columns={"eventName": "event", "eventCount": "event_count", "totalUsers": "users",
-                                    "eventValue": "value", "keyEvents": "key_events"})
-            df["goal_type"] = df["event"].map(goal_types)
-            df["goal_kind"] = df["event"].map(goal_kinds)
-            e_frames.append(_typed(pd, df))
-        else:
-            df = df.rename(columns={"totalUsers": "users"})
-            b_frames.append(_typed(pd, df))
-    events = _concat(pd, e_frames, event_columns(segments))
-    base = _concat(pd, b_frames, baseline_columns(segments))
-    # The report's own currency (metadata) wins over GetProperty's; amounts to its minor unit.
-    events["currency"] = meta.currency
-    events["value"] = money.round_money_column(events["value"], meta.currency)
-    if grain == "day":
-        # Only days inside a wanted period (the span may include none outside, but be strict).
-        labels = {p.label for p in wanted}
-        events = events[events["period"].isin(labels)].reset_index(drop=True)
-        base = base[base["period"].isin(labels)].reset_index(drop=True)
-    return events, base
+def known_meta(pid: str, known: PropertyMeta, label: str | None) -> PropertyMeta:
+    return PropertyMeta(property=pid, name=known.name or label, time_zone=known.time_zone, currency=known.currency)
 
 
-def _rows_frame(pd, rep, rows):
-    dims = [h.name for h in rep.dimension_headers]
-    mets = [h.name for h in rep.metric_headers]
-    data = {d: [r.dimension_values[i].value for r in rows] for i, d in enumerate(dims)}
-    for i, m in enumerate(mets):
-        data[m] = [r.metric_values[i].value for r in rows]
-    return pd.DataFrame(data)
+def fetch_meta(clients, pid: str, label: str | None, calls: _Calls) -> PropertyMeta:
+    """Name, time zone and currency from the Admin API's GetProperty (:func:`ga4kit.properties.get_property`)."""
+    info = calls.send(lambda request: get_property(clients, pid), None, ids.property_name(pid))
+    return PropertyMeta(property=pid, name=info.display_name or label, time_zone=info.time_zone,
+                        currency=info.currency)
 
 
-def _paged_rows(clients, req, name):
-    """Fetch a report in pages ordered by every dimension; restart once if row_count moves mid-way."""
-    for attempt in range(2):
-        rows: list = []
-        total = None
-        offset = 0
-        moved = False
-        while True:
-            page_req = type(req)(req)
-            page_req.offset = offset
-            page_req.limit = PAGE
-            try:
-                rep = clients.data.run_report(request=page_req)
-            except ApiError as exc:
-                exc.resource = name
-                raise
-            if total is None:
-                total = rep.row_count
-            elif rep.row_count != total:
-                moved = True
-                break
-            rows.extend(rep.rows)
-            offset += len(rep.rows)
-            if not rep.rows or offset >= total:
-                break
-        if not moved:
-            return rows
+def fetch_tables(clients, name: str, reports: list[R.Report], calls: _Calls) -> list[tuple[R.Report, Table]]:
+    """Send the reports in batches of five; a report with more rows than a page is paged through."""
+    out = []
+    for group, batch in R.batches(name, reports):
+        answer = raw(calls.send(clients.data.batch_run_reports, batch, name))
+        for report, response in zip(group, answer.reports):
+            table = read_report(response)
+            if table.row_count > table.rows:
+                table = fetch_pages(clients, report.request, name, calls)
+            out.append((report, table))
+    return out
+
+
+def fetch_pages(clients, request: Any, name: str, calls: _Calls) -> Table:
+    """A report in pages ordered by every dimension; restarted once if ``row_count`` moves mid-way."""
+    for _attempt in range(2):
+        pages = _pages(clients, request, name, calls)
+        if pages is not None:
+            return join_pages(pages)
     raise Ga4kitError(
         f"GA4 changed the data for {name} while ga4kit was paging through it (row_count moved twice).",
         "Run the pull again; recent days settle within 72 hours, or pull a range that ends earlier.")
 
 
-def _note_metadata(meta: PropertyMeta, rep) -> None:
-    md = rep.metadata
-    meta.subject_to_thresholding |= bool(getattr(md, "subject_to_thresholding", False))
-    meta.sampled |= bool(len(getattr(md, "sampling_metadatas", []) or []))
-    meta.data_loss_from_other_row |= bool(getattr(md, "data_loss_from_other_row", False))
-    if getattr(md, "currency_code", ""):
-        meta.currency = md.currency_code
-    if getattr(md, "time_zone", ""):
-        meta.time_zone = md.time_zone
-    q = rep.property_quota
-    if q is not None:
-        for key in ("tokens_per_day", "tokens_per_hour", "concurrent_requests", "server_errors_per_project_per_hour",
-                    "potentially_thresholded_requests_per_hour", "tokens_per_project_per_hour"):
-            status = getattr(q, key, None)
-            if status is not None and (status.consumed or status.remaining):
-                meta.quota[key] = {"consumed": int(status.consumed), "remaining": int(status.remaining)}
+def _pages(clients, request: Any, name: str, calls: _Calls) -> list[Table] | None:
+    """Every page of the report, or None when ``row_count`` moved between two pages."""
+    pages: list[Table] = []
+    offset = 0
+    while True:
+        page_request = type(request)(request)
+        page_request.offset = offset
+        page_request.limit = PAGE
+        page = read_report(raw(calls.send(clients.data.run_report, page_request, name)))
+        if pages and page.row_count != pages[0].row_count:
+            return None
+        pages.append(page)
+        offset += page.rows
+        if not page.rows or offset >= page.row_count:
+            return pages

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-PAGE_SIZE = 200  # the Admin API's maximum for list calls
+from ga4kit.constants import ADMIN_PAGE_SIZE
 
 # PropertyType enum names -> what GA4's interface calls them.
 _TYPES = {"PROPERTY_TYPE_ORDINARY": "ordinary", "PROPERTY_TYPE_SUBPROPERTY": "subproperty",
@@ -46,7 +46,7 @@ def _type_name(value) -> str:
 def list_properties(clients) -> list[PropertySummary]:
     """Every property in every account the credentials can see, in the order GA4 lists them."""
     out: list[PropertySummary] = []
-    for summary in clients.admin.list_account_summaries(request={"page_size": PAGE_SIZE}):
+    for summary in clients.admin.list_account_summaries(request={"page_size": ADMIN_PAGE_SIZE}):
         account = _tail(summary.account or summary.name)
         for prop in summary.property_summaries:
             out.append(PropertySummary(account=account, account_name=summary.display_name,
