@@ -10,11 +10,13 @@ other:
   and run by DuckDB (both queries: the chain checkout [view_item, add_to_cart, purchase] with the time
   between steps and sessions to convert, and influence of 4 micro goals on purchase, by channel);
 - pandas: the same numbers with a pandas groupby baseline: the file read with pyarrow (event_params
-  flattened for ga_session_id), then sort, groupby and merge.
+  flattened for ga_session_number), then sort, groupby and merge.
 
-Each prints its wall time and peak memory (the process's maximum resident set, ru_maxrss), and the
-parent checks that both found the same users at every step and the same influence counts. Target on
-this machine (2 cores): DuckDB under 10 s and 4 GB.
+Each prints its wall time, its CPU time (all threads; the machine's cores may be shared) and peak memory
+(the process's maximum resident set, ru_maxrss: imports and the result included), and the
+parent checks that both found the same users at every step, the same quartiles of the time between steps
+and of the sessions to convert, and the same influence counts. Target on this machine (2 cores): DuckDB
+under 10 s and 4 GB.
 """
 
 from __future__ import annotations
@@ -63,7 +65,11 @@ def run_duckdb(path: Path, tmp: Path) -> dict:
     t = time.perf_counter()
     result = export_chains(cfg, str(path))
     wall = time.perf_counter() - t
-    chains = {f"{r[SEG]}|{r.step_index}": int(r.users_exact) for _, r in result.chains.iterrows()}
+    chains = {f"{r[SEG]}|{r.step_index}": [int(r.users_exact), *_q(r.seconds_from_previous_q1,
+                                                                  r.seconds_from_previous_median,
+                                                                  r.seconds_from_previous_q3),
+                                            *_q(r.sessions_q1, r.sessions_median, r.sessions_q3)]
+              for _, r in result.chains.iterrows() if r.users_exact > 0}
     infl = {f"{r[SEG]}|{r.micro}": [int(r.all_users), int(r.micro_users), int(r.in_order_users),
                                     int(r.other_macro_users)] for _, r in result.influence.iterrows()}
     return {"wall": wall, "chains": chains, "influence": infl}
@@ -82,11 +88,11 @@ def run_pandas(path: Path, tmp: Path) -> dict:
     params = table.column("event_params").combine_chunks()
     flat = pc.list_flatten(params)
     keys = flat.field("key").cast("string")
-    ids = flat.field("value").field("int_value")
+    ints = flat.field("value").field("int_value")
     parent = pc.list_parent_indices(params)
-    is_sid = pc.equal(keys, "ga_session_id").to_numpy(zero_copy_only=False)
+    is_num = pc.equal(keys, "ga_session_number").to_numpy(zero_copy_only=False)
     session = np.full(len(table), -1, dtype=np.int64)
-    session[parent.to_numpy()[is_sid]] = ids.to_numpy(zero_copy_only=False)[is_sid]
+    session[parent.to_numpy()[is_num]] = ints.to_numpy(zero_copy_only=False)[is_num]
     channel = pc.struct_field(pc.struct_field(table.column("session_traffic_source_last_click"),
                                               "cross_channel_campaign"), "default_channel_group")
     df = pd.DataFrame({
@@ -98,31 +104,24 @@ def run_pandas(path: Path, tmp: Path) -> dict:
     })
     df = df.sort_values(["user", "ts"], kind="stable").reset_index(drop=True)
     # Closed funnel: step k reached at an event after a reached step k-1 event (latest one).
-    reached = df[df["event"] == STEPS[0]][["user", "ts", "seg"]].assign(prior=np.nan)
+    reached = df[df["event"] == STEPS[0]][["user", "ts", "seg", "session"]].assign(prior=np.nan)
     firsts = {1: reached.groupby("user", sort=False).first()}
     for k, step in enumerate(STEPS[1:], start=2):
-        cand = df[df["event"] == step][["user", "ts", "seg"]]
+        cand = df[df["event"] == step][["user", "ts", "seg", "session"]]
         both = pd.concat([reached[["user", "ts"]].assign(k=0), cand.assign(k=1)]).sort_values(["user", "ts", "k"])
         prev_ts = both["ts"].where(both["k"] == 0)
         # The latest reached step k-1 event before each candidate (ties: the earlier step first).
         both["prior"] = prev_ts.groupby(both["user"]).ffill().where(both["k"] == 1)
         both = both[(both["k"] == 1) & both["prior"].notna()]
-        reached = both[["user", "ts", "seg", "prior"]]
+        reached = both[["user", "ts", "seg", "session", "prior"]]
         firsts[k] = reached.groupby("user", sort=False).first()
     chains = {}
-    sess = df[df["session"] >= 0].groupby(["user", "session"])["ts"].agg(["min", "max"]).reset_index()
-    start = firsts[1]["ts"]
+    start_session = firsts[1]["session"]
     for k, f in firsts.items():
-        for seg, n in f.groupby("seg", observed=True).size().items():
-            chains[f"{seg}|{k}"] = int(n)
-        chains[f"(all)|{k}"] = int(len(f))
-        if k > 1:  # time from the previous step and sessions since step 1 (the baseline computes them too)
-            secs = (f["ts"] - f["prior"]) / 1e6
-            np.percentile(secs, [25, 50, 75])
-            j = sess.merge(pd.DataFrame({"user": f.index, "t1": start.loc[f.index].to_numpy(),
-                                         "tk": f["ts"].to_numpy()}), on="user")
-            counted = j[(j["max"] >= j["t1"]) & (j["min"] <= j["tk"])].groupby("user").size()
-            np.percentile(counted, [25, 50, 75])
+        f = f.assign(seconds=(f["ts"] - f["prior"]) / 1e6,
+                     sessions=f["session"] - start_session.loc[f.index].to_numpy() + 1)
+        for seg, g in list(f.groupby("seg", observed=True)) + [("(all)", f)]:
+            chains[f"{seg}|{k}"] = [int(len(g)), *_quartiles(g["seconds"]), *_quartiles(g["sessions"])]
     # Influence: users by the channel of their first event; micro, macro, micro-then-macro per user.
     users = df.groupby("user", sort=False)["seg"].first()
     infl = {}
@@ -143,10 +142,26 @@ def run_pandas(path: Path, tmp: Path) -> dict:
     return {"wall": time.perf_counter() - t, "chains": chains, "influence": infl}
 
 
+def _q(*values) -> list:
+    """Quartiles rounded for comparing (None for NaN, e.g. step 1's time from the previous step)."""
+    return [None if v != v else round(float(v), 3) for v in values]
+
+
+def _quartiles(series) -> list:
+    import numpy as np
+
+    values = series.dropna().to_numpy(dtype=float)
+    return _q(*np.percentile(values, [25, 50, 75])) if len(values) else [None] * 3
+
+
 def child(kind: str, path: str, tmp: str) -> None:
     fn = run_duckdb if kind == "duckdb" else run_pandas
+    before = resource.getrusage(resource.RUSAGE_SELF)
     out = fn(Path(path), Path(tmp))
-    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    # CPU seconds (all threads) say what the work costs when other processes share the cores.
+    out["cpu"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    out["peak_rss_mb"] = after.ru_maxrss / 1024
     print(json.dumps(out))
 
 
@@ -175,7 +190,7 @@ def main() -> None:
             sys.exit(proc.stderr)
         results[kind] = json.loads(proc.stdout.strip().splitlines()[-1])
         r = results[kind]
-        print(f"{kind:7s} wall {r['wall']:6.2f} s   peak memory {r['peak_rss_mb']:7.0f} MB")
+        print(f"{kind:7s} wall {r['wall']:6.2f} s   cpu {r['cpu']:6.2f} s   peak memory {r['peak_rss_mb']:7.0f} MB")
     d, p = results["duckdb"], results["pandas"]
     same_chains = d["chains"] == p["chains"]
     same_infl = d["influence"] == p["influence"]

@@ -142,11 +142,13 @@ def _reached_first(depth: int, n: int) -> list[str]:
     (``prior_k``, the step k-1 events from the first step k-2 event on)."""
     segs = _segs(n)
     key = "ON {a}.chain = {b}.chain AND {a}.period = {b}.period AND {a}.user_id = {b}.user_id"
-    ctes = [f"first_1 AS (\n  SELECT chain, period, user_id, MIN(ts) AS ts{_first_by(n)}\n"
+    ctes = [f"first_1 AS (\n  SELECT chain, period, user_id, MIN(ts) AS ts{_first_by(n)}, "
+            f"MIN_BY(session_number, ts) AS start_session\n"
             f"  FROM goal WHERE step_index = 1\n  GROUP BY chain, period, user_id\n)"]
     for k in range(2, depth + 1):
         ctes.append(
-            f"first_{k} AS (\n  SELECT g.chain, g.period, g.user_id, MIN(g.ts) AS ts{_first_by(n, 'g.')}\n"
+            f"first_{k} AS (\n  SELECT g.chain, g.period, g.user_id, MIN(g.ts) AS ts{_first_by(n, 'g.')}, "
+            f"ANY_VALUE(f.start_session) AS start_session\n"
             f"  FROM goal AS g JOIN first_{k - 1} AS f {key.format(a='f', b='g')}\n"
             f"  WHERE g.step_index = {k} AND g.ts >= f.ts\n  GROUP BY g.chain, g.period, g.user_id\n)")
         since = (f"  JOIN first_{k - 2} AS b {key.format(a='b', b='f')}\n" if k > 2 else "")
@@ -156,9 +158,9 @@ def _reached_first(depth: int, n: int) -> list[str]:
             f"  WHERE g.ts <= f.ts{' AND g.ts >= b.ts' if k > 2 else ''}\n"
             f"  GROUP BY f.chain, f.period, f.user_id\n)")
     parts = [f"  SELECT chain, period, user_id, 1 AS step_index, ts, session_number{segs}, "
-             f"CAST(NULL AS INT64) AS prior_ts FROM first_1"]
+             f"CAST(NULL AS INT64) AS prior_ts, start_session FROM first_1"]
     parts += [f"  SELECT f.chain, f.period, f.user_id, {k} AS step_index, f.ts, f.session_number{_segs(n, 'f.')}, "
-              f"p.prior_ts\n  FROM first_{k} AS f JOIN prior_{k} AS p {key.format(a='p', b='f')}"
+              f"p.prior_ts, f.start_session\n  FROM first_{k} AS f JOIN prior_{k} AS p {key.format(a='p', b='f')}"
               for k in range(2, depth + 1)]
     return ctes + ["firsts AS (\n" + "\n  UNION ALL\n".join(parts) + "\n)"]
 
@@ -220,12 +222,14 @@ def chains_sql(table: str, spans: list[Span], segments, chains) -> str:
     ]
     windowed = any(w is not None for _, _, _, w in steps)
     ctes += _reached_windowed(depth, n) if windowed else _reached_first(depth, n)
+    # Step 1's session number: carried along without a window, else the user's step 1 row.
+    start = ("FIRST_VALUE(session_number) OVER (PARTITION BY chain, period, user_id ORDER BY step_index)"
+             if windowed else "start_session")
     ctes += [
         # Sessions from step 1 to step k, both included: GA4 numbers each user's sessions (ga_session_number).
         f"measured AS (\n  SELECT chain, period, user_id, step_index{segs},\n"
         f"    CAST(ts - prior_ts AS FLOAT64) / 1000000 AS seconds,\n"
-        f"    session_number - FIRST_VALUE(session_number) OVER (PARTITION BY chain, period, user_id "
-        f"ORDER BY step_index) + 1 AS sessions\n"
+        f"    session_number - {start} + 1 AS sessions\n"
         f"  FROM firsts\n)",
         # Each row once per segment value and once for "(all)" (without segments, all rows are "(all)").
         f"expanded AS (\n  SELECT chain, period, step_index{segs}, seconds, sessions FROM measured\n"
@@ -233,17 +237,60 @@ def chains_sql(table: str, spans: list[Span], segments, chains) -> str:
            + "".join(f", {literal(ALL)} AS seg_{i}" for i in range(n)) +
            ", seconds, sessions FROM measured\n" if n else "") + ")",
     ]
-    part = f"PARTITION BY chain, period, step_index{segs}"
-    quartiles = ",\n    ".join(
-        f"PERCENTILE_CONT({col}, {q}) OVER ({part}) AS {col}_{name}"
-        for col in ("seconds", "sessions") for q, name in ((0.25, "q1"), (0.5, "median"), (0.75, "q3")))
-    ctes.append(f"quartiles AS (\n  SELECT chain, period, step_index{segs},\n    {quartiles}\n  FROM expanded\n)")
-    stats = ", ".join(f"ANY_VALUE({col}_{name}) AS {col}_{name}"
-                      for col in ("seconds", "sessions") for name in ("q1", "median", "q3"))
+    ctes += _quartile_ctes(["chain", "period", "step_index", *(f"seg_{i}" for i in range(n))])
+    keys = f"t.chain, t.period{_segs(n, 't.')}, t.step_index"
+    on = " AND ".join(f"{{a}}.{c} = t.{c}" for c in ["chain", "period", "step_index", *(f"seg_{i}" for i in range(n))])
+    stats = ",\n  ".join(
+        f"{m}.lo_{q} + (t.{c}_h_{q} - FLOOR(t.{c}_h_{q})) * ({m}.hi_{q} - {m}.lo_{q}) AS {c}_{q}"
+        for c, m in (("seconds", "a"), ("sessions", "b")) for q in QUARTILES)
     return ("WITH " + ",\n".join(ctes) +
-            f"\nSELECT chain, period{segs}, step_index, COUNT(*) AS users, {stats}\n"
-            f"FROM quartiles\nGROUP BY chain, period{segs}, step_index\n"
-            f"ORDER BY chain, period{segs}, step_index\n")
+            f"\nSELECT {keys}, t.users,\n  {stats}\n"
+            f"FROM targets AS t\nLEFT JOIN seconds_stats AS a ON {on.format(a='a')}\n"
+            f"LEFT JOIN sessions_stats AS b ON {on.format(a='b')}\n"
+            f"ORDER BY {keys}\n")
+
+
+QUARTILES = {"q1": 0.25, "median": 0.5, "q3": 0.75}
+
+
+def _quartile_ctes(part_cols: list[str]) -> list[str]:
+    """Exact quartiles of ``seconds`` and ``sessions`` per group of ``expanded``, as PERCENTILE_CONT gives
+    them (numpy's default too): with h = (n - 1) * q, the value at rank floor(h) + 1 plus the fraction of h
+    toward the next rank. BigQuery has PERCENTILE_CONT only as a window function, and six of those over
+    every reached step cost DuckDB more than the rest of the query; here the seconds are ranked once
+    (ROW_NUMBER) and the sessions, a few small numbers, are counted per value (a rank range each).
+    ``targets`` holds each group's users and positions h; ``{seconds,sessions}_stats`` the values at the
+    ranks around them (``lo_q1``, ``hi_q1``, ...)."""
+    part = ", ".join(part_cols)
+    on = " AND ".join(f"v.{c} = t.{c}" for c in part_cols)
+    positions = ",\n    ".join(f"COUNT({c}) AS {c}_n, " + ", ".join(
+        f"(COUNT({c}) - 1) * CAST({q} AS FLOAT64) AS {c}_h_{name}" for name, q in QUARTILES.items())
+        for c in ("seconds", "sessions"))
+
+    def stats(col: str, source: str) -> str:
+        # A row with values at ranks (upto - c, upto] covers rank k when upto - c < k <= upto.
+        def at(rank: str) -> str:
+            return f"MAX(IF({rank} > v.upto - v.c AND {rank} <= v.upto, v.value, NULL))"
+
+        picks = ",\n    ".join(
+            f"{at(f'CAST(FLOOR(t.{col}_h_{q}) AS INT64) + 1')} AS lo_{q},\n    "
+            f"{at(f'LEAST(CAST(FLOOR(t.{col}_h_{q}) AS INT64) + 2, t.{col}_n)')}"
+            f" AS hi_{q}" for q in QUARTILES)
+        return (f"{col}_stats AS (\n  SELECT {', '.join(f't.{c}' for c in part_cols)},\n    {picks}\n"
+                f"  FROM targets AS t JOIN {source} AS v ON {on}\n  GROUP BY {', '.join(f't.{c}' for c in part_cols)}\n)")
+
+    return [
+        f"targets AS (\n  SELECT {part}, COUNT(*) AS users,\n    {positions}\n  FROM expanded GROUP BY {part}\n)",
+        f"seconds_ranked AS (\n  SELECT {part}, seconds AS value, 1 AS c,\n"
+        f"    ROW_NUMBER() OVER (PARTITION BY {part} ORDER BY seconds) AS upto\n"
+        f"  FROM expanded WHERE seconds IS NOT NULL\n)",
+        f"sessions_ranked AS (\n  SELECT {part}, value, c,\n"
+        f"    SUM(c) OVER (PARTITION BY {part} ORDER BY value ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS upto\n"
+        f"  FROM (\n    SELECT {part}, CAST(sessions AS FLOAT64) AS value, COUNT(*) AS c\n"
+        f"    FROM expanded WHERE sessions IS NOT NULL GROUP BY {part}, value\n  ) AS counted\n)",
+        stats("seconds", "seconds_ranked"),
+        stats("sessions", "sessions_ranked"),
+    ]
 
 
 def influence_sql(table: str, spans: list[Span], segments, pairs) -> str:
@@ -266,17 +313,17 @@ def influence_sql(table: str, spans: list[Span], segments, pairs) -> str:
         f"pairs AS (\n  SELECT * FROM UNNEST([\n    {pair_rows}\n  ])\n)",
         f"events AS (\n{_events(table, spans, seg_exprs, None, False)}\n)",
         # Every user of a period, in the segment of their first event there.
-        f"users AS (\n  SELECT period, user_id{users_first}\n  FROM events GROUP BY period, user_id\n)",
-        f"seg_users AS (\n  SELECT period, user_id{segs} FROM users\n"
-        + (f"  UNION ALL\n  SELECT period, user_id{all_segs} FROM users\n" if n else "") + ")",
-        f"totals AS (\n  SELECT period{segs}, COUNT(*) AS all_users FROM seg_users GROUP BY period{segs}\n)",
-        *(_in_order_windowed() if any(w is not None for _, _, w in pairs) else _in_order_first(pairs)),
-        f"counted AS (\n"
-        f"  SELECT u.micro, u.macro, s.period{_segs(n, 's.')}, SUM(u.did_micro) AS micro_users,\n"
-        f"    SUM(u.did_macro) AS macro_users, SUM(u.in_order) AS in_order_users,\n"
-        f"    SUM(IF(u.did_macro = 1 AND u.did_micro = 0, 1, 0)) AS other_macro_users\n"
-        f"  FROM per_user AS u JOIN seg_users AS s ON s.period = u.period AND s.user_id = u.user_id\n"
-        f"  GROUP BY u.micro, u.macro, s.period{_segs(n, 's.')}\n)",
+        *(_counted_windowed(n, users_first) if any(w is not None for _, _, w in pairs)
+          else _counted_first(n, users_first, pairs)),
+        f"seg_totals AS (\n  SELECT period{segs}, COUNT(*) AS all_users FROM users GROUP BY period{segs}\n)",
+        # Each user is in one segment value, so "(all)" is the sum over the values (no segments: the rows).
+        f"totals AS (\n  SELECT period{segs}, all_users FROM seg_totals\n"
+        + (f"  UNION ALL\n  SELECT period{all_segs}, SUM(all_users) FROM seg_totals GROUP BY period\n" if n else "")
+        + ")",
+        f"counted AS (\n  SELECT * FROM seg_counted\n"
+        + (f"  UNION ALL\n  SELECT micro, macro, period{all_segs}, SUM(micro_users), SUM(macro_users), "
+           f"SUM(in_order_users),\n    SUM(other_macro_users)\n  FROM seg_counted GROUP BY micro, macro, period\n"
+           if n else "") + ")",
     ]
     return ("WITH " + ",\n".join(ctes) +
             f"\nSELECT p.micro, p.macro, t.period{_segs(n, 't.')}, t.all_users,\n"
@@ -287,23 +334,36 @@ def influence_sql(table: str, spans: list[Span], segments, pairs) -> str:
             f"ORDER BY p.macro, p.micro, t.period{_segs(n, 't.')}\n")
 
 
-def _in_order_first(pairs) -> list[str]:
+def _counted_first(n: int, users_first: str, pairs) -> list[str]:
     """Without a window a user did the macro goal after the micro goal when their last macro event is not
-    before their first micro event: one aggregate per user and goal, then one join per pair."""
+    before their first micro event. So one pass over the events gives each user's segment and first and
+    last time of every goal (``users``), and each pair is one small aggregate over the users."""
     names = sorted({g for m, M, _ in pairs for g in (m, M)})
-    side = ("  SELECT p.micro, p.macro, g.period, g.user_id, g.first_ts, g.last_ts\n"
-            "  FROM goal_users AS g JOIN pairs AS p ON g.event_name = p.{}")
+    col = {g: i for i, g in enumerate(names)}
+    times = "".join(f",\n    MIN(IF(event_name = {literal(g)}, ts, NULL)) AS first_{i}, "
+                    f"MAX(IF(event_name = {literal(g)}, ts, NULL)) AS last_{i}" for g, i in col.items())
+    segs = _segs(n)
+    per_pair = "\n  UNION ALL\n".join(
+        f"  SELECT {literal(m)} AS micro, {literal(M)} AS macro, period{segs},\n"
+        f"    SUM(IF(first_{col[m]} IS NULL, 0, 1)) AS micro_users, SUM(IF(last_{col[M]} IS NULL, 0, 1)) AS macro_users,\n"
+        f"    SUM(IF(last_{col[M]} >= first_{col[m]}, 1, 0)) AS in_order_users,\n"
+        f"    SUM(IF(last_{col[M]} IS NOT NULL AND first_{col[m]} IS NULL, 1, 0)) AS other_macro_users\n"
+        f"  FROM users GROUP BY period{segs}" for m, M, _ in pairs)
+    return [f"users AS (\n  SELECT period, user_id{users_first}{times}\n  FROM events GROUP BY period, user_id\n)",
+            f"seg_counted AS (\n{per_pair}\n)"]
+
+
+def _counted_windowed(n: int, users_first: str) -> list[str]:
+    """With a window, per user and pair from the events (:func:`_in_order_windowed`), then by segment."""
     return [
-        f"goal_users AS (\n  SELECT period, user_id, event_name, MIN(ts) AS first_ts, MAX(ts) AS last_ts\n"
-        f"  FROM events WHERE event_name IN ({', '.join(literal(x) for x in names)})\n"
-        f"  GROUP BY period, user_id, event_name\n)",
-        "per_user AS (\n"
-        "  SELECT COALESCE(mi.micro, ma.micro) AS micro, COALESCE(mi.macro, ma.macro) AS macro,\n"
-        "    COALESCE(mi.period, ma.period) AS period, COALESCE(mi.user_id, ma.user_id) AS user_id,\n"
-        "    IF(mi.user_id IS NULL, 0, 1) AS did_micro, IF(ma.user_id IS NULL, 0, 1) AS did_macro,\n"
-        "    IF(ma.last_ts >= mi.first_ts, 1, 0) AS in_order\n"
-        f"  FROM (\n{side.format('micro')}\n  ) AS mi\n  FULL OUTER JOIN (\n{side.format('macro')}\n  ) AS ma\n"
-        "  ON mi.micro = ma.micro AND mi.macro = ma.macro AND mi.period = ma.period AND mi.user_id = ma.user_id\n)",
+        f"users AS (\n  SELECT period, user_id{users_first}\n  FROM events GROUP BY period, user_id\n)",
+        *_in_order_windowed(),
+        f"seg_counted AS (\n"
+        f"  SELECT u.micro, u.macro, s.period{_segs(n, 's.')}, SUM(u.did_micro) AS micro_users,\n"
+        f"    SUM(u.did_macro) AS macro_users, SUM(u.in_order) AS in_order_users,\n"
+        f"    SUM(IF(u.did_macro = 1 AND u.did_micro = 0, 1, 0)) AS other_macro_users\n"
+        f"  FROM per_user AS u JOIN users AS s ON s.period = u.period AND s.user_id = u.user_id\n"
+        f"  GROUP BY u.micro, u.macro, s.period{_segs(n, 's.')}\n)",
     ]
 
 
