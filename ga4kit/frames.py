@@ -11,7 +11,9 @@ denominator is 0 or missing is NaN, never inf.
 
 Frames: ``events`` and ``baseline`` (:func:`ga4kit.pull`; ``previous_events`` / ``previous_baseline`` have
 the same columns), ``chains`` and ``goals`` (:func:`ga4kit.analyse`; with the previous period and, with
-``exact``, the closed funnel), ``flags`` (data-quality findings).
+``exact``, the closed funnel), ``flags`` (data-quality findings), ``influence`` (which micro goals lead to
+the macro goals: :func:`ga4kit.reporting.influence.influence` from the Data API, or the export's) and
+``export_chains`` (exact chains from the BigQuery export: :func:`ga4kit.export.export_chains`).
 """
 
 from __future__ import annotations
@@ -120,6 +122,58 @@ FRAMES: dict[str, list[Column]] = {
                           "uneven_periods, not_pulled, history_unavailable, exact_incomplete, exact_sampled"),
         _c("severity", "str", "error, warning or info"),
         _c("message", "str", "one paragraph: what was seen and what to check"),
+    ],
+    "influence": [
+        _c("property", "str", "GA4 property id (from the export: the dataset's analytics_N, or -p)"),
+        _c("period", "str", "period label"),
+        _c(SEGMENTS, "str", "the segment dimension (Data API: the first only, the funnels' breakdown)"),
+        _c("micro", "str", "the micro goal's event"),
+        _c("macro", "str", "the macro goal's event"),
+        _c("within_seconds", "Int64", "the window from micro to macro goal, NA for none"),
+        _c("all_users", "int64", "users in the period and segment (N)"),
+        _c("micro_users", "int64", "users who did the micro goal (M)"),
+        _c("macro_users", "int64", "users who did the macro goal, in any order (K)"),
+        _c("in_order_users", "int64", "users who did the macro goal after the micro goal (B: closed funnel)"),
+        _c("other_macro_users", "int64", "users who did the macro goal but not the micro goal; Data API: K - B "
+                                         "(an estimate, see estimated)"),
+        _c("other_users", "int64", "users who did not do the micro goal: N - M"),
+        _c("rate_after_micro", "float64", "B / M"),
+        _c("rate_after_micro_low", "float64", "its 95% Wilson interval, low end"),
+        _c("rate_after_micro_high", "float64", "its 95% Wilson interval, high end"),
+        _c("rate_without_micro", "float64", "other_macro_users / other_users"),
+        _c("rate_without_micro_low", "float64", "its 95% Wilson interval, low end"),
+        _c("rate_without_micro_high", "float64", "its 95% Wilson interval, high end"),
+        _c("lift", "float64", "rate_after_micro / rate_without_micro (2 = twice as likely)"),
+        _c("lift_low", "float64", "95% interval of the lift (Katz log method), low end"),
+        _c("lift_high", "float64", "95% interval of the lift, high end"),
+        _c("rate_difference", "float64", "rate_after_micro - rate_without_micro"),
+        _c("rate_difference_low", "float64", "95% interval (Newcombe hybrid score), low end"),
+        _c("rate_difference_high", "float64", "95% interval, high end"),
+        _c("too_few_users", "bool", "micro_users or other_users below min_users: do not rank on this row"),
+        _c("estimated", "bool", "other_macro_users is K - B (Data API), not counted from events"),
+    ],
+    "export_chains": [
+        _c("property", "str", "GA4 property id (the dataset's analytics_N, or -p)"),
+        _c("chain", "str", "chain name from the goals file"),
+        _c("period", "str", "period label"),
+        _c(SEGMENTS, "str", "segment of the event that first reached the step; \"(all)\" for every user"),
+        _c("period_start", "datetime64", "first day of the period"),
+        _c("period_end", "datetime64", "last day of the period"),
+        _c("step_index", "int64", "1 for the chain's first step"),
+        _c("step", "str", "the step's event name"),
+        _c("goal_type", "str", "micro or macro"),
+        _c("users_exact", "int64", "users who did the steps up to this one in order (within the window)"),
+        _c("rate_exact", "float64", "users_exact / previous step's users_exact"),
+        _c("rate_from_first", "float64", "users_exact / step 1 users_exact"),
+        _c("drop_off", "Int64", "previous step's users_exact - users_exact (NA for step 1)"),
+        _c("macro_share_exact", "float64", "last step's users_exact / users_exact"),
+        _c("seconds_from_previous_q1", "float64", "seconds from the previous step: first quartile"),
+        _c("seconds_from_previous_median", "float64", "median seconds from the previous step"),
+        _c("seconds_from_previous_q3", "float64", "seconds from the previous step: third quartile"),
+        _c("sessions_q1", "float64", "sessions from step 1 to this step, both included (ga_session_number): "
+                                     "first quartile"),
+        _c("sessions_median", "float64", "median sessions from step 1 to this step (1 = the same session)"),
+        _c("sessions_q3", "float64", "sessions from step 1 to this step: third quartile"),
     ],
 }
 

@@ -74,6 +74,7 @@ COMMANDS = {
     "pull": "ga4kit.cli.report_cmds:pull_cmd",
     "chains": "ga4kit.cli.report_cmds:chains_cmd",
     "report": "ga4kit.cli.report_cmds:report_cmd",
+    "influence": "ga4kit.cli.influence_cmd:influence_cmd",
     "demo": "ga4kit.cli.demo_cmd:demo",
     "properties": "ga4kit.cli.properties_cmd:properties_cmd",
 }
@@ -206,6 +207,7 @@ SHORT_HELP = {
     "pull": "Pull goal event counts and users into CSV, XLSX, JSON, NDJSON, Parquet or Google Sheets.",
     "chains": "Compute micro-to-macro conversion chains per segment and period.",
     "report": "Write a self-contained HTML report of chains, trends and flags.",
+    "influence": "Which micro goals lead to the macro goals: lift with 95% intervals.",
     "demo": "Run the whole job on the built-in local emulator (no Google account needed).",
     "properties": "List the GA4 accounts and properties the credentials can see.",
 }

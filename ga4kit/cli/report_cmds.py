@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ga4kit.cli.common import concurrency_option, goals_file, handle_errors, load_config, settings
+from ga4kit.cli.influence_cmd import min_users_option, within_option
 from ga4kit.constants import COMPARISONS, GRAINS
 from ga4kit.render.formats import FORMATS
 from ga4kit.shard import OPTION_HELP as SHARD_HELP
@@ -324,10 +325,17 @@ def _exit_code(a) -> int:
 @click.option("--json", "as_json", is_flag=True,
               help="Print the JSON envelope ({format_version, command, ok, exit_code, data: {chains, goals, "
                    "flags, meta, files}, errors, warnings}) instead of tables.")
+@click.option("--from-export", "source", metavar="SOURCE",
+              help="Exact chains and influence from the GA4 BigQuery export instead of the Data API: export "
+                   "files (Parquet or NDJSON; a file, directory or pattern) run with DuckDB, or "
+                   "bq://PROJECT.DATASET run in BigQuery. Tables: chains (in-order users, time between steps, "
+                   "sessions to convert) and influence; -o also takes .xlsx, .parquet or a destination URL.")
+@within_option
+@min_users_option
 @click.pass_context
 @handle_errors
 def chains_cmd(ctx, config_path, properties, start, end, segments, no_segments, grain, concurrency, compare, exact,
-               fmt, show_goals, output, as_json):
+               fmt, show_goals, output, as_json, source, within, min_users):
     """Compute micro-to-macro chains per segment and period.
 
     For every chain in the goals file: users and events per step, step-to-step rate ("of prev"), rate from
@@ -350,6 +358,11 @@ def chains_cmd(ctx, config_path, properties, start, end, segments, no_segments, 
     if as_json and fmt != "table" and not output:
         raise click.UsageError(f"--json prints the JSON envelope; -f {fmt} would print a second document. Use "
                                f"-f {fmt} alone, or --json with -o DIR to also write {fmt} files.")
+    if source or within:
+        from ga4kit.cli.influence_cmd import export_chains_cmd
+
+        return export_chains_cmd(ctx, config_path, properties, start, end, segments, no_segments, grain, fmt,
+                                 output, as_json, source, within, min_users)
     names = ["chains", *(["goals"] if show_goals else []), "flags"]
     if output:
         bundle.check(output, fmt, names)  # before any API call: a bad path must not cost quota
@@ -402,10 +415,13 @@ def chains_cmd(ctx, config_path, properties, start, end, segments, no_segments, 
 @click.option("--exact", is_flag=True, help="Add the closed, in-order funnel beside the open counts.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the JSON envelope (data: {file, chain_rows, flags, meta}) instead of text.")
+@click.option("--influence", "with_influence", is_flag=True,
+              help="Add which micro goals lead to the macro goals (one closed funnel per goal pair and group of "
+                   "up to four periods; see `ga4kit influence`).")
 @click.pass_context
 @handle_errors
 def report_cmd(ctx, config_path, properties, start, end, segments, no_segments, grain, concurrency, output, compare,
-               exact, as_json):
+               exact, as_json, with_influence=False):
     """Write one self-contained HTML report (readable offline).
 
     A funnel chart per chain and segment, a trend line per goal, the flags, and the data's caveats
@@ -425,8 +441,13 @@ def report_cmd(ctx, config_path, properties, start, end, segments, no_segments, 
     a = _analyse(ctx, config_path, properties, start, end, segments, no_segments, grain, compare, exact,
                  as_json=as_json, concurrency=concurrency)
     code = _exit_code(a)
+    infl = None
+    if with_influence:
+        from ga4kit.cli.influence_cmd import report_influence
+
+        infl, code = report_influence(ctx, a, start, end, segments, no_segments, grain, code)
     path = write_report(output, a.chains, round_frame(a.goals, a.currencies), a.flags, a.trend, a.meta(),
-                        segments=a.segments)
+                        segments=a.segments, **({"influence": infl} if infl is not None else {}))
     _say_problems(a)
     if as_json:
         from ga4kit.cli.common import echo_envelope

@@ -304,6 +304,103 @@ def _trends_section(trend: pd.DataFrame | None, segments: list[str], labels: Map
     return "".join(out)
 
 
+def lift_svg(rows: pd.DataFrame, *, width: int = 640) -> str:
+    """One line per micro goal (in the rows' order): the lift as a dot and its 95% interval as a bar, on a log
+    axis with 1 (no difference) marked; rows with too few users are drawn pale."""
+    label_w, value_w, row_h, top, axis_h = 150, 210, 22, 6, 18
+    plot_w = width - label_w - value_w
+    lows = [_num(v) for v in rows["lift_low"]] + [_num(v) for v in rows["lift"]]
+    highs = [_num(v) for v in rows["lift_high"]] + [_num(v) for v in rows["lift"]]
+    finite = [v for v in lows + highs if not math.isnan(v) and v > 0]
+    lo = max(min(finite + [0.5]), 1 / 64)
+    hi = min(max(finite + [2.0]), 64)
+    span = math.log(hi) - math.log(lo)
+
+    def x(v: float) -> float:
+        v = min(max(v, lo), hi)
+        return label_w + (math.log(v) - math.log(lo)) / span * plot_w
+
+    height = top + len(rows) * row_h + axis_h
+    one = x(1.0)
+    parts = [f'<svg viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-label="lift">',
+             f'<line x1="{one:.1f}" y1="{top}" x2="{one:.1f}" y2="{height - axis_h}" stroke="#9aa5b1" '
+             'stroke-dasharray="3,3"/>']
+    for tick in (1 / 16, 1 / 8, 1 / 4, 1 / 2, 1, 2, 4, 8, 16, 32):
+        if lo <= tick <= hi:
+            label = f"{tick:g}×" if tick >= 1 else f"1/{round(1 / tick)}"
+            parts.append(f'<text x="{x(tick):.1f}" y="{height - 4}" text-anchor="middle" class="muted">'
+                         f'{esc(label)}</text>')
+    for i, r in enumerate(rows.itertuples(index=False)):
+        y = top + i * row_h + row_h / 2
+        few = bool(getattr(r, "too_few_users", False))
+        color = "#9aa5b1" if few else ("#2f9e44" if _num(r.lift_low) > 1 else
+                                       "#c92a2a" if _num(r.lift_high) < 1 else "#3e7cb1")
+        lift, low, high = _num(r.lift), _num(r.lift_low), _num(r.lift_high)
+        text = (f"{lift:.2f}×" if not math.isnan(lift) else MISSING) + (
+            f" ({low:.2f}–{high:.2f})" if not math.isnan(low) else "")
+        rates = f"{_fmt_pct(r.rate_after_micro)} vs {_fmt_pct(r.rate_without_micro)}"
+        tip = (f"{r.micro}: {_fmt_int(r.micro_users)} users; {_fmt_pct(r.rate_after_micro)} reached {r.macro} "
+               f"afterwards, {_fmt_pct(r.rate_without_micro)} of the others; lift {text}"
+               + ("; too few users" if few else ""))
+        name = str(r.micro) if len(str(r.micro)) <= 24 else str(r.micro)[:23] + "…"
+        parts.append(f'<g><title>{esc(tip)}</title>'
+                     f'<text x="{label_w - 8}" y="{y + 4:.1f}" text-anchor="end">{esc(name)}</text>')
+        if not math.isnan(low) and not math.isnan(high):
+            parts.append(f'<line x1="{x(low):.1f}" y1="{y:.1f}" x2="{x(high):.1f}" y2="{y:.1f}" stroke="{color}" '
+                         'stroke-width="2.5" class="interval"/>')
+        if not math.isnan(lift) and lift > 0:
+            parts.append(f'<circle cx="{x(lift):.1f}" cy="{y:.1f}" r="4" fill="{color}" class="lift"/>')
+        parts.append(f'<text x="{label_w + plot_w + 8}" y="{y + 4:.1f}">{esc(text)} · {esc(rates)}'
+                     + (' <tspan class="muted">few users</tspan>' if few else "") + "</text></g>")
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _influence_section(influence: pd.DataFrame | None, segments: list[str], labels: Mapping[str, str]) -> str:
+    """Per property and macro goal (latest period): the micro goals ranked by lift with their intervals, for
+    all users and for the largest segment values."""
+    if influence is None:
+        return ""
+    out = ["<h2>Which micro goals lead to the macro goals</h2>",
+           '<p class="legend"><span>lift = the macro rate of users who did the micro goal (reached afterwards) / '
+           "the rate of users who did not; bars are 95% intervals (log method), dashed line = no difference"
+           '</span><span><i style="background:#2f9e44"></i>higher</span><span><i style="background:#c92a2a">'
+           '</i>lower</span><span><i style="background:#9aa5b1"></i>too few users</span></p>']
+    if influence.empty:
+        return "".join(out) + '<p class="ok">No micro and macro goals to compare, or no data.</p>'
+    segs = [s for s in segments if s in influence.columns]
+    latest = _latest(influence) if "period_start" in influence else influence
+    if "period" in latest and "period_start" not in latest:
+        last = latest.groupby("property")["period"].transform("max")
+        latest = latest[latest["period"] == last]
+    if bool(latest["estimated"].any()):
+        out.append('<p class="sub">From the Data API: the rate without the micro goal is an estimate (users who '
+                   "did the macro goal before the micro goal count as users without it).</p>")
+    for (prop, macro), rows in latest.groupby(["property", "macro"], sort=False):
+        prop = str(prop)
+        period = str(rows["period"].iloc[0]) if "period" in rows else ""
+        out.append(f"<h3>{esc(macro)} · {esc(labels.get(prop, prop))}</h3><p class=\"sub\">period {esc(period)}"
+                   "</p><div class=\"grid\">")
+        if segs:
+            is_all = (rows[segs] == ALL).all(axis=1)
+            groups = [((ALL,) * len(segs), rows[is_all])]
+            others = rows[~is_all]
+            size = others.groupby(segs, sort=False)["all_users"].max().sort_values(ascending=False)
+            for key in list(size.index)[:8]:
+                key = key if isinstance(key, tuple) else (key,)
+                groups.append((key, others[(others[segs] == list(key)).all(axis=1)]))
+        else:
+            groups = [((), rows)]
+        for key, part in groups:
+            if part.empty:
+                continue
+            users = _fmt_int(part["all_users"].max())
+            out.append(f'<figure class="card influence"><h4>{esc(_segment_label(key))}</h4>'
+                       f'<p class="sub">{esc(users)} users</p>{lift_svg(part)}</figure>')
+        out.append("</div>")
+    return "".join(out)
+
+
 def _flags_section(flags: pd.DataFrame | None, segments: list[str]) -> str:
     if flags is None or flags.empty:
         return '<h2>Flags</h2><p class="ok">No flags: nothing looks broken.</p>'
@@ -352,7 +449,7 @@ def _meta_section(meta: Mapping[str, Any]) -> str:
 
 def render_report(chains: pd.DataFrame | None, goals: pd.DataFrame | None, flags: pd.DataFrame | None,
                   trend_events: pd.DataFrame | None, meta: Mapping[str, Any] | None = None, *,
-                  segments: Sequence[str] | None = None) -> str:
+                  segments: Sequence[str] | None = None, influence: pd.DataFrame | None = None) -> str:
     """The report page as a string. See :func:`write_report`."""
     meta = dict(meta or {})
     meta.setdefault("generated", datetime.now(timezone.utc).isoformat(timespec="seconds"))
@@ -374,6 +471,7 @@ def render_report(chains: pd.DataFrame | None, goals: pd.DataFrame | None, flags
         currencies = {str(p): (m or {}).get("currency") for p, m in dict(meta.get("metadata") or {}).items()
                       if isinstance(m, Mapping)}
         body.append(_table(view(latest, segs, "goals"), currencies=currencies))
+    body.append(_influence_section(influence, segs, labels))
     body.append(_trends_section(trend_events, segs, labels, goals))
     body.append(_meta_section(meta))
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -388,12 +486,16 @@ def render_report(chains: pd.DataFrame | None, goals: pd.DataFrame | None, flags
 
 def write_report(path: str | Path, chains: pd.DataFrame | None, goals: pd.DataFrame | None,
                  flags: pd.DataFrame | None, trend_events: pd.DataFrame | None,
-                 meta: Mapping[str, Any] | None = None, *, segments: Sequence[str] | None = None) -> Path:
+                 meta: Mapping[str, Any] | None = None, *, segments: Sequence[str] | None = None,
+                 influence: pd.DataFrame | None = None) -> Path:
     """Write one self-contained HTML report to ``path`` atomically; returns the path.
 
     ``chains``/``goals``/``flags``: frames from :mod:`ga4kit.chains` and :mod:`ga4kit.flags`; ``trend_events``: an
     events frame at day or week grain (for the trend lines); ``meta``: shown as "About this report" — e.g. ``title``,
     ``properties``, ``range``, ``generated``, ``notes``, ``property_labels`` ({id: label}, used in
-    captions). Segment columns are taken from ``segments`` or guessed from the chains frame.
+    captions). Segment columns are taken from ``segments`` or guessed from the chains frame. ``influence``:
+    a table from :func:`ga4kit.influence.influence_table` (e.g. ``ga4kit.reporting.influence``'s); it adds
+    a section with the micro goals of each macro goal ranked by lift, their intervals drawn.
     """
-    return write_text(path, render_report(chains, goals, flags, trend_events, meta, segments=segments))
+    return write_text(path, render_report(chains, goals, flags, trend_events, meta, segments=segments,
+                                          influence=influence))
