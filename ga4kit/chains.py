@@ -15,47 +15,11 @@ A period that includes the property's today or later days is ``partial`` (its co
 change against the previous period is computed for it, and neither against a previous period that begins
 before the property's data does (``change_note`` says why a change is missing).
 
-Result frames (every division by zero or by a missing number gives NaN, never inf):
-
-:func:`compute_chains`: one row per property × chain × segment values × period × step. Rows come chain by
-chain (as declared); within a chain sorted by property, segment values, period_start and period, each with
-its steps in chain order.
-
-=======================  ==========  ================================================================================
-column                   dtype       meaning
-=======================  ==========  ================================================================================
-property                 str         GA4 property id, without ``properties/``
-chain                    str         chain name from the goals file
-<segment columns>        str         one per segment dimension; ``"(all)"`` for all traffic
-period                   str         period label (a day, ``2026-W45``, ``2026-11``, or the range)
-period_start/_end        datetime    first and last day of the period
-step_index               int64       1 for the chain's first step
-step                     str         the step's event name
-goal_type / goal_kind    str/object  from the goals file (micro/macro; milestone/secondary or None)
-users                    int64       the step's users in that property/period/segment (0 without a row)
-events                   int64       the step's event count
-rate_from_previous       float64     users / previous step's users (NaN for step 1)
-rate_from_first          float64     users / step 1 users
-drop_off                 float64     previous step's users − users (negative when the step has more users)
-drop_off_rate            float64     drop_off / previous step's users
-all_users                Int64       baseline users of the same property/period/segment (NA without a row)
-rate_over_all_users      float64     users / all_users
-macro_per_step_user      float64     users of the chain's last (macro) step / users, for micro steps only
-partial                  bool        the period ends on or after the property's today
-users_prev               Int64       with ``previous``: the step's users in the matching previous period
-change_abs               Int64       users − users_prev (NA for a partial or uncomparable period)
-change_pct               float64     change_abs / users_prev
-change_note              object      why change_abs is missing (None when it is there)
-users_exact              Int64       after :func:`exact_steps`: users who did the steps up to this one in order
-rate_exact               float64     users_exact / previous step's users_exact (NaN for step 1)
-macro_share_exact        float64     macro step's users_exact / users_exact, for micro steps: at most 1
-=======================  ==========  ================================================================================
-
-:func:`goal_summary`: one row per property × segment values × period × declared goal, sorted like a chain
-with the goals in file order: property, <segment columns>, period, period_start, period_end, ``event`` (str),
-goal_type, goal_kind, users, events, ``value`` and ``key_events`` (float64), all_users,
-rate_over_all_users, partial, and with ``previous`` users_prev, change_abs, change_pct, change_note, all as
-above for the goal's event.
+Result frames (columns, dtypes and meanings: :mod:`ga4kit.frames`, kinds ``chains`` and ``goals``):
+:func:`compute_chains` gives one row per property × chain × segment values × period × step, chain by chain
+(as declared), within a chain sorted by property, segment values, period_start and period, each with its
+steps in chain order; :func:`goal_summary` one row per property × segment values × period × declared goal,
+the goals in file order; :func:`exact_steps` adds ``users_exact``, ``rate_exact``, ``macro_share_exact``.
 
 The previous period: periods are matched by position within each property (1st with 1st, ...), so day
 grain compares day by day. A segment or goal absent from a previous period that was pulled had 0 users
@@ -71,27 +35,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ga4kit.frames import FRAMES, columns as frame_columns
 from ga4kit.constants import ALL, MICRO
 from ga4kit.tidy import (DAY_NS, NAT, Coded, Labels, Measures, combine_keys, dates_by_property, day_text, div, encode,
                          frame_pair, property_dates, take)
 
-EXACT_STEP_COLUMNS = ("users_exact", "rate_exact", "macro_share_exact")
-PREVIOUS_COLUMNS = ("users_prev", "change_abs", "change_pct", "change_note")
+EXACT_STEP_COLUMNS = tuple(c.name for c in FRAMES["chains_exact"])
+PREVIOUS_COLUMNS = tuple(c.name for c in FRAMES["chains_previous"])
 
 
 def chain_columns(segments: Sequence[str], *, previous: bool = False) -> list[str]:
-    """The columns of :func:`compute_chains`, in order."""
-    cols = ["property", "chain", *segments, "period", "period_start", "period_end", "step_index", "step",
-            "goal_type", "goal_kind", "users", "events", "rate_from_previous", "rate_from_first", "drop_off",
-            "drop_off_rate", "all_users", "rate_over_all_users", "macro_per_step_user", "partial"]
-    return cols + list(PREVIOUS_COLUMNS) if previous else cols
+    """The columns of :func:`compute_chains`, in order (documented in :mod:`ga4kit.frames`)."""
+    return frame_columns("chains", segments, previous=previous)
 
 
 def goal_columns(segments: Sequence[str], *, previous: bool = False) -> list[str]:
-    """The columns of :func:`goal_summary`, in order."""
-    cols = ["property", *segments, "period", "period_start", "period_end", "event", "goal_type", "goal_kind",
-            "users", "events", "value", "key_events", "all_users", "rate_over_all_users", "partial"]
-    return cols + list(PREVIOUS_COLUMNS) if previous else cols
+    """The columns of :func:`goal_summary`, in order (documented in :mod:`ga4kit.frames`)."""
+    return frame_columns("goals", segments, previous=previous)
 
 
 def mark_partial(frame: pd.DataFrame, today: Mapping[str, Any] | dt.date | None) -> pd.Series:

@@ -3,19 +3,8 @@
 Inputs are the tidy events and baseline frames of a pull (columns: :mod:`ga4kit.tidy`); :func:`caveat_flags`
 reads a goal summary (:mod:`ga4kit.chains`).
 
-The flags frame: one row per finding, errors first (then property, flag, segments, period, event).
-
-=================  ======  ==================================================================================
-column             dtype   meaning
-=================  ======  ==================================================================================
-property           str     GA4 property id, without ``properties/``
-period             str     the period the finding is about (the first of a run), or ``"(all)"``
-<segment columns>  str     one per segment dimension; ``"(all)"`` for all traffic or the whole property
-event              object  the goal or step the finding is about, None when it is about the property
-flag               str     what was found (below)
-severity           str     ``error``, ``warning`` or ``info``
-message            str     one paragraph: what was seen and what to check
-=================  ======  ==================================================================================
+The flags frame (columns: :mod:`ga4kit.frames`, kind ``flags``): one row per finding, errors first (then
+property, flag, segments, period, event).
 
 Flags: ``no_data``, ``no_goal_events``, ``broken_tracking``, ``out_of_sequence``, ``never_fired``,
 ``thresholded``, ``sampled``, ``other_row`` (from :func:`flags`); ``partial_period``, ``previous_incomplete``,
@@ -31,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ga4kit.frames import columns as frame_columns
 from ga4kit.constants import ALL
 from ga4kit.tidy import (DAY_NS, NAT, Coded, Grid, Labels, Measures, day_text, div, encode, frame_pair, int_text,
                          join_text)
@@ -39,8 +29,8 @@ SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
 def flag_columns(segments: Sequence[str]) -> list[str]:
-    """The columns of a flags frame, in order."""
-    return ["property", "period", *segments, "event", "flag", "severity", "message"]
+    """The columns of a flags frame, in order (documented in :mod:`ga4kit.frames`)."""
+    return frame_columns("flags", segments)
 
 
 def flags(events: pd.DataFrame, baseline: pd.DataFrame, config, segments: Sequence[str], *,

@@ -84,12 +84,12 @@ def test_sigterm_stops_a_run_like_ctrl_c(tmp_path):
     with Emulator(days=30, users=300, seed=5) as emu:
         pid = emu.admin.property_ids()[0]
         goals.write_text((ROOT / "configs" / "shop.yaml").read_text().replace('"123456789"', f'"{pid}"'))
-        emu.faults.set("BatchRunReports", latency_ms=5000)
+        emu.faults.set("BatchRunReports", latency_ms=20000)
         out = tmp_path / "out.csv"
         proc = subprocess.Popen([sys.executable, "-m", "ga4kit", "--emulator", emu.address, "pull", str(goals),
                                  "-o", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 30
-        while not any(c.method == "BatchRunReports" for c in emu.calls) and time.monotonic() < deadline:
+        while not emu.in_flight("BatchRunReports") and time.monotonic() < deadline:
             time.sleep(0.05)
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)

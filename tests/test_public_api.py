@@ -73,3 +73,21 @@ def test_the_example_goals_files_have_one_source():
     assert (ROOT / "ga4kit" / "examples").samefile(ROOT / "configs")
     assert default_goals_file().samefile(ROOT / "configs" / "shop.yaml")
     assert '"examples/*.yaml"' in (ROOT / "pyproject.toml").read_text()
+
+
+def test_the_frames_reference_matches_the_frames(tmp_path):
+    # ga4kit.frames is the one place the result columns are documented; the builders take their order from it.
+    from ga4kit import frames as F
+    from ga4kit.chains import chain_columns, goal_columns
+    from ga4kit.flags import flag_columns
+    from ga4kit.reporting.tidy import baseline_columns, event_columns
+
+    segs = ["sessionDefaultChannelGroup", "deviceCategory"]
+    assert event_columns(segs) == F.columns("events", segs)
+    assert baseline_columns(segs)[-2:] == ["users", "sessions"]
+    assert chain_columns(segs, previous=True)[-4:] == ["users_prev", "change_abs", "change_pct", "change_note"]
+    assert goal_columns(segs) == F.columns("goals", segs)
+    assert flag_columns(segs) == F.columns("flags", segs)
+    for kind in F.FRAMES:
+        assert all(c.meaning for c in F.FRAMES[kind]), kind
+    assert "macro_per_step_user" in F.describe("chains")

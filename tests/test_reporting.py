@@ -114,6 +114,31 @@ def test_day_grain_matches_raw_events(shop):
     assert sorted(res.events["period"].unique()) == sorted(want["day"].unique())
 
 
+@pytest.mark.parametrize("grain", ["week", "month"])
+def test_week_and_month_grains_match_raw_events_per_clipped_period(shop, grain):
+    # One request per property (isoYearIsoWeek / yearMonth): users are still exact per period, and the first
+    # and last periods are clipped to the range.
+    emu, pid, cfg, clients = shop
+    start, end = TODAY - dt.timedelta(days=45), TODAY - dt.timedelta(days=1)
+    before = len(clients.calls)
+    res = pull(cfg, clients, grain=grain, start=str(start), end=str(end), today=TODAY)
+    assert clients.calls[before:].count("batch_run_reports") == 1  # a single Data API request
+    raw = window(raw_events(emu, pid), start, end)
+    raw = raw[raw["event_name"].isin([g.event for g in cfg.goals])].copy()
+    days = pd.to_datetime(raw["day"])
+    first = days - pd.to_timedelta(days.dt.day_of_week, unit="D") if grain == "week" else days.dt.to_period("M") \
+        .dt.start_time
+    raw["period_start"] = first.where(first >= pd.Timestamp(start), pd.Timestamp(start)).dt.normalize()
+    want = expected_counts(raw, ["period_start", "event_name"]).reset_index()
+    got = res.events[res.events[SEG] == "(all)"].rename(columns={"event": "event_name"})
+    got = got.assign(period_start=pd.to_datetime(got["period_start"]))
+    merged = want.merge(got, on=["period_start", "event_name"], how="outer", suffixes=("_want", ""))
+    assert merged["event_count"].notna().all() and merged["event_count_want"].notna().all(), merged
+    assert (merged["event_count"] == merged["event_count_want"]).all()
+    assert (merged["users"] == merged["users_want"]).all()
+    assert got["period_end"].max() == pd.Timestamp(end) and got["period_start"].min() == pd.Timestamp(start)
+
+
 def test_chain_numbers_and_previous_period_from_raw_events(shop):
     emu, pid, cfg, clients = shop
     a = analyse(cfg, clients, today=TODAY, compare_previous=True)

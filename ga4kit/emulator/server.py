@@ -177,6 +177,7 @@ class Emulator:
         self.admin_quota: AdminQuota | None = admin_quota or None
         self._calls: list[CallRecord] = []
         self._calls_lock = threading.Lock()
+        self._in_flight: dict[str, int] = {}  # method -> calls being answered now (calls lists finished ones)
         self._server: grpc.Server | None = None
         self._max_workers = max_workers
 
@@ -282,6 +283,12 @@ class Emulator:
         with self._calls_lock:
             return list(self._calls)
 
+    def in_flight(self, method: str) -> int:
+        """How many ``method`` calls are being answered right now (a test waits on this to act mid-call:
+        :attr:`calls` records a call only once it has been answered)."""
+        with self._calls_lock:
+            return self._in_flight.get(method, 0)
+
     def reset_calls(self) -> None:
         with self._calls_lock:
             self._calls.clear()
@@ -302,6 +309,8 @@ class Emulator:
             except Exception:  # never let an odd request break the gate; the handler validates names
                 prop = None
             code = "OK"
+            with self._calls_lock:
+                self._in_flight[method] = self._in_flight.get(method, 0) + 1
             try:
                 decision = self.faults.decide(method)
                 if decision.latency_s:
@@ -332,6 +341,8 @@ class Emulator:
                 log.exception("emulator: %s/%s failed", service, method)
                 context.abort(grpc.StatusCode.INTERNAL, "Internal error encountered.")
             finally:
+                with self._calls_lock:
+                    self._in_flight[method] -= 1
                 self._record(CallRecord(service, method, prop, code, principal, scope))
 
         return behaviour

@@ -14,25 +14,24 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from ga4kit import money
+from ga4kit.frames import columns as frame_columns
 from ga4kit.constants import ALL
 from ga4kit.reporting.requests import BASELINE, EVENTS
 
 EVENT_RENAMES = {"eventCount": "event_count", "totalUsers": "users", "eventValue": "value", "keyEvents": "key_events"}
 BASE_RENAMES = {"totalUsers": "users", "sessions": "sessions"}
-BASELINE_MEASURES = ("users", "sessions")  # the measures of a baseline row
 INTEGERS = ("event_count", "users", "sessions")
 FLOATS = ("value", "key_events")
 
 
 def event_columns(segments) -> list[str]:
-    """The columns of ``PullResult.events`` for these segments."""
-    return ["property", "property_name", "period", "period_start", "period_end", *segments, "event",
-            "goal_type", "goal_kind", "event_count", "users", "value", "currency", "key_events"]
+    """The columns of ``PullResult.events`` for these segments (documented in :mod:`ga4kit.frames`)."""
+    return frame_columns("events", segments)
 
 
 def baseline_columns(segments) -> list[str]:
-    """The columns of ``PullResult.baseline`` for these segments."""
-    return ["property", "property_name", "period", "period_start", "period_end", *segments, *BASELINE_MEASURES]
+    """The columns of ``PullResult.baseline`` for these segments (documented in :mod:`ga4kit.frames`)."""
+    return frame_columns("baseline", segments)
 
 
 def frames(pulls: list, segments: tuple[str, ...], goals: Iterable[Any]) -> dict[str, Any]:
