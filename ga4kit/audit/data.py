@@ -124,7 +124,8 @@ def read_batch(answer: Any, today: dt.date, specs=REPORTS) -> AuditData:
     out = AuditData(requests=1)
     for spec, response in zip(specs, raw(answer).reports):
         table = read_report(response)
-        frame = pd.DataFrame({name: table.columns.get(name, []) for name in (*spec.dimensions, *spec.metrics)})
+        frame = pd.DataFrame({name: pd.Series(table.columns.get(name, []), dtype=object if name in spec.dimensions
+                                               else "float64") for name in (*spec.dimensions, *spec.metrics)})
         for m in spec.metrics:
             frame[m] = pd.to_numeric(frame[m], errors="coerce").fillna(0.0)
         start, end = window(spec, today)

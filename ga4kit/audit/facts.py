@@ -116,7 +116,7 @@ class Facts:
         return fn(*args, **kwargs)
 
     # --- the property ------------------------------------------------------------------------------
-    def property(self) -> props.PropertyInfo:
+    def info(self) -> props.PropertyInfo:
         """GetProperty (or the listing's copy). Raises ApiError: a property that cannot be read fails."""
         with self._lock:
             hit = self._cache.get("property")
@@ -134,14 +134,14 @@ class Facts:
             return self._today
         from ga4kit.reporting.periods import today_in
 
-        return today_in(self.property().time_zone, self._now)
+        return today_in(self.info().time_zone, self._now)
 
     @property
     def service_level(self) -> str:
-        return "360" if "360" in self.property().service_level else "standard"
+        return "360" if "360" in self.info().service_level else "standard"
 
     def in_trash(self) -> bool:
-        return self.property().in_trash
+        return self.info().in_trash
 
     # --- Admin API settings ------------------------------------------------------------------------
     def retention(self) -> Any:
@@ -228,7 +228,7 @@ class Facts:
         config = self.target.goals
         if self.in_trash():
             raise Unavailable("the property is in the trash: the Data API does not answer for it.")
-        info = self.property()
+        info = self.info()
         today = self.today
         spec = PullSpec(events=tuple(g.event for g in config.goals), segments=(), grain="range",
                         start=today - dt.timedelta(days=28), end=today - dt.timedelta(days=1),

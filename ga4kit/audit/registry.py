@@ -91,8 +91,7 @@ def _load() -> None:
     global _LOADED
     if _LOADED:
         return
-    from ga4kit.audit import checks as package
-
+    package = importlib.import_module("ga4kit.audit.checks")
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
         if not info.name.startswith("_"):
             importlib.import_module(f"{package.__name__}.{info.name}")

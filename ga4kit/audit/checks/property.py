@@ -17,7 +17,7 @@ _UTC_ZONES = {"UTC", "GMT", "Etc/UTC", "Etc/GMT", "Etc/Universal", "Etc/Zulu", "
        fix="Admin > Account > Trash Can: restore the property if it is still in use (GA4 deletes it for good at "
            "the expiry date, with all its data).")
 def property_in_trash(ctx):
-    info = ctx.facts.property()
+    info = ctx.facts.info()
     if not info.in_trash:
         return
     deleted = info.delete_time[:10]
@@ -43,7 +43,7 @@ def _expire_time(raw) -> dt.date | None:
        reads="GetProperty -> time_zone",
        fix="Admin > Property details > Reporting time zone: the zone the business counts its days in.")
 def time_zone(ctx):
-    zone = ctx.facts.property().time_zone
+    zone = ctx.facts.info().time_zone
     if not zone:
         yield ctx.finding("medium", "The property has no reporting time zone: days in reports do not match the "
                           "business's days.", {"time_zone": "(unset)"})
@@ -56,7 +56,7 @@ def time_zone(ctx):
        reads="GetProperty -> currency_code, time_zone",
        fix="Admin > Property details > Currency: the currency the business reports revenue in.")
 def currency(ctx):
-    info = ctx.facts.property()
+    info = ctx.facts.info()
     if not info.currency:
         yield ctx.finding("medium", "The property has no currency: revenue is reported in USD by default.",
                           {"currency": "(unset)"})
@@ -75,7 +75,7 @@ def currency(ctx):
        reads="GetProperty -> industry_category",
        fix="Admin > Property details > Industry category.")
 def industry_category(ctx):
-    category = ctx.facts.property().industry_category
+    category = ctx.facts.info().industry_category
     if not category or category == "INDUSTRY_CATEGORY_UNSPECIFIED":
         yield ctx.finding("low", "The industry category is not set: GA4's benchmarks and some defaults use it.",
                           {"industry_category": "(unset)"})
