@@ -71,6 +71,7 @@ COMMANDS = {
     "report": "ga4kit.cli.report_cmds:report_cmd",
     "demo": "ga4kit.cli.demo_cmd:demo",
     "properties": "ga4kit.cli.properties_cmd:properties_cmd",
+    "audit": "ga4kit.cli.audit_cmd:audit_cmd",
 }
 
 
@@ -197,6 +198,7 @@ SHORT_HELP = {
     "report": "Write a self-contained HTML report of chains, trends and flags.",
     "demo": "Run the whole job on the built-in local emulator (no Google account needed).",
     "properties": "List the GA4 accounts and properties the credentials can see.",
+    "audit": "Audit many properties: what is wrong in each, worst first (read-only; HTML/MD/CSV/JSON).",
 }
 
 
