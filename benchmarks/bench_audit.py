@@ -14,8 +14,8 @@ Figures (ga4kit's own CPU time beside each):
 - concurrent: ``run_audit(concurrency=N)`` (default 10 properties in flight);
 - sequential: ``concurrency=1`` (one property at a time; its calls still grouped in rounds);
 - ideal: the least time under the caps: the largest of ceil(properties / N) x rounds x latency (N
-  properties in flight, each waiting out its three rounds), the Admin API window (requests beyond the
-  window's limit wait for its period to pass) and the emulator's service time (its report building,
+  properties in flight, each waiting out its three rounds), the Admin API window (its limit of requests
+  at once, then each further one a period after the one that many places before it) and the emulator's service time (its report building,
   measured one property at a time without latency, minus ga4kit's CPU time in it).
 
 The latency runs lift the Admin API's per-user window (540 requests a minute in ga4kit): with it, 200
@@ -55,7 +55,9 @@ def run(address: str, n: int, limits):
 
 def ideal(properties: int, latency: float, workers: int, admin_calls: int, per_minute: int, period: float,
           service: float) -> float:
-    window = max(0.0, (admin_calls - per_minute) / per_minute * period)
+    # The window lets ``per_minute`` requests through at once, then each further one a period after the
+    # request ``per_minute`` places before it: the last of n starts at floor((n - 1) / per_minute) periods.
+    window = (max(admin_calls, 1) - 1) // per_minute * period
     return max(math.ceil(properties / workers) * ROUNDS * latency, window, service)
 
 

@@ -121,7 +121,8 @@ def test_bad_input_is_one_clear_error_before_any_call(live, tmp_path):
                        (["-p", "123", "--shard", "3/2"], "--shard"),
                        ([], "No properties to audit"),
                        (["-p", "123", "-o", str(tmp_path / "missing" / "r.html")], "does not exist"),
-                       (["-p", "G-ABC123"], "measurement")):
+                       (["-p", "G-ABC123"], "measurement"),
+                       (["-p", "123", "--only", "traffic,no_such_check"], "unknown check(s) no_such_check")):
         res = invoke(emu, "audit", *args)
         assert res.exit_code == 1, (args, res.output)
         assert text in res.output and "Traceback" not in res.output

@@ -72,6 +72,7 @@ def audit_cmd(ctx, goals_files, configs, properties, properties_file, accounts, 
     from ga4kit import atomic
     from ga4kit.audit import run_audit, targets as T
     from ga4kit.audit.model import FAIL_ON
+    from ga4kit.audit.registry import checks as registered
     from ga4kit.cli.common import (EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, EXIT_PARTIAL, Progress, echo_envelope,
                                    error_entry, load_config, settings)
     from ga4kit.render import audit as render
@@ -81,6 +82,11 @@ def audit_cmd(ctx, goals_files, configs, properties, properties_file, accounts, 
             raise click.UsageError(f"-o {path}: the extension must be .html, .md, .csv or .json.")
         atomic.check_writable(path)
     index = T.parse_shard(shard) if shard else None
+    only_ids, skip_ids = _split(only) or None, _split(skip) or None
+    try:
+        registered(only_ids, skip_ids)
+    except ValueError as exc:
+        raise click.UsageError(f"--only/--skip: {exc}.") from None
     files = list(goals_files) + list(configs)
     groups = [T.from_goals(load_config(f)) for f in files]
     if properties:
@@ -99,7 +105,7 @@ def audit_cmd(ctx, goals_files, configs, properties, properties_file, accounts, 
         if index:
             chosen = T.shard(chosen, *index)
         with Progress(len(chosen), "Auditing", enabled=not as_json, quiet=s.quiet) as bar:
-            report = run_audit(clients, chosen, only=_split(only) or None, skip=_split(skip) or None,
+            report = run_audit(clients, chosen, only=only_ids, skip=skip_ids,
                                concurrency=concurrency, progress=bar)
     data = report.as_dict()
     written = [str(render.write(path, data)) for path in outputs]
