@@ -174,7 +174,10 @@ def test_an_account_lists_its_trashed_properties_and_all_finds_every_account(sho
         listed = targets.from_account(clients, shop.test_account)
         assert {t.id for t in listed} == {shop.test_property, other}
         assert {t.id for t in targets.from_all(clients)} == {shop.test_property, other, third}
+        shop.reset_calls()
         report = run_audit(clients, listed, only=["property"])
+    # The listing gave each property's settings, and only what the chosen checks read is read.
+    assert {c.method for c in shop.calls} == {"GetDataRetentionSettings"}
     trashed = next(a for a in report.properties if a.property == other)
     assert [f.check for f in trashed.findings if f.severity == "critical"] == ["property_in_trash"]
     with pytest.raises(Ga4kitError, match="not an account id"):

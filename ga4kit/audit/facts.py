@@ -111,6 +111,11 @@ class Facts:
             raise value
         return value
 
+    def has(self, key: str) -> bool:
+        """Whether the fact ``key`` was read already (or refused)."""
+        with self._lock:
+            return key in self._cache
+
     def _call(self, api: str, fn: Callable, *args: Any, **kwargs: Any) -> Any:
         self.calls[api] += 1
         return fn(*args, **kwargs)

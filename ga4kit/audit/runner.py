@@ -167,10 +167,10 @@ def _facts_summary(facts: Facts) -> dict:
     info = facts.info()
     out = {"time_zone": info.time_zone, "currency": info.currency, "service_level": facts.service_level,
            "industry_category": info.industry_category, "in_trash": info.in_trash}
-    try:
-        streams = facts.streams()
-        out["streams"] = len(streams)
-        out["sites"] = facts.site_domains()
-    except Unavailable:
-        out["streams"] = None
+    if facts.has("streams"):  # never a call of its own: only what the checks read
+        try:
+            out["streams"] = len(facts.streams())
+            out["sites"] = facts.site_domains()
+        except Unavailable:
+            out["streams"] = None
     return out
