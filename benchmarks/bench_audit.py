@@ -15,12 +15,13 @@ Figures (ga4kit's own CPU time beside each):
 - sequential: ``concurrency=1`` (one property at a time; its calls still grouped in rounds);
 - ideal: the least time under the caps: the largest of ceil(properties / N) x rounds x latency (N
   properties in flight, each waiting out its three rounds), the Admin API window (its limit of requests
-  at once, then each further one a period after the one that many places before it) and the emulator's service time (its report building,
-  measured one property at a time without latency, minus ga4kit's CPU time in it).
+  at once, then each further one a period after the one that many places before it) and the emulator's
+  service time (its report building, measured one property at a time without latency, minus ga4kit's CPU
+  time in it).
 
 The latency runs lift the Admin API's per-user window (540 requests a minute in ga4kit): with it, 200
-properties x 11 Admin reads = 2,200 requests cannot take less than about 3 minutes however the audit is
-scheduled, and concurrency would show nothing. ``--ga4-window`` adds a run under GA4's real window to
+properties x 11 Admin reads = 2,200 requests cannot take less than 4 minutes (bursts of 540 a minute)
+however the audit is scheduled, and concurrency would show nothing. ``--ga4-window`` adds a run under GA4's real window to
 show that the audit then keeps to it and takes what it must.
 """
 

@@ -139,7 +139,8 @@ def plants() -> list[Planted]:
             "goals:\n", "goals:\n  - {event: begin_checkout, type: micro, kind: milestone}\n")),
         Planted("goal_counting", {"goal_counting_differs"}, goals=GOALS_CLEAN),
         Planted("goal_value", {"goal_value_differs"}, goals=GOALS_CLEAN.replace(
-            "{event: add_to_cart, type: micro, kind: milestone}", "{event: add_to_cart, type: micro, kind: milestone, value: 5}")),
+            "{event: add_to_cart, type: micro, kind: milestone}",
+            "{event: add_to_cart, type: micro, kind: milestone, value: 5}")),
         Planted("never_fired", {"key_event_never_fired"}),
         Planted("key_event_cap", {"key_events_near_cap"}),
         Planted("macro_goals", {"too_many_macro_goals"}, goals=GOALS_CLEAN.replace(
@@ -213,7 +214,8 @@ def _setup_well(emu, admin, admin_alpha, pid: str, name: str) -> None:
     if name != "paid_no_ads_link":
         admin_alpha.create_google_ads_link(parent=prop, google_ads_link=a.GoogleAdsLink(customer_id="1234567890"))
     if name != "no_bigquery":
-        admin_alpha.create_big_query_link(parent=prop, bigquery_link=a.BigQueryLink(project="projects/agency-export", dataset_location="EU", daily_export_enabled=True))
+        admin_alpha.create_big_query_link(parent=prop, bigquery_link=a.BigQueryLink(
+            project="projects/agency-export", dataset_location="EU", daily_export_enabled=True))
 
 
 def _plant(emu, admin, admin_alpha, p: Planted, today: dt.date, seed: int) -> None:
@@ -267,7 +269,7 @@ def _plant(emu, admin, admin_alpha, p: Planted, today: dt.date, seed: int) -> No
             update_mask={"paths": ["email_redaction_enabled"]})
     elif n == "signals_on":
         admin_alpha.update_google_signals_settings(google_signals_settings=a.GoogleSignalsSettings(
-            name=f"{prop}/googleSignalsSettings", state="GOOGLE_SIGNALS_ENABLED", consent="GOOGLE_SIGNALS_CONSENT_CONSENTED"),
+            name=f"{prop}/googleSignalsSettings", state="GOOGLE_SIGNALS_ENABLED"),
             update_mask={"paths": ["state"]})
     elif n == "goal_missing":
         pass  # the goals file declares begin_checkout, which nobody marked as a key event

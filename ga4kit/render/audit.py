@@ -127,13 +127,14 @@ def render_markdown(data: dict) -> str:
         out.append(f"Score {p['score']} ({p['grade']}).")
         if p["findings"]:
             out += ["", "| severity | check | finding | evidence | how to fix |", "|---|---|---|---|---|"]
-            out += [f"| {f['severity']} | {_md(f['check'])} | {_md(f['message'])} | {_md(_evidence_text(f['evidence']))}"
-                    f" | {_md(f['fix'])} |" for f in p["findings"]]
+            out += [f"| {f['severity']} | {_md(f['check'])} | {_md(f['message'])} | "
+                    f"{_md(_evidence_text(f['evidence']))} | {_md(f['fix'])} |" for f in p["findings"]]
         else:
             out += ["", "No findings."]
         skipped = [c for c in p["checks"] if c["status"] == "unavailable"]
         if skipped:
-            out += ["", "Checks that could not run:", ""] + [f"- {_md(c['check'])}: {_md(c['reason'])}" for c in skipped]
+            out += ["", "Checks that could not run:", ""]
+            out += [f"- {_md(c['check'])}: {_md(c['reason'])}" for c in skipped]
     out += ["", "## Manual checks (not visible through GA4's APIs)", ""]
     out += [f"- **{_md(m['title'])}**: {_md(m['why'])} Where: {_md(m['where'])}" for m in data["manual_checks"]]
     return "\n".join(out) + "\n"
@@ -142,7 +143,8 @@ def render_markdown(data: dict) -> str:
 # ------------------------------------------------------------------------------------------- HTML
 CSS = """
 *{box-sizing:border-box}
-body{margin:0;font:14px/1.45 -apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#1f2933;background:#f5f7fa}
+body{margin:0;font:14px/1.45 -apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#1f2933;
+background:#f5f7fa}
 header{background:#243b53;color:#fff;padding:22px 32px}header h1{margin:0 0 4px;font-size:22px}
 header p{margin:0;color:#d9e2ec}main{max-width:1180px;margin:0 auto;padding:8px 24px 40px}
 h2{font-size:18px;margin:28px 0 10px;border-bottom:2px solid #e4e7eb;padding-bottom:4px}

@@ -86,6 +86,7 @@ def pii_custom_dimension(ctx):
             if looks_personal(d.parameter_name) or looks_personal(d.display_name)]
     if hits:
         names = [f"{d.parameter_name} ({d.display_name})" for d in hits]
-        yield ctx.finding("high", f"{len(hits)} custom dimension{'s' if len(hits) > 1 else ''} look{'' if len(hits) > 1 else 's'} "
+        many = len(hits) > 1
+        yield ctx.finding("high", f"{len(hits)} custom dimension{'s' if many else ''} look{'' if many else 's'} "
                           f"like personal data: {', '.join(names)}. GA4's terms forbid sending personal data.",
                           {"custom_dimensions": len(hits), "names": names})

@@ -86,7 +86,8 @@ def data_redaction_off(ctx):
     for s in _web_streams(ctx):
         settings = ctx.facts.redaction(s)
         if not settings.email_redaction_enabled:
-            yield ctx.finding("medium", f"E-mail redaction is off on the web stream {s.display_name!r} ({s.id}): e-mail "
-                              "addresses in page URLs or parameters reach GA4 as they are.",
+            query = int(bool(settings.query_parameter_redaction_enabled))
+            yield ctx.finding("medium", f"E-mail redaction is off on the web stream {s.display_name!r} ({s.id}): "
+                              "e-mail addresses in page URLs or parameters reach GA4 as they are.",
                               {"stream": s.id, "email_redaction_enabled": 0,
-                               "query_parameter_redaction_enabled": int(bool(settings.query_parameter_redaction_enabled))})
+                               "query_parameter_redaction_enabled": query})
