@@ -170,6 +170,8 @@ def plants() -> list[Planted]:
     ]
     ps += [Planted(f"clean_{i:02d}", set()) for i in range(10)]
     ps.append(Planted("clean_goals", set(), goals=GOALS_CLEAN))
+    # GA4 is still processing the last 48 hours: a dip there is no drop and no gap.
+    ps.append(Planted("clean_recent_dip", set(), users=2500))
     return ps
 
 
@@ -235,6 +237,11 @@ def _plant(emu, admin, admin_alpha, p: Planted, today: dt.date, seed: int) -> No
         rng = np.random.default_rng(seed)
         on_day = (base["ts"] >= start) & (base["ts"] < start + 86_400_000_000)
         base = base[~on_day | (rng.random(len(base)) < 0.25)]
+    if p.name == "clean_recent_dip":
+        start = _day_us(today - dt.timedelta(days=2))
+        rng = np.random.default_rng(seed)
+        recent = base["ts"] >= start
+        base = base[~recent | (rng.random(len(base)) < 0.1)]
     emu.store.replace(p.pid, base)
     stream_name = f"{prop}/dataStreams/{_stream_id(admin_alpha, prop)}"
 

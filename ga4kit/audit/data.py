@@ -28,6 +28,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ga4kit.constants import PAGE_ROWS
@@ -124,16 +125,22 @@ def read_batch(answer: Any, today: dt.date, specs=REPORTS) -> AuditData:
     out = AuditData(requests=1)
     for spec, response in zip(specs, raw(answer).reports):
         table = read_report(response)
-        frame = pd.DataFrame({name: pd.Series(table.columns.get(name, []), dtype=object if name in spec.dimensions
-                                               else "float64") for name in (*spec.dimensions, *spec.metrics)})
-        for m in spec.metrics:
-            frame[m] = pd.to_numeric(frame[m], errors="coerce").fillna(0.0)
+        frame = pd.DataFrame({**{d: np.array(table.columns.get(d, []), dtype=object) for d in spec.dimensions},
+                              **{m: _numbers(table.columns.get(m, [])) for m in spec.metrics}})
         start, end = window(spec, today)
         out.reports[spec.name] = Report(spec.name, frame, start, end, thresholded=table.notes.subject_to_thresholding,
                                         truncated=table.row_count > table.rows, row_count=table.row_count)
         out.tokens += _tokens(table.notes.quota)
         out.currency = out.currency or table.notes.currency
     return out
+
+
+def _numbers(values: list[str]) -> np.ndarray:
+    """GA4's metric strings as floats (anything not a number: 0)."""
+    try:
+        return np.array(values, dtype=float)
+    except ValueError:
+        return pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").fillna(0.0).to_numpy(dtype=float)
 
 
 def _tokens(quota: dict) -> int:
