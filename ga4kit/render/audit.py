@@ -71,8 +71,8 @@ def summary_lines(data: dict, *, limit: int | None = None) -> list[str]:
     out = [f"{'property'.ljust(width)}  score  grade     " + "  ".join(s[:4].rjust(4) for s in sev)]
     for p in props[:limit] if limit else props:
         if p["error"]:
-            out.append(f"{_label(p).ljust(width)}  {'-':>5}  {'FAILED':<8}  {p['error']['status']}: "
-                       f"{p['error']['message']}")
+            status = p["error"]["status"]
+            out.append(f"{_label(p).ljust(width)}  {'-':>5}  {'FAILED':<8}  {status} (see the error above)")
             continue
         counts = "  ".join(str(p["counts"][s]).rjust(4) for s in sev)
         unavailable = p["statuses"].get("unavailable", 0)
@@ -102,8 +102,8 @@ def render_csv(data: dict) -> str:
 
 
 def _md(text: Any) -> str:
-    """Markdown table cell text: pipes and line breaks would break the table; HTML is not interpreted."""
-    return html.escape(str(text if text is not None else ""), quote=False).replace("|", "\\|").replace("\n", " ")
+    """Markdown table cell text: pipes and line breaks would break the table; "<" would start HTML."""
+    return str(text if text is not None else "").replace("<", "&lt;").replace("|", "\\|").replace("\n", " ")
 
 
 def render_markdown(data: dict) -> str:
