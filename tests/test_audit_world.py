@@ -94,6 +94,10 @@ def test_properties_that_cannot_be_read_are_reported_and_the_others_go_on(world)
     assert sum(1 for a in report.properties if a.error is None) == len(w.properties) - 2
     for a in report.failed:
         assert a.score is None and a.results == []
+    # A property the credentials cannot read costs one refused call, not one per fact.
+    _, _, _, emu = world
+    denied = [c.method for c in emu.calls if c.property == w.by_name("denied").pid]
+    assert denied == ["GetProperty"]
 
 
 def test_a_check_that_cannot_run_is_unavailable_never_passed(world):

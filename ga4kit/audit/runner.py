@@ -2,7 +2,9 @@
 
 Per property the facts are read first, in three rounds of calls sent together (the property; then its
 settings, lists and the Data API batch; then each web stream's settings), so a property costs about three
-round trips whatever the number of checks; the checks then read the facts from memory. Across properties
+round trips whatever the number of checks (two when an account listing gave the property: ``--account``,
+``--all``); the checks then read the facts from memory. GetProperty goes first on its own so that a property
+the credentials cannot read costs one refused call, not ten. Across properties
 :func:`ga4kit.executor.run_per_property` keeps ``concurrency`` properties in flight, and the clients are
 guarded (:func:`ga4kit.executor.guard`): at most 10 Data API requests in flight per property, Admin API
 requests within the per-user rate.
