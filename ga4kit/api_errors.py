@@ -124,8 +124,8 @@ def quota_hint(message: str) -> str:
     for phrases, name, refill in _QUOTA_REFILL:
         if any(p in text or p in text.replace(" ", "") for p in phrases):
             return (f"The GA4 quota exhausted is: {name}; {refill}. ga4kit stopped instead of retrying; run the "
-                    "same command again then (with --merge, rows already written are kept and nothing is "
-                    "duplicated).")
+                    "same command again then: apply carries on where it stopped, and a pull with --merge or "
+                    "--incremental keeps the rows already written and duplicates nothing.")
     return ("A GA4 quota is exhausted: Data API property quotas refill hourly and daily (midnight Pacific "
             "time), Admin API quotas per minute. Run the same command again later.")
 

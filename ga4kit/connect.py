@@ -6,6 +6,10 @@ failure comes out as a :class:`ga4kit.errors.ApiError` with a hint.
 
 Every gRPC channel (to Google or to the emulator) is built here, with a receive limit of
 :data:`MAX_RECEIVE_BYTES` instead of gRPC's default 4 MiB.
+
+:func:`sheets_access` is the same for Google Sheets (the ``sheets://`` destination): an authorised HTTP
+session asking for the spreadsheets scope (only ga4kit's Sheets writes ask for it; GA4 stays read-only),
+or, with the emulator, a plain session to its Sheets stand-in that says who calls.
 """
 
 from __future__ import annotations
@@ -26,6 +30,10 @@ if TYPE_CHECKING:  # the wrappers below forward every method of these clients
 READONLY_SCOPE = "https://www.googleapis.com/auth/analytics.readonly"
 EDIT_SCOPE = "https://www.googleapis.com/auth/analytics.edit"
 EMULATOR_ENV = "GA4KIT_EMULATOR_HOST"
+SHEETS_SCOPE = "https://www.googleapis.com/auth/spreadsheets"
+SHEETS_ENV = "GA4KIT_SHEETS_ENDPOINT"
+SHEETS_API = "https://sheets.googleapis.com"
+EMULATOR_ENDPOINTS_METHOD = "/ga4kit.emulator.v1.Emulator/GetEndpoints"
 
 # Metadata the local emulator reads to know who calls and with which scope (Google ignores neither; we
 # only send them to the emulator).
@@ -116,15 +124,17 @@ def _credentials_from_info(info: dict, path: str, scopes: list[str]):
     return creds
 
 
-def load_credentials(credentials_file: str | None = None, *, write: bool = False) -> LoadedCredentials:
+def load_credentials(credentials_file: str | None = None, *, write: bool = False,
+                     scopes: list[str] | None = None) -> LoadedCredentials:
     """Credentials from a file, GOOGLE_APPLICATION_CREDENTIALS, or Application Default Credentials.
 
-    Asks for analytics.readonly unless ``write`` (then analytics.edit).
+    Asks for analytics.readonly unless ``write`` (then analytics.edit); ``scopes`` asks for those instead
+    (the Sheets destination asks for :data:`SHEETS_SCOPE` alone).
     """
     import google.auth
     from google.auth import exceptions as gauth_exc
 
-    scopes = [scope_for(write)]
+    scopes = list(scopes) if scopes else [scope_for(write)]
     env_path = os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
     path, origin = (credentials_file, "--credentials") if credentials_file else (
         (env_path, "GOOGLE_APPLICATION_CREDENTIALS") if env_path else (None, None))
@@ -430,3 +440,82 @@ def _google_transport(transport_cls, credentials):
     channel = transport_cls.create_channel(host, credentials=credentials,
                                            options=[("grpc.max_send_message_length", -1), *CHANNEL_OPTIONS])
     return transport_cls(host=host, channel=channel)
+
+
+# ----------------------------------------------------------------------------------------- Google Sheets
+
+@dataclass
+class SheetsAccess:
+    """How ga4kit reaches Google Sheets: an HTTP session (google-auth's AuthorizedSession), the endpoint,
+    and who calls (for messages such as "share the spreadsheet with ...")."""
+
+    session: Any  # google.auth.transport.requests.AuthorizedSession
+    endpoint: str  # https://sheets.googleapis.com, or the emulator's stand-in
+    principal: str | None  # the e-mail calls are made as, when known
+    principal_label: str  # the same for messages; a description when no e-mail is known
+    stand_in: bool = False  # the emulator's Sheets stand-in, not Google
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def sheets_access(*, credentials_file: str | None = None, emulator: str | None = None) -> SheetsAccess:
+    """The session ga4kit writes spreadsheets with.
+
+    With the emulator (``emulator`` or GA4KIT_EMULATOR_HOST), or GA4KIT_SHEETS_ENDPOINT set: the Sheets
+    stand-in (GA4KIT_SHEETS_ENDPOINT, else the endpoint the emulator gives), no credentials, the caller
+    named in the ``x-ga4kit-principal`` header (the key file's client_email, as for GA4 calls). Otherwise
+    Google's endpoint with credentials from :func:`load_credentials` asking for the spreadsheets scope only.
+    """
+    from google.auth.transport.requests import AuthorizedSession
+
+    endpoint = (os.environ.get(SHEETS_ENV) or "").strip().rstrip("/") or None
+    host = emulator_host(emulator)
+    if endpoint or host:
+        from google.auth.credentials import AnonymousCredentials
+
+        if endpoint is None:
+            endpoint = emulator_sheets_endpoint(host)
+        principal = None
+        path = credentials_file or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
+        if path:
+            info = _read_key_file(path, "--credentials" if credentials_file else "GOOGLE_APPLICATION_CREDENTIALS")
+            principal = info.get("client_email")
+        session = AuthorizedSession(AnonymousCredentials())
+        session.headers[SCOPE_HEADER] = SHEETS_SCOPE
+        if principal:
+            session.headers[PRINCIPAL_HEADER] = principal
+        return SheetsAccess(session, endpoint, principal,
+                            principal or "the emulator's default caller (no --credentials given)", stand_in=True)
+    loaded = load_credentials(credentials_file, scopes=[SHEETS_SCOPE])
+    return SheetsAccess(AuthorizedSession(loaded.credentials), SHEETS_API, loaded.principal,
+                        principal_label(loaded))
+
+
+def emulator_sheets_endpoint(host: str) -> str:
+    """Where the emulator at HOST:PORT serves its Sheets stand-in (it answers a small gRPC method)."""
+    import grpc
+
+    from ga4kit.errors import OutputError
+
+    channel = grpc.insecure_channel(host)
+    try:
+        data = channel.unary_unary(EMULATOR_ENDPOINTS_METHOD)(b"", timeout=10)
+        endpoint = str(json.loads(data.decode("utf-8"))["sheets"]).rstrip("/")
+    except grpc.RpcError as exc:
+        code = exc.code().name if hasattr(exc, "code") and exc.code() else "UNKNOWN"
+        raise OutputError(
+            f"The emulator at {host} did not say where its Google Sheets stand-in listens ({code}).",
+            "Start it with `ga4kit emulator start` (it prints GA4KIT_EMULATOR_HOST=... and "
+            f"GA4KIT_SHEETS_ENDPOINT=...), or set {SHEETS_ENV} to the stand-in's http://HOST:PORT.") from None
+    except (ValueError, KeyError, UnicodeDecodeError):
+        raise OutputError(f"The emulator at {host} gave no Google Sheets endpoint.",
+                          f"Set {SHEETS_ENV} to the stand-in's http://HOST:PORT.") from None
+    finally:
+        channel.close()
+    # A stand-in listening on every interface is reached at the host the emulator was reached at.
+    scheme, _, rest = endpoint.partition("://")
+    bound, _, port = rest.rpartition(":")
+    if bound in ("0.0.0.0", "[::]", "::"):
+        endpoint = f"{scheme}://{host.rsplit(':', 1)[0]}:{port}"
+    return endpoint

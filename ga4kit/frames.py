@@ -117,7 +117,7 @@ FRAMES: dict[str, list[Column]] = {
         _c("event", "object", "the goal or step it is about, None when about the property"),
         _c("flag", "str", "no_data, no_goal_events, broken_tracking, out_of_sequence, never_fired, "
                           "thresholded, sampled, other_row, partial_period, previous_incomplete, "
-                          "uneven_periods, not_pulled, history_unavailable, exact_incomplete"),
+                          "uneven_periods, not_pulled, history_unavailable, exact_incomplete, exact_sampled"),
         _c("severity", "str", "error, warning or info"),
         _c("message", "str", "one paragraph: what was seen and what to check"),
     ],

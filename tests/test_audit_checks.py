@@ -97,7 +97,7 @@ def test_every_check_has_an_id_severity_reads_and_fix():
 
 
 # ------------------------------------------------------------------------------------------- targets
-def test_list_files_shards_and_merging(tmp_path):
+def test_list_files_and_merging(tmp_path):
     f = tmp_path / "props.txt"
     f.write_text("# agency clients\n123 Shop DE\nproperties/456, Blog\n\n789  # no label\n", encoding="utf-8")
     got = targets.read_list_file(f)
@@ -106,13 +106,6 @@ def test_list_files_shards_and_merging(tmp_path):
     bad.write_text("123\nG-ABCDEF1234\nhello\n", encoding="utf-8")
     with pytest.raises(Ga4kitError, match=r"bad.txt:2.*\n.*bad.txt:3"):
         targets.read_list_file(bad)
-    assert targets.parse_shard("2/4") == (2, 4)
-    for text in ("0/4", "5/4", "x", ""):
-        with pytest.raises(Ga4kitError, match="--shard"):
-            targets.parse_shard(text)
-    many = targets.from_ids(range(1000, 1040))
-    shards = [targets.shard(many, i, 3) for i in (1, 2, 3)]
-    assert sorted(t.id for s in shards for t in s) == sorted(t.id for t in many)  # each in exactly one shard
     merged = targets.merge(targets.from_ids(["123"]), [Target("123", "Shop", goals="G")])
     assert merged == [Target("123", "Shop", goals="G")]
 

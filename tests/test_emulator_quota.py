@@ -153,6 +153,29 @@ def test_admin_quota_is_off_by_default_and_enforced_when_asked(emulator):
         client.transport.close()
 
 
+def test_admin_requests_per_user_are_limited_apart_from_the_project():
+    now = [1000.0]
+    with _small_emulator(admin_quota={"requests_per_user_per_minute": 4, "requests_per_minute": 6}) as emu:
+        emu.admin_quota.clock = lambda: now[0]
+        client = _raw_admin(emu.address)
+        parent = f"properties/{emu.test_property}"
+
+        def read(who="owner@ga4kit.local"):
+            return client.get_property(name=parent, metadata=[("x-ga4kit-principal", who)])
+
+        for _ in range(4):
+            read()
+        with pytest.raises(gexc.ResourceExhausted, match="Requests per minute per user"):
+            read()
+        read("colleague@example.com")  # another user of the same project has their own share
+        read("colleague@example.com")
+        with pytest.raises(gexc.ResourceExhausted, match="'Requests per minute'"):  # the project's 6 are used
+            read("third@example.com")
+        now[0] += 61
+        read()
+        client.transport.close()
+
+
 def test_admin_quota_refuses_unknown_limits():
     with pytest.raises(ValueError, match="writes_per_hour"):
         Emulator(demo=False, admin_quota={"writes_per_hour": 1})

@@ -219,6 +219,23 @@ def test_exact_funnel_matches_an_in_order_count(shop):
     rows = a.chains[a.chains[SEG] == "(all)"].sort_values("step_index")
     assert list(rows["users_exact"]) == reached
     assert (rows["users_exact"] <= rows["users"]).all()
+    assert "exact_sampled" not in set(a.flags["flag"])  # an unsampled funnel is not flagged
+
+
+def test_a_sampled_closed_funnel_is_flagged_as_an_estimate():
+    from ga4kit.emulator import Emulator
+
+    with Emulator(days=35, users=400, seed=8, today=TODAY, data_limits={"funnel_sampling_events": 2_000}) as emu:
+        pid = emu.admin.property_ids()[0]
+        cfg = load_text(GOALS)
+        cfg = dataclasses.replace(cfg, properties=(dataclasses.replace(cfg.properties[0], id=pid),))
+        with make_clients(emulator=emu.address) as clients:
+            a = analyse(cfg, clients, today=TODAY, exact=True, compare_previous=False)
+    sampled = a.flags[a.flags["flag"] == "exact_sampled"]
+    assert len(sampled) == 1, a.flags
+    row = sampled.iloc[0]
+    assert (row["property"], row["severity"]) == (pid, "warning")
+    assert "chain 'checkout'" in row["message"] and "estimates" in row["message"]
 
 
 def test_permission_denied_on_one_property_keeps_the_others(shop):

@@ -10,8 +10,7 @@ every property the credentials can see; then one shard of them.
   falls back to the summary's properties).
 
 A property named twice is audited once; the first goals file that declares it gives its goals.
-``--shard I/N`` keeps the properties whose numeric id modulo N is I-1: every property is in exactly one of
-the N shards, whatever order the sources list them in, so N scheduled jobs can split a large agency.
+``--shard I/N`` (the command line) takes one shard of the merged list with :mod:`ga4kit.shard`, as pull does.
 """
 
 from __future__ import annotations
@@ -26,8 +25,7 @@ from ga4kit.audit.facts import Target
 from ga4kit.errors import ApiError, Ga4kitError, IdentifierError
 from ga4kit.ids import property_id
 
-__all__ = ["Target", "from_goals", "from_ids", "read_list_file", "from_account", "from_all", "merge", "parse_shard",
-           "shard"]
+__all__ = ["Target", "from_goals", "from_ids", "read_list_file", "from_account", "from_all", "merge"]
 
 
 def from_goals(config: Any) -> list[Target]:
@@ -108,17 +106,3 @@ def merge(*groups: Iterable[Target]) -> list[Target]:
             out[t.id] = Target(old.id, old.label or t.label, old.account or t.account, old.goals or t.goals,
                                old.info or t.info)
     return list(out.values())
-
-
-def parse_shard(text: str) -> tuple[int, int]:
-    """``"2/4"`` -> (2, 4); anything else is a Ga4kitError saying what to write."""
-    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", str(text or ""))
-    if not m or not (1 <= int(m.group(1)) <= int(m.group(2))):
-        raise Ga4kitError(f"--shard {text!r} is not I/N with 1 <= I <= N.",
-                          "Write e.g. --shard 1/4 ... --shard 4/4 for four jobs that split the properties.")
-    return int(m.group(1)), int(m.group(2))
-
-
-def shard(targets: list[Target], index: int, count: int) -> list[Target]:
-    """The targets of shard ``index`` of ``count`` (1-based): numeric id modulo count = index - 1."""
-    return [t for t in targets if int(t.id) % count == index - 1]

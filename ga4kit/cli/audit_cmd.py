@@ -8,6 +8,7 @@ from __future__ import annotations
 import click
 
 from ga4kit.cli.common import concurrency_option, handle_errors
+from ga4kit.shard import OPTION_HELP as SHARD_HELP
 
 FAIL_ON_CHOICES = ("warning", "error", "critical", "high", "medium", "low", "info")
 EXIT_HELP = ("Exit codes: 0 every property was audited (and, with --fail-on, nothing at or above the level was "
@@ -33,8 +34,7 @@ def _split(values: tuple[str, ...]) -> list[str]:
 @click.option("--account", "accounts", multiple=True, metavar="ID",
               help="Every property of this account, the ones in the trash included (repeatable).")
 @click.option("--all", "all_", is_flag=True, help="Every property the credentials can see (account summaries).")
-@click.option("--shard", metavar="I/N", help="Audit shard I of N only (property id modulo N = I-1): N scheduled "
-                                            "jobs split a large portfolio, each property in exactly one shard.")
+@click.option("--shard", metavar="I/N", help=SHARD_HELP.split(" Shards may write")[0] + " As in `pull`.")
 @click.option("--only", multiple=True, metavar="CHECKS", help="Run only these checks or families (comma list).")
 @click.option("--skip", multiple=True, metavar="CHECKS", help="Leave out these checks or families (comma list).")
 @click.option("-o", "--output", "outputs", multiple=True, type=click.Path(dir_okay=False), metavar="FILE",
@@ -69,7 +69,7 @@ def audit_cmd(ctx, goals_files, configs, properties, properties_file, accounts, 
     errors = [{property, status, message, hint}] for the properties that could not be audited.
     See docs/audit.md for every check.
     """
-    from ga4kit import atomic
+    from ga4kit import atomic, shard as sharding
     from ga4kit.audit import run_audit, targets as T
     from ga4kit.audit.model import FAIL_ON
     from ga4kit.audit.registry import checks as registered
@@ -81,7 +81,7 @@ def audit_cmd(ctx, goals_files, configs, properties, properties_file, accounts, 
         if render.format_of(path) is None:
             raise click.UsageError(f"-o {path}: the extension must be .html, .md, .csv or .json.")
         atomic.check_writable(path)
-    index = T.parse_shard(shard) if shard else None
+    index = sharding.resolve(shard)  # --shard I/N, else a Cloud Run job's task (as in pull)
     only_ids, skip_ids = _split(only) or None, _split(skip) or None
     try:
         registered(only_ids, skip_ids)
@@ -103,7 +103,7 @@ def audit_cmd(ctx, goals_files, configs, properties, properties_file, accounts, 
             groups.append(T.from_all(clients))
         chosen = T.merge(*groups)
         if index:
-            chosen = T.shard(chosen, *index)
+            chosen = [t for t in chosen if index.owns(t.id)]
         with Progress(len(chosen), "Auditing", enabled=not as_json, quiet=s.quiet) as bar:
             report = run_audit(clients, chosen, only=only_ids, skip=skip_ids,
                                concurrency=concurrency, progress=bar)
@@ -127,7 +127,7 @@ def audit_cmd(ctx, goals_files, configs, properties, properties_file, accounts, 
         hint = f" {p.error.hint}" if p.error.hint else ""
         click.echo(f"Error: property {p.property}: {p.error.message}{hint}", err=True)
     if not chosen:
-        click.echo("No properties to audit" + (f" in shard {shard}." if index else "."), err=True)
+        click.echo("No properties to audit" + (f" in shard {index}." if index else "."), err=True)
         return code
     for line in render.summary_lines(data):
         click.echo(line)

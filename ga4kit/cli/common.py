@@ -65,6 +65,13 @@ class Settings:
         return make_clients(credentials_file=self.credentials, emulator=self.emulator, write=write,
                             on_call=on_call if self.verbose else None)
 
+    def destination(self, target: str):
+        """The destination ``-o`` names, connected as this invocation's clients are (a spreadsheet is written
+        with the same --credentials / --emulator)."""
+        from ga4kit.destinations import open_destination
+
+        return open_destination(target, credentials_file=self.credentials, emulator=self.emulator)
+
 
 def settings(ctx: click.Context | None = None) -> Settings:
     ctx = ctx or click.get_current_context()

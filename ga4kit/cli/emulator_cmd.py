@@ -53,16 +53,20 @@ def emulator() -> None:
                    "Repeatable.")
 @click.option("--today", default=None, metavar="YYYY-MM-DD", help="Pretend today is this date.")
 @click.option("--admin-quota", is_flag=True,
-              help="Enforce GA4's Admin API quotas (1,200 requests, 600 writes, 180 writes per user per minute).")
+              help="Enforce GA4's Admin API quotas per minute (1,200 requests, 600 per user; 600 writes, 180 per user).")
 @click.option("--no-demo", is_flag=True, help="Start empty instead of with the demo account.")
+@click.option("--sheets-port", default=0, type=int, show_default=True,
+              help="Port of the Google Sheets v4 stand-in (HTTP; 0 = a free port).")
 def start(host: str, port: int, state_dir: str | None, seed: int, days: int, users: int, properties: int,
           events_file: str | None, events_time_zone: str | None, late_data: bool, latency_ms: float,
-          faults: tuple[str, ...], today: str | None, admin_quota: bool, no_demo: bool) -> None:
+          faults: tuple[str, ...], today: str | None, admin_quota: bool, no_demo: bool, sheets_port: int) -> None:
     """Serve the demo account and print GA4KIT_EMULATOR_HOST=HOST:PORT; stop with Ctrl-C.
 
     Prints, as plain lines: the GA4KIT_EMULATOR_HOST=HOST:PORT line, a summary (properties, web streams,
     events and the days they cover), the id and name of each property it serves (what goals files and
-    -p take), and how to use it.
+    -p take), the GA4KIT_SHEETS_ENDPOINT=http://HOST:PORT line of its Google Sheets v4 stand-in (ga4kit
+    finds it by itself through --emulator) with a demo spreadsheet to write to (-o sheets://ID/TAB), and
+    how to use it.
     """
     import datetime
     import signal
@@ -107,7 +111,7 @@ def start(host: str, port: int, state_dir: str | None, seed: int, days: int, use
                            users=users, properties=properties, events_file=events_file,
                            latency=latency_ms or None, faults=fault_rules, today=today_date,
                            admin_quota=admin_quota or None, events_time_zone=events_time_zone,
-                           late_data=late_data or None)
+                           late_data=late_data or None, sheets_port=sheets_port)
         with _grpc_log_held_back() as held:
             emu.start()
         held.replay()  # only on success: the log line of a failed bind says what our error says better
@@ -116,17 +120,7 @@ def start(host: str, port: int, state_dir: str | None, seed: int, days: int, use
     except Exception as exc:  # e.g. EmulatorError from a damaged state file: a message, not a traceback
         fail(f"the emulator could not start: {type(exc).__name__}: {exc}")
 
-    for message in emu.import_warnings:
-        click.echo(f"Warning: {message}", err=True)
-    click.echo(f"GA4KIT_EMULATOR_HOST={emu.address}")
-    click.echo(_summary(emu, days, generated=not events_file))
-    for line in _property_lines(emu):
-        click.echo(line)
-    if late_data:
-        click.echo(f"Late data: events arrive up to 72 hours after they happen (seed {seed}); reports hold what "
-                   f"has arrived by {emu.now:%Y-%m-%d %H:%M} UTC.")
-    click.echo("Use it with: ga4kit --emulator " + emu.address + " ...  (Ctrl-C to stop)")
-
+    # Before the first line is printed: whoever reads "Use it with" may stop us at once (SIGTERM).
     stop = threading.Event()
 
     def on_signal(signum, frame):  # noqa: ARG001
@@ -134,6 +128,22 @@ def start(host: str, port: int, state_dir: str | None, seed: int, days: int, use
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    for message in emu.import_warnings:
+        click.echo(f"Warning: {message}", err=True)
+    click.echo(f"GA4KIT_EMULATOR_HOST={emu.address}")
+    click.echo(_summary(emu, days, generated=not events_file))
+    for line in _property_lines(emu):
+        click.echo(line)
+    click.echo(f"GA4KIT_SHEETS_ENDPOINT={emu.sheets_endpoint}")
+    if not no_demo and not emu.sheets.spreadsheets:
+        emu.sheets.create("ga4kit demo")
+    for sid, sheet in sorted(emu.sheets.spreadsheets.items())[:MAX_LISTED]:
+        click.echo(f"  spreadsheet {sid}: {sheet.title} (owner {sheet.owner}): -o sheets://{sid}/ga4")
+    if late_data:
+        click.echo(f"Late data: events arrive up to 72 hours after they happen (seed {seed}); reports hold what "
+                   f"has arrived by {emu.now:%Y-%m-%d %H:%M} UTC.")
+    click.echo("Use it with: ga4kit --emulator " + emu.address + " ...  (Ctrl-C to stop)")
+
     try:
         while not stop.wait(0.5):
             pass

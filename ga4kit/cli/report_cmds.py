@@ -7,6 +7,7 @@ import click
 from ga4kit.cli.common import concurrency_option, goals_file, handle_errors, load_config, settings
 from ga4kit.constants import COMPARISONS, GRAINS
 from ga4kit.render.formats import FORMATS
+from ga4kit.shard import OPTION_HELP as SHARD_HELP
 
 
 def _report_options(fn):
@@ -51,19 +52,38 @@ def _report_errors(errors: dict) -> None:
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Output file; the extension picks the format: .csv, .xlsx, .json, .ndjson (or .jsonl: one "
                    "JSON object per line) or .parquet. CSV, NDJSON and Parquet write one file per table "
-                   "(NAME.events.csv, NAME.baseline.csv).")
+                   "(NAME.events.csv, NAME.baseline.csv). Or a Google Sheet: sheets://SPREADSHEET_ID/TAB (or the "
+                   "spreadsheet's address) writes tabs TAB.events and TAB.baseline and a metadata tab "
+                   "TAB.ga4kit (see docs/sheets.md).")
 @click.option("--merge", is_flag=True,
               help="Merge into an existing output with the same segment columns: rows of the pulled window "
                    "are replaced (late GA4 data is picked up), nothing is duplicated, rows outside the window "
                    "are kept; week and month windows are widened to whole periods.")
+@click.option("--incremental", is_flag=True,
+              help="Scheduled runs: pull each property from the last day the output holds minus --lookback, "
+                   "up to the end (yesterday by default), and merge (implies --merge). A property the output "
+                   "does not hold yet pulls the configured range; missed runs leave no gap. Needs a day, week "
+                   "or month grain.")
+@click.option("--lookback", type=click.IntRange(0, 3650), metavar="DAYS",
+              help="With --incremental: days before the last day held that are pulled again, because GA4 "
+                   "keeps changing the last 24-72 hours. Default 3.")
+@click.option("--table-per-property", is_flag=True,
+              help="Each property's rows in tables of their own (events.ID and baseline.ID: a sheet each in "
+                   "XLSX, NAME.events.ID.csv beside a CSV) instead of one table with a property column.")
+@click.option("--shard", "shard_text", metavar="I/N", help=SHARD_HELP)
+@click.option("--max-quota-share", type=float, metavar="F",
+              help="Stop a property before this run uses more than F (0-1) of its hourly GA4 tokens, leaving "
+                   "the rest to other tools; a property stopped so is 'skipped for quota' (exit 3).")
+@click.option("-q", "--quiet", "quiet_flag", is_flag=True,
+              help="Print only the one-line run summary (stdout) and errors (stderr), as ga4kit -q does.")
 @click.option("--compare", type=click.Choice(COMPARISONS), default="none", show_default=True,
               help="Also pull the previous period of the same length (tables previous_events/baseline).")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON envelope (see below) instead of text.")
 @click.pass_context
 @handle_errors
 def pull_cmd(ctx, config_path, properties, start, end, segments, no_segments, grain, concurrency, output, merge,
-             compare, as_json):
-    """Pull goal event counts and users from GA4 into a file.
+             incremental, lookback, table_per_property, shard_text, max_quota_share, quiet_flag, compare, as_json):
+    """Pull goal event counts and users from GA4 into a file or a Google Sheet.
 
     Writes two tables: `events` (property, property_name, period, segments, event, goal type and kind,
     event_count, users, value, currency, key_events) and `baseline` (property, property_name, period,
@@ -79,45 +99,110 @@ def pull_cmd(ctx, config_path, properties, start, end, segments, no_segments, gr
     pull (else the merge is refused, nothing is pulled). Week and month pulls are widened to whole periods
     (start back to the Monday or the 1st; end forward to the period's last day when that is past), so a
     file never holds two versions of one period. Concurrent merges into one file wait for each other.
-    Every pull also writes a hidden .NAME.ga4kit-state.json beside the output: which days of each property
-    the file holds (for incremental pulls).
+    Every pull also records which days of each property the output holds: in a hidden
+    .NAME.ga4kit-state.json beside a file, in the metadata tab TAB.ga4kit of a sheet.
+
+    --incremental (for cron, CI, Cloud Run, Airflow; see docs/scheduling.md): the state stored in the
+    output says where each property's data ends; each run pulls from there minus --lookback days (3), week
+    and month grains from that period's first day, and merges. No state, or a property it does not know:
+    the configured range (--start/--end, else the goals file's report.range).
+
+    --shard I/N takes shard I (0-based) of N, by a hash of the property id; without it a Cloud Run job with
+    several tasks shards by CLOUD_RUN_TASK_INDEX/CLOUD_RUN_TASK_COUNT. Shards may share one output.
+
+    --max-quota-share F: before each request, a property stops when this run's tokens for it plus the
+    request's estimated cost would pass F of its hourly tokens (40,000; 400,000 on 360). The first request
+    is priced by a one-row probe report; later ones by the previous request's cost.
 
     Text cells are never formulas: XLSX stores them as text; CSV prefixes text starting with = + - @,
     tab or CR with a single quote (OWASP), which a merge strips again when it reads the file back.
 
-    --json prints {"format_version": 2, "command": "pull", "ok", "exit_code", "data", "errors",
-    "warnings"}: data = {properties: {id: {name, time_zone, currency, start, end, sampled, ...}}, start,
-    end, grain, segments, merge, rows: {table: n}, files: [...]} (null when nothing was written);
-    errors = [{property, status, message, hint}].
+    Every run ends with one line on stdout, e.g. `ga4kit pull: 12 properties, 2026-11-19..2026-11-22
+    (lookback 3), 4,210 rows written to goals.xlsx, 11 ok, 1 failed, quota 1,234 tokens used, 38,766 left
+    (lowest property)`; with --quiet it is all that stdout gets (errors go to stderr).
 
-    Exit codes: 0 every property was pulled and written; 3 some properties failed, the others were
-    written; 1 nothing was written (every property failed, or an error); 130 interrupted.
+    --json prints {"format_version": 2, "command": "pull", "ok", "exit_code", "data", "errors",
+    "warnings"}: data = {properties: {id: {name, time_zone, currency, start, end, sampled, tokens_used,
+    tokens_left, ...}}, start, end, grain, segments, merge, rows: {table: n}, files: [...], run: {the
+    summary line's facts and the line itself}, incremental: {lookback, starts: {id: {start, from,
+    held_last}}} or null} (data is null when nothing was written); errors = [{property, status, message,
+    hint}] (status QUOTA_SHARE_REACHED for a property skipped for quota).
+
+    Exit codes: 0 every property was pulled and written (or the shard had no property); 3 some properties
+    failed or were skipped for quota, the others were written; 1 nothing was written (every property failed,
+    or an error); 130 interrupted.
     """
-    from ga4kit import destinations
+    from ga4kit import destinations, shard as sharding
     from ga4kit.cli.common import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, Progress, echo_envelope, error_entry
     from ga4kit.properties import property_ids
-    from ga4kit.reporting.pull import pull
+    from ga4kit.reporting import incremental as inc
+    from ga4kit.reporting.pull import pull, spec_for
+    from ga4kit.reporting.quota_share import QuotaShareReached, check_share
 
+    if lookback is not None and not incremental:
+        raise click.UsageError(f"--lookback {lookback} only applies to --incremental runs; add --incremental, or "
+                               "drop --lookback (a plain pull takes --start and --end).")
     cfg = load_config(config_path)
     segs = _segments(segments, no_segments)
-    # Before any API call: a bad path, or a merge the file's columns would refuse, must not cost quota.
-    destinations.check_pull(output, cfg, segments=segs, compare_previous=compare == "previous", merge=merge)
-    pids = property_ids(cfg, properties)
+    previous = compare == "previous"
+    if incremental:
+        merge = True
+        lookback = inc.DEFAULT_LOOKBACK if lookback is None else lookback
+        inc.check_options(spec_for(cfg, start=start, end=end, segments=segs, grain=grain).grain,
+                          compare_previous=previous, lookback=lookback)
+    if max_quota_share is not None:
+        check_share(max_quota_share)
+    shard = sharding.resolve(shard_text)
+    every = property_ids(cfg, properties)
+    pids = shard.select(every) if shard else every
     s = settings(ctx)
-    with Progress(len(pids), "Pulling", enabled=not as_json, quiet=s.quiet) as bar, s.clients() as clients:
-        result = pull(cfg, clients, properties=pids, start=start, end=end, segments=segs, grain=grain,
-                      compare_previous=compare == "previous", progress=bar, whole_periods=merge,
-                      concurrency=concurrency)
-    written = destinations.write_pull(result, output, merge=merge, note=bar.note)
-    frames = destinations.pull_frames(result)
-    code = EXIT_ERROR if not written else EXIT_PARTIAL if result.errors else EXIT_OK
-    summary = _pull_summary(result, frames, written, merge) if written else None
+    dest = s.destination(output)
+    quiet = quiet_flag or s.quiet
+    # Before any API call: a bad path, or a merge the file's columns would refuse, must not cost quota.
+    destinations.check_pull(dest, cfg, segments=segs, compare_previous=previous, merge=merge, properties=pids,
+                            table_per_property=table_per_property)
+    run = None
+    if not pids:  # more shards than properties: this one has nothing to do, which is fine
+        from ga4kit.reporting.pull import PullResult
+
+        result = PullResult(None, None, tuple(segs or ()), grain or cfg.report.grain, None, None)
+        written, frames = [], {}
+    else:
+        with Progress(len(pids), "Pulling", enabled=not as_json, quiet=quiet) as bar, s.clients() as clients:
+            if incremental:
+                run = inc.pull_incremental(cfg, clients, dest, properties=pids, lookback=lookback, start=start,
+                                           end=end, segments=segs, grain=grain,
+                                           table_per_property=table_per_property, max_quota_share=max_quota_share,
+                                           progress=bar, note=bar.note, concurrency=concurrency)
+                result, written = run.result, run.written
+            else:
+                result = pull(cfg, clients, properties=pids, start=start, end=end, segments=segs, grain=grain,
+                              compare_previous=previous, progress=bar, whole_periods=merge,
+                              concurrency=concurrency, max_quota_share=max_quota_share)
+        if not incremental:
+            written = destinations.write_pull(result, dest, merge=merge, note=bar.note,
+                                              table_per_property=table_per_property)
+        frames = destinations.pull_frames(result, table_per_property=table_per_property)
+    code = EXIT_ERROR if pids and not written else EXIT_PARTIAL if result.errors else EXIT_OK
+    facts = inc.summarize(result, written, target=output, properties=len(pids), frames=frames,
+                          starts=run.starts if run else None, lookback=lookback if incremental else None,
+                          shard=shard, of=len(every) if shard else None)
+    summary = None
+    if written or not pids:
+        summary = _pull_summary(result, frames, written, merge)
+        summary["run"] = facts.as_dict()
+        summary["incremental"] = ({"lookback": lookback, "starts": {p: st.as_dict() for p, st in run.starts.items()}}
+                                  if run else None)
     if as_json:
         echo_envelope("pull", summary, exit_code=code,
                       errors=[error_entry(err, property=pid) for pid, err in result.errors.items()])
-    _report_errors(result.errors)
-    if summary and not as_json:
+        return code
+    for pid, err in result.errors.items():
+        what = "" if isinstance(err, QuotaShareReached) else f"property {pid}: "
+        click.echo(f"Error: {what}{err}", err=True)
+    if summary and pids and not quiet:
         _echo_pull(result, summary, written, merge)
+    click.echo(facts.line())
     return code
 
 
@@ -136,9 +221,11 @@ def _pull_summary(result, frames, written, merge) -> dict:
 def _echo_pull(result, summary, written, merge) -> None:
     n = len(result.metadata)
     widened = " (whole periods for --merge)" if merge and result.grain in ("week", "month") else ""
+    rows = summary["rows"]
+    events = sum(v for k, v in rows.items() if k.split(".")[0] == "events")
+    baseline = sum(v for k, v in rows.items() if k.split(".")[0] == "baseline")
     click.echo(f"Pulled {n} propert{'y' if n == 1 else 'ies'}, {summary['start']} to {summary['end']} "
-               f"({result.grain}){widened}: {summary['rows']['events']} event rows, "
-               f"{summary['rows']['baseline']} baseline rows.")
+               f"({result.grain}){widened}: {events} event rows, {baseline} baseline rows.")
     for p in written:
         click.echo(f"Wrote {p}")
     if result.errors:

@@ -101,50 +101,115 @@ def write_frames(target: Target, frames: pd.DataFrame | Mapping[str, pd.DataFram
 
 # ----------------------------------------------------------------------------------------- pulls
 
-def pull_frames(result) -> dict[str, pd.DataFrame]:
-    """The tables of a ``PullResult``: events and baseline, and the previous period's when it has them."""
+def property_table(table: str, pid: str) -> str:
+    """The name of one property's own table (``--table-per-property``): ``events.123456789``: a sheet of
+    that name in XLSX and Google Sheets, a file ``NAME.events.123456789.csv`` beside a CSV."""
+    return f"{table}.{pid}"
+
+
+def property_tables(pid: str, compare_previous: bool = False) -> list[str]:
+    """The tables of one property in the ``table_per_property`` layout."""
+    return [property_table(t, pid) for t in M.pull_tables(compare_previous)]
+
+
+def pull_frames(result, *, table_per_property: bool = False) -> dict[str, pd.DataFrame]:
+    """The tables of a ``PullResult``: events and baseline, and the previous period's when it has them;
+    with ``table_per_property`` one of each per property that answered (``events.<id>``), holding its
+    rows (none when it had none: the table is still written, so stale rows go)."""
     frames = {"events": result.events, "baseline": result.baseline}
     if result.previous_events is not None:
         frames.update(previous_events=result.previous_events, previous_baseline=result.previous_baseline)
-    return frames
+    if not table_per_property:
+        return frames
+    out = {}
+    for table, frame in frames.items():
+        props = frame["property"].astype(str)
+        for pid in result.metadata:
+            out[property_table(table, pid)] = frame[props == str(pid)].reset_index(drop=True)
+    return out
+
+
+def _pull_tables(compare_previous: bool, pids: Sequence[str] | None, table_per_property: bool) -> dict[str, str]:
+    """{table name: the pull table it holds (events, baseline, ...)} for a pull's layout."""
+    tables = M.pull_tables(compare_previous)
+    if not table_per_property:
+        return {t: t for t in tables}
+    return {property_table(t, pid): t for pid in (pids or []) for t in tables}
 
 
 def check_pull(target: Target, config, *, segments: Sequence[str] | None = None,
-               compare_previous: bool = False, merge: bool = False) -> list[Any]:
+               compare_previous: bool = False, merge: bool = False, properties: Sequence[str] | None = None,
+               table_per_property: bool = False) -> list[Any]:
     """Raise OutputError now if a pull with these options could not be written to ``target`` (before any
     API call): a bad path, or for ``merge`` a destination whose tables have other columns (other
     segments), which the merge would refuse after the pull. ``config`` and ``segments`` as for
-    :func:`ga4kit.reporting.pull.pull` (None: the goals file's). Returns what would be written."""
+    :func:`ga4kit.reporting.pull.pull` (None: the goals file's); ``properties`` (the ids to pull) name the
+    tables of ``table_per_property``. Returns what would be written."""
     dest = open_destination(target)
-    tables = M.pull_tables(compare_previous)
-    written = dest.check(tables)
+    layout = _pull_tables(compare_previous, properties, table_per_property)
+    written = dest.check(list(layout) or M.pull_tables(compare_previous))
     if merge:
         segs = tuple(config.report.segments if segments is None else segments)
-        M.check_pull_columns(dest.read_columns(tables), segs, compare_previous=compare_previous,
-                             what=lambda n: f"the {n} table of {dest.description}")
+        keys = M.pull_keys(segs, M.pull_tables(compare_previous))
+        for name, columns in dest.read_columns(list(layout)).items():
+            base = layout.get(name)
+            if base is not None:
+                M.check_merge_columns(columns, M.pull_columns(segs, base), keys[base],
+                                      what=f"the {name} table of {dest.description}")
     return written
 
 
+def pull_merge(result, *, table_per_property: bool = False) -> M.MergeSpec:
+    """The merge of a ``PullResult`` in either layout (:func:`ga4kit.merge.pull_merge` for the shared one)."""
+    if not table_per_property:
+        return M.pull_merge(result)
+    layout = _pull_tables(result.previous_events is not None, list(result.metadata), True)
+    keys = M.pull_keys(result.segments, sorted(set(layout.values())))
+    previous = result.windows(previous=True)
+    return M.MergeSpec(keys={n: keys[base] for n, base in layout.items()}, window=result.windows(),
+                       windows={n: previous for n, base in layout.items() if base.startswith("previous_")})
+
+
 def write_pull(result, target: Target, *, merge: bool = False, note: Note | None = None,
-               now: dt.datetime | None = None) -> list[Any]:
+               now: dt.datetime | None = None, table_per_property: bool = False) -> list[Any]:
     """Write a ``PullResult`` to ``target`` as ``ga4kit pull`` does; returns what was written ([] when no
     property answered: the destination is left alone).
 
     ``merge``: merge into what the destination holds (:func:`ga4kit.merge.pull_merge`: rows matched on
     the full key, each property's rows in its own window replaced, the previous-period tables in their
     windows); a week or month pull must have been made with ``whole_periods=True``. The incremental state
-    (each property's window, grain, segments, refresh time ``now``) is stored with the data.
+    (each property's window, grain, segments, refresh time ``now``, and GA4's flags and quota of the pull)
+    is stored with the data. ``table_per_property``: each property's rows in tables of its own
+    (:func:`property_table`), still with the property column; tables of other properties are left as
+    they are.
     """
     if not result.metadata:
         return []
     spec = None
     if merge:
         M.check_whole_periods(result)
-        spec = M.pull_merge(result)
+        spec = pull_merge(result, table_per_property=table_per_property)
     when = now or dt.datetime.now(dt.timezone.utc)
+    frames = pull_frames(result, table_per_property=table_per_property)
+    own = None
+    if table_per_property:
+        own = {pid: property_tables(pid, result.previous_events is not None) for pid in result.metadata}
+
+    details = {pid: pull_details(meta) for pid, meta in result.metadata.items()}
 
     def state(old: DestinationState | None) -> DestinationState:
         return (old or DestinationState()).after_pull(result.windows(), grain=result.grain,
-                                                      segments=result.segments, merge=merge, now=when)
+                                                      segments=result.segments, merge=merge, now=when,
+                                                      tables=own, details=details)
 
-    return write(target, pull_frames(result), merge=spec, state=state, note=note)
+    return write(target, frames, merge=spec, state=state, note=note)
+
+
+def pull_details(meta) -> dict:
+    """What GA4 said about one property's pull (a ``PropertyMeta``): the flags of its answers, the API calls
+    and the quota of the last answer; kept in the state as ``last_pull``."""
+    return {"thresholded": bool(getattr(meta, "subject_to_thresholding", False)),
+            "other_row": bool(getattr(meta, "data_loss_from_other_row", False)),
+            "sampled": bool(getattr(meta, "sampled", False)),
+            "api_calls": int(getattr(meta, "api_calls", 0) or 0),
+            "quota": dict(getattr(meta, "quota", None) or {})}

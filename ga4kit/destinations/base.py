@@ -15,6 +15,8 @@ destination only moves tables in and out:
   (:func:`ga4kit.locking.destination_lock_path`), which works for any target, URLs included.
 
 Destinations are picked from a URL scheme or a file extension by :mod:`ga4kit.destinations.registry`.
+A destination that calls an API (a spreadsheet) sets ``connects = True`` and takes ``credentials_file``
+and ``emulator`` (as :func:`ga4kit.connect.make_clients` does) from ``open_destination``.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,6 +38,8 @@ DEFAULT_TABLE = "data"  # the name of a single table written without a name
 
 class Destination(ABC):
     """One place tables are written to, named by ``target`` (a path or a URL)."""
+
+    connects: ClassVar[bool] = False  # True: opened with credentials_file= and emulator= (an API, not a file)
 
     def __init__(self, target: str | os.PathLike):
         self.target = target

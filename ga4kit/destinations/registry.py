@@ -23,6 +23,8 @@ BUILTIN: dict[str, str] = {
     ".jsonl": "ga4kit.destinations.json:NdjsonDestination",
     ".parquet": "ga4kit.destinations.parquet:ParquetDestination",
     ".pq": "ga4kit.destinations.parquet:ParquetDestination",
+    "sheets://": "ga4kit.destinations.sheets:SheetsDestination",
+    "https://": "ga4kit.destinations.sheets:SheetsDestination",  # a spreadsheet's address
 }
 
 _registry: dict[str, type[Destination] | str] = dict(BUILTIN)
@@ -58,9 +60,12 @@ def extensions() -> list[str]:
     return sorted(k for k in _registry if k.startswith("."))
 
 
-def open_destination(target: str | os.PathLike | Destination) -> Destination:
+def open_destination(target: str | os.PathLike | Destination, *, credentials_file: str | None = None,
+                     emulator: str | None = None) -> Destination:
     """The destination ``target`` names (a Destination is returned as it is). Raises OutputError for an
-    unknown scheme or extension, with the ones that exist."""
+    unknown scheme or extension, with the ones that exist. ``credentials_file`` and ``emulator`` reach a
+    destination that calls an API (``sheets://``; as for :func:`ga4kit.connect.make_clients`, default: the
+    environment); files ignore them."""
     if isinstance(target, Destination):
         return target
     text = os.fspath(target)
@@ -72,7 +77,10 @@ def open_destination(target: str | os.PathLike | Destination) -> Destination:
             raise OutputError(f"Cannot write {text}: unknown destination {scheme!r}.",
                               f"Use a file name ending in one of {', '.join(extensions())}, or a URL with one "
                               f"of the known schemes ({schemes}).")
-        return _class(entry)(text)
+        cls = _class(entry)
+        if cls.connects:
+            return cls(text, credentials_file=credentials_file, emulator=emulator)
+        return cls(text)
     path = Path(text)
     entry = _registry.get(path.suffix.lower())
     if entry is None:

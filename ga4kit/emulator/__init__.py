@@ -1,4 +1,5 @@
-"""A local GA4: the Admin and Data APIs over gRPC, for the real Google client libraries.
+"""A local GA4: the Admin and Data APIs over gRPC, for the real Google client libraries, and beside it a
+Google Sheets v4 stand-in over HTTP (``emu.sheets``, ``emu.sheets_endpoint``).
 
 It imports nothing from the rest of ga4kit, so it can catch ga4kit's mistakes instead of sharing them.
 
@@ -14,6 +15,7 @@ from ga4kit.emulator.errors import EmulatorError
 from ga4kit.emulator.faults import Faults, parse_fault
 from ga4kit.emulator.quota import AdminQuota, AdminQuotaLimits
 from ga4kit.emulator.server import SERVICES, CallRecord, Emulator
+from ga4kit.emulator.sheets import SheetsLimits, SheetsStandIn
 
 __all__ = ["Emulator", "CallRecord", "Faults", "parse_fault", "AdminState", "PropertyInfo", "RuleInfo",
-           "EmulatorError", "SERVICES", "AdminQuota", "AdminQuotaLimits"]
+           "EmulatorError", "SERVICES", "AdminQuota", "AdminQuotaLimits", "SheetsStandIn", "SheetsLimits"]

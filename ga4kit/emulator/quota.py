@@ -203,6 +203,7 @@ class AdminQuotaLimits:
     """GA4 Admin API quotas (per minute; the emulator is one project)."""
 
     requests_per_minute: int = 1200
+    requests_per_user_per_minute: int = 600
     writes_per_minute: int = 600
     writes_per_user_per_minute: int = 180
 
@@ -224,6 +225,7 @@ class AdminQuota:
         self._lock = threading.Lock()
         self._requests: deque = deque()
         self._writes: deque = deque()
+        self._user_requests: dict[str, deque] = defaultdict(deque)
         self._user_writes: dict[str, deque] = defaultdict(deque)
 
     @staticmethod
@@ -237,7 +239,9 @@ class AdminQuota:
             now = self.clock()
             lim = self.limits
             checks = [(self._trim(self._requests, now), lim.requests_per_minute, "Requests",
-                       "Requests per minute")]
+                       "Requests per minute"),
+                      (self._trim(self._user_requests[principal], now), lim.requests_per_user_per_minute,
+                       "Requests", "Requests per minute per user")]
             if write:
                 checks.append((self._trim(self._writes, now), lim.writes_per_minute, "Write requests",
                                "Write requests per minute"))
@@ -254,4 +258,5 @@ class AdminQuota:
         with self._lock:
             self._requests.clear()
             self._writes.clear()
+            self._user_requests.clear()
             self._user_writes.clear()

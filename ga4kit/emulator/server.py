@@ -9,6 +9,11 @@ for an unknown property and PERMISSION_DENIED for one the caller may not access,
 record the outcome in the call log. Admin methods are served by ``admin_service``, Data methods by
 ``data_service.DataService``; a Data method the emulator does not implement (audience exports, report
 tasks, ...) answers UNIMPLEMENTED, as does any other method of the four services.
+
+Beside it, on a port of its own, a Google Sheets v4 stand-in over HTTP (:mod:`.sheets`, ``emu.sheets``,
+``emu.sheets_endpoint``). A client that knows only the gRPC address learns where it is from the unary
+method ``/ga4kit.emulator.v1.Emulator/GetEndpoints`` (no request body; answers JSON bytes
+``{"sheets": "http://HOST:PORT"}``).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from ga4kit.emulator.events import EventStore, LateData
 from ga4kit.emulator.faults import Faults
 from ga4kit.emulator.generator import populate_demo
 from ga4kit.emulator.quota import AdminQuota, AdminQuotaLimits, QuotaLedger
+from ga4kit.emulator.sheets import SheetsStandIn
 
 log = logging.getLogger("ga4kit.emulator")
 
@@ -46,6 +52,7 @@ ADMIN_ALPHA = "google.analytics.admin.v1alpha.AnalyticsAdminService"
 DATA_BETA = "google.analytics.data.v1beta.BetaAnalyticsData"
 DATA_ALPHA = "google.analytics.data.v1alpha.AlphaAnalyticsData"
 SERVICES = (ADMIN_BETA, ADMIN_ALPHA, DATA_BETA, DATA_ALPHA)
+ENDPOINTS_METHOD = "/ga4kit.emulator.v1.Emulator/GetEndpoints"
 
 PRINCIPAL_HEADER = "x-ga4kit-principal"
 SCOPE_HEADER = "x-ga4kit-scope"
@@ -156,7 +163,8 @@ class Emulator:
                  faults: Faults | None = None, today: date | str | None = None,
                  broken: dict | None = None, quota: Any = None, admin_quota: Any = None,
                  max_workers: int = 32, data_limits: Any = None, events_time_zone: str | None = None,
-                 late_data: bool | dict | LateData | None = None, now: datetime | None = None):
+                 late_data: bool | dict | LateData | None = None, now: datetime | None = None,
+                 sheets_port: int = 0, sheets_limits: Any = None, sheets_clock: Callable[[], float] | None = None):
         self.host = host
         self._requested_port = int(port)
         self.port: int | None = None
@@ -208,6 +216,8 @@ class Emulator:
 
         self._admin = {ADMIN_BETA: admin_methods(self.admin, admin_v1beta),
                        ADMIN_ALPHA: admin_methods(self.admin, admin_v1alpha)}
+        self.sheets = SheetsStandIn(host=host, port=sheets_port, limits=sheets_limits, state_dir=self.state_dir,
+                                    seed=seed, **({"clock": sheets_clock} if sheets_clock else {}))
 
     # ----------------------------------------------------------------- world time
     def _clock(self) -> datetime:
@@ -375,6 +385,7 @@ class Emulator:
                     request_deserializer=request_cls.deserialize, response_serializer=serialize)
             generic.append(grpc.method_handlers_generic_handler(service, table))
         generic.append(_Fallback(self))
+        generic.append(_Endpoints(self))
         return generic
 
     # ----------------------------------------------------------------- lifecycle
@@ -383,6 +394,11 @@ class Emulator:
         if self.port is None:
             raise RuntimeError("the emulator is not started")
         return f"{self.host}:{self.port}"
+
+    @property
+    def sheets_endpoint(self) -> str:
+        """http://HOST:PORT of the Sheets v4 stand-in (what GA4KIT_SHEETS_ENDPOINT holds)."""
+        return self.sheets.endpoint
 
     def start(self) -> "Emulator":
         if self._server is not None:
@@ -398,6 +414,11 @@ class Emulator:
             port = 0
         if not port:
             raise OSError(f"cannot listen on {self.host}:{self._requested_port} (port in use or host invalid)")
+        try:
+            self.sheets.start()
+        except OSError:
+            server.stop(None)
+            raise
         server.start()
         self._server = server
         self.port = port
@@ -407,6 +428,7 @@ class Emulator:
         server, self._server = self._server, None
         if server is not None:
             server.stop(grace).wait()
+        self.sheets.stop()
         self.admin.save()
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -439,6 +461,25 @@ class _Fallback(grpc.GenericRpcHandler):
             emulator._record(CallRecord(service, method, None, "UNIMPLEMENTED"))
             context.abort(grpc.StatusCode.UNIMPLEMENTED,
                           f"Method {service}.{method} is not implemented by the ga4kit emulator.")
+
+        return grpc.unary_unary_rpc_method_handler(behaviour)
+
+
+class _Endpoints(grpc.GenericRpcHandler):
+    """Where the emulator's other servers listen, for clients that know only its gRPC address."""
+
+    def __init__(self, emulator: Emulator):
+        self._emulator = emulator
+
+    def service(self, handler_call_details: grpc.HandlerCallDetails):
+        if handler_call_details.method != ENDPOINTS_METHOD:
+            return None
+        emulator = self._emulator
+
+        def behaviour(request: bytes, context: grpc.ServicerContext) -> bytes:
+            import json
+
+            return json.dumps({"sheets": emulator.sheets_endpoint}).encode("utf-8")
 
         return grpc.unary_unary_rpc_method_handler(behaviour)
 

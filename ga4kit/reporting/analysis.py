@@ -7,7 +7,8 @@ Nothing is dropped without saying so. A property whose pull fails is in ``errors
 a property that was pulled (the day-by-day history behind trends and broken-tracking flags, closed funnels
 of ``exact``) is in ``incomplete``. Each gets a flag (``not_pulled``, ``history_unavailable``,
 ``exact_incomplete``), so a table written to a file says what it lacks.
-Either makes the analysis ``partial`` (the CLI exits 3).
+Either makes the analysis ``partial`` (the CLI exits 3). A closed funnel GA4 sampled is kept and flagged
+``exact_sampled`` (its numbers are estimates; the analysis is not partial).
 
 Periods are judged against each property's today (in its time zone): a period that includes today or
 later days is ``partial`` and gets no change against the previous period, and neither does a period
@@ -135,8 +136,9 @@ def analyse(config: GoalsConfig, clients, *, properties: list[str] | None = None
     tables = T.tables(pulled.events, pulled.baseline, config, segs, previous=prev, history=history, today=todays,
                       data_start=first_data, metadata=pulled.metadata, properties=list(pulled.metadata))
     chains, goals = tables.chains, tables.goals
+    samples: list = []
     if exact and config.chains:
-        chains = _exact(config, clients, pulled, chains, segs, incomplete, concurrency)
+        chains = _exact(config, clients, pulled, chains, segs, incomplete, concurrency, samples)
     caveats = F.caveat_flags(goals, segs)
     flags = F.sort_flags([
         tables.flags,
@@ -145,6 +147,7 @@ def analyse(config: GoalsConfig, clients, *, properties: list[str] | None = None
         F.make_flags([{"property": i.property, "flag": f"{i.part}_unavailable" if i.part == "history" else
                        "exact_incomplete", "severity": "warning", "message": i.message[0].upper() + i.message[1:]}
                       for i in incomplete], segs),
+        _sample_flags(samples, segs),
         # Files written from this analysis must say which properties are missing from them.
         F.make_flags([{"property": pid, "flag": "not_pulled", "severity": "error",
                        "message": f"This property could not be pulled ({str(err).rstrip('.')}); it is missing "
@@ -243,9 +246,10 @@ def _first_data(daily: PullResult, pulled: PullResult) -> dict[str, dt.date]:
     return out
 
 
-def _exact(config, clients, pulled: PullResult, chains, segs, incomplete: list[Incomplete], concurrency: int):
+def _exact(config, clients, pulled: PullResult, chains, segs, incomplete: list[Incomplete], concurrency: int,
+           samples: list):
     """Closed funnels beside the open counts, per property over its own window; what quota or errors leave
-    out stays NA and is reported."""
+    out stays NA and is reported; funnels GA4 sampled are added to ``samples``."""
     import pandas as pd
 
     from ga4kit import chains as C
@@ -257,7 +261,8 @@ def _exact(config, clients, pulled: PullResult, chains, segs, incomplete: list[I
     def one(pid: str):
         gaps: list = []
         start, end, periods = windows[pid]
-        return exact_chains(config, clients, pid, start, end, segs, periods=periods, gaps=gaps), gaps, periods
+        return exact_chains(config, clients, pid, start, end, segs, periods=periods, gaps=gaps,
+                            samples=samples), gaps, periods
 
     funnels = []
     for done in run_per_property(list(windows), one, max_workers=concurrency):
@@ -272,6 +277,18 @@ def _exact(config, clients, pulled: PullResult, chains, segs, incomplete: list[I
                 f"chain funnels ({', '.join(missing)}): {str(gaps[0].error).rstrip('.')}. users_exact is empty "
                 "there; run again when the quota allows, or with fewer periods.")))
     return C.exact_steps(chains, pd.concat(funnels, ignore_index=True), segs)
+
+
+def _sample_flags(samples: list, segs):
+    """``exact_sampled`` (warning), one per chain and period whose closed funnel GA4 sampled."""
+    from ga4kit import flags as F
+    from ga4kit.constants import ALL
+
+    return F.make_flags([{
+        "property": s.property, "period": s.period or ALL, "flag": "exact_sampled", "severity": "warning",
+        "message": f"GA4 sampled the closed funnel of chain '{s.chain}' ({s.samples_read / s.sampling_space:.0%} "
+                   f"of {s.sampling_space:,} events read): its users_exact are estimates. Use a shorter range or "
+                   "a finer grain to avoid sampling."} for s in samples], segs)
 
 
 def _cat(a, b):

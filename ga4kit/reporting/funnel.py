@@ -48,14 +48,26 @@ def check_periods(n_periods: int, n_chains: int) -> None:
             f"Use a coarser grain (week, month or range) or a range of at most {MAX_PERIODS} periods.")
 
 
+@dataclass
+class FunnelSample:
+    """A closed funnel GA4 computed from a sample of users: its users_exact are estimates."""
+
+    property: str
+    chain: str
+    period: str | None
+    samples_read: int
+    sampling_space: int
+
+
 def exact_chains(config: GoalsConfig, clients, property_id: str, start: dt.date, end: dt.date,
-                 segments: tuple[str, ...] = (), periods: list | None = None, gaps: list | None = None):
+                 segments: tuple[str, ...] = (), periods: list | None = None, gaps: list | None = None,
+                 samples: list | None = None):
     """Closed-funnel users per chain step, broken down by the first segment dimension (GA4 allows one
     breakdown), with the total over all traffic as the "(all)" rows.
 
     ``periods`` (ga4kit.reporting.periods.Period) gives one funnel per period, with a ``period`` column;
     without it the whole range is one funnel. ``gaps``: see the module docstring (without it, the first
-    failed call raises).
+    failed call raises). ``samples``: a list that gets a :class:`FunnelSample` for every funnel GA4 sampled.
     """
     if periods is not None:
         check_periods(len(periods), len(config.chains))
@@ -66,7 +78,7 @@ def exact_chains(config: GoalsConfig, clients, property_id: str, start: dt.date,
     for i, (period, chain) in enumerate(todo):
         lo, hi = (period.start, period.end) if period is not None else (start, end)
         try:
-            frame = _exact(config, clients, property_id, lo, hi, segments, chains=[chain])
+            frame, sampling = _exact(config, clients, property_id, lo, hi, segments, chains=[chain])
         except ApiError as exc:
             if gaps is None:
                 raise
@@ -75,6 +87,9 @@ def exact_chains(config: GoalsConfig, clients, property_id: str, start: dt.date,
             break
         if period is not None:
             frame.insert(2, "period", period.label)
+        if sampling and samples is not None:
+            samples.append(FunnelSample(property_id, chain.name, period.label if period is not None else None,
+                                        *sampling))
         frames.append(frame)
     if not frames:
         cols = ["property", "chain", *(["period"] if periods is not None else []), *segments, "step_index", "step",
@@ -86,11 +101,13 @@ def exact_chains(config: GoalsConfig, clients, property_id: str, start: dt.date,
 
 def _exact(config: GoalsConfig, clients, property_id: str, start: dt.date, end: dt.date,
            segments: tuple[str, ...], chains=None):
+    """The funnel frame, and (samples read, sampling space) summed over the answers GA4 sampled, or None."""
     import pandas as pd
     from google.analytics.data_v1alpha import types as fa
 
     name = ids.property_name(property_id)
     rows = []
+    read = space = 0
     breakdown = segments[0] if segments else None
     for chain in (config.chains if chains is None else chains):
         funnel = fa.Funnel(is_open_funnel=False, steps=[
@@ -109,6 +126,9 @@ def _exact(config: GoalsConfig, clients, property_id: str, start: dt.date, end: 
             exc.resource = name
             raise
         table = answer.funnel_table
+        for sample in table.metadata.sampling_metadatas:
+            read += int(sample.samples_read_count)
+            space += int(sample.sampling_space_size)
         dims = [h.name for h in table.dimension_headers]
         mets = [h.name for h in table.metric_headers]
         step_col = dims.index("funnelStepName") if "funnelStepName" in dims else 0
@@ -137,4 +157,4 @@ def _exact(config: GoalsConfig, clients, property_id: str, start: dt.date, end: 
     frame = pd.DataFrame(rows, columns=cols)
     frame["users_exact"] = frame["users_exact"].astype("int64")
     frame["step_index"] = frame["step_index"].astype("int64")
-    return frame
+    return frame, ((read, space) if space else None)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any, Callable
 
 from ga4kit import ids
@@ -43,6 +44,7 @@ from ga4kit.properties import get_property, property_ids
 from ga4kit.reporting import periods as P
 from ga4kit.reporting import requests as R
 from ga4kit.reporting import tidy
+from ga4kit.reporting.quota_share import PropertyBudget, QuotaShare, answer_tokens, probe_request
 from ga4kit.reporting.responses import Table, fold_notes, join_pages, raw, read_report
 from ga4kit.reporting.tidy import baseline_columns, event_columns
 
@@ -69,6 +71,8 @@ class PropertyMeta:
     data_loss_from_other_row: bool = False
     quota: dict = field(default_factory=dict)  # name -> {"consumed": n, "remaining": n}
     api_calls: int = 0
+    tokens_used: int = 0  # hourly tokens this pull's Data API requests cost (GA4's own count)
+    tokens_left: int | None = None  # the property's hourly tokens left after its last request
 
     def as_dict(self) -> dict:
         """JSON-ready: dates as ISO text."""
@@ -120,6 +124,7 @@ class PullSpec:
     whole_periods: bool = False
     today: dt.date | None = None  # every property's today (default: the date in its time zone)
     now: dt.datetime | None = None  # the moment each property's today is taken at (default: the clock)
+    starts: Mapping[str, str | dt.date] = field(default_factory=dict)  # a property's own start (incremental)
 
 
 @dataclass(frozen=True)
@@ -134,7 +139,7 @@ class PropertyPull:
 
 
 def spec_for(config: GoalsConfig, *, start=None, end=None, segments=None, grain=None, compare_previous=False,
-             whole_periods=False, today=None, now=None) -> PullSpec:
+             whole_periods=False, today=None, now=None, starts=None) -> PullSpec:
     """The pull's spec from the goals file and the overrides; raises Ga4kitError before any API call."""
     segments = tuple(config.report.segments if segments is None else segments)
     if len(segments) > MAX_SEGMENTS:
@@ -144,10 +149,11 @@ def spec_for(config: GoalsConfig, *, start=None, end=None, segments=None, grain=
     if grain not in GRAINS:
         raise Ga4kitError(f"Grain {grain!r} is not one of {', '.join(GRAINS)}.", None)
     start, end = start or config.report.start, end or config.report.end
-    for value in (start, end):
+    starts = {ids.property_id(pid): value for pid, value in (starts or {}).items()}
+    for value in (start, end, *starts.values()):
         P.check(value)  # a typo must not cost API calls
     return PullSpec(tuple(g.event for g in config.goals), segments, grain, start, end, compare_previous,
-                    whole_periods, today, now)
+                    whole_periods, today, now, starts)
 
 
 def pull(config: GoalsConfig, clients, *, properties: list[str] | None = None, start: str | None = None,
@@ -155,26 +161,34 @@ def pull(config: GoalsConfig, clients, *, properties: list[str] | None = None, s
          compare_previous: bool = False, today: dt.date | None = None,
          progress: Callable[[str], None] | None = None,
          known: dict[str, PropertyMeta] | None = None, whole_periods: bool = False,
-         now: dt.datetime | None = None, concurrency: int = DEFAULT_CONCURRENCY) -> PullResult:
+         now: dt.datetime | None = None, concurrency: int = DEFAULT_CONCURRENCY,
+         starts: Mapping[str, str | dt.date] | None = None, max_quota_share: float | None = None) -> PullResult:
     """Pull every declared goal's events and the baseline for each property (see module docstring).
 
     ``known``: PropertyMeta from an earlier pull of the same properties; their name, time zone and currency
     are reused instead of asking the Admin API again. ``whole_periods``: widen a week or month window to
     whole periods (for merging into a file). ``today`` fixes every property's today; ``now`` fixes the
     moment instead, each property taking its today from it in its own time zone. ``progress(pid)`` is
-    called as each property finishes. ``concurrency``: properties pulled at once.
+    called as each property finishes. ``concurrency``: properties pulled at once. ``starts``:
+    {property: first day} for properties that start elsewhere than ``start`` (an incremental pull); such a
+    start after the property's end is moved to its end. ``max_quota_share``: stop a property before this
+    run uses more than this share of its hourly tokens (:mod:`ga4kit.reporting.quota_share`); a property
+    stopped so is in ``errors`` with a :class:`~ga4kit.reporting.quota_share.QuotaShareReached`.
     """
     pids = property_ids(config, properties)
     if not pids:
         raise Ga4kitError("No property to pull.", "List properties in the goals file or pass -p PROPERTY_ID.")
     spec = spec_for(config, start=start, end=end, segments=segments, grain=grain,
-                    compare_previous=compare_previous, whole_periods=whole_periods, today=today, now=now)
+                    compare_previous=compare_previous, whole_periods=whole_periods, today=today, now=now,
+                    starts=starts)
+    share = QuotaShare(max_quota_share) if max_quota_share is not None else None
     clients = guard(clients)
     labels = {p.id: p.label for p in config.properties if p.label}
     known = known or {}
 
     def one(pid: str) -> PropertyPull:
-        return pull_property(spec, clients, pid, known=known.get(pid), label=labels.get(pid))
+        return pull_property(spec, clients, pid, known=known.get(pid), label=labels.get(pid),
+                             budget=share.for_property(pid) if share else None)
 
     done = run_per_property(pids, one, max_workers=concurrency,
                             on_done=(lambda d: progress(d.item)) if progress else None)
@@ -197,13 +211,14 @@ def assemble(spec: PullSpec, config: GoalsConfig, done: list[Done]) -> PullResul
 
 
 def pull_property(spec: PullSpec, clients, pid: str, *, known: PropertyMeta | None = None,
-                  label: str | None = None) -> PropertyPull:
-    """One property's pull (raises ApiError/Ga4kitError): its own today, window, requests and tables."""
+                  label: str | None = None, budget: PropertyBudget | None = None) -> PropertyPull:
+    """One property's pull (raises ApiError/Ga4kitError): its own today, window, requests and tables.
+    ``budget``: the property's share of its hourly tokens (raises QuotaShareReached past it)."""
     name = ids.property_name(pid)
-    calls = _Calls()
+    calls = _Calls(budget)
     found = known_meta(pid, known, label) if known is not None else fetch_meta(clients, pid, label, calls)
     today = spec.today or _today(found.time_zone, spec.now)
-    start, end = window(spec, today)
+    start, end = window(spec, today, pid)
     current = P.split(start, end, spec.grain)
     previous: list[P.Period] = []
     prev_window = (None, None)
@@ -211,13 +226,18 @@ def pull_property(spec: PullSpec, clients, pid: str, *, known: PropertyMeta | No
         prev_window = P.previous(start, end)
         previous = P.split(*prev_window, spec.grain)
     reports = R.build_reports(name, list(spec.events), spec.segments, spec.grain, current, previous, page=PAGE)
+    if budget is not None:
+        days = current + previous
+        calls.probe = (clients.data.run_report, probe_request(name, min(p.start for p in days),
+                                                              max(p.end for p in days)))
     tables = fetch_tables(clients, name, reports, calls)
     notes = fold_notes([t.notes for _, t in tables])
     meta = dataclasses.replace(
         found, time_zone=notes.time_zone or found.time_zone, currency=notes.currency or found.currency,
         start=start, end=end, previous_start=prev_window[0], previous_end=prev_window[1],
         subject_to_thresholding=notes.subject_to_thresholding, sampled=notes.sampled,
-        data_loss_from_other_row=notes.data_loss_from_other_row, quota=dict(notes.quota), api_calls=calls.n)
+        data_loss_from_other_row=notes.data_loss_from_other_row, quota=dict(notes.quota), api_calls=calls.n,
+        tokens_used=calls.tokens, tokens_left=calls.left)
     return PropertyPull(meta, today, tuple(current + previous), len(current), tuple(tables))
 
 
@@ -225,9 +245,12 @@ def _today(time_zone: str | None, now: dt.datetime | None) -> dt.date:
     return P.today_in(time_zone) if now is None else P.today_in(time_zone, now)
 
 
-def window(spec: PullSpec, today: dt.date) -> tuple[dt.date, dt.date]:
-    """The property's window: the spec's dates resolved against its today (widened when asked)."""
-    start, end = P.resolve(spec.start, today), P.resolve(spec.end, today)
+def window(spec: PullSpec, today: dt.date, pid: str | None = None) -> tuple[dt.date, dt.date]:
+    """The property's window: the spec's dates (or its own start) resolved against its today (widened
+    when asked). Its own start, when after its end, moves to the end: nothing newer is asked for."""
+    end = P.resolve(spec.end, today)
+    own = spec.starts.get(pid) if pid is not None else None
+    start = P.resolve(spec.start, today) if own is None else min(P.resolve(own, today), end)
     if spec.whole_periods and start <= end:
         start, end = widen_to_whole_periods(start, end, spec.grain, today)
     return start, end
@@ -250,10 +273,32 @@ def widen_to_whole_periods(start: dt.date, end: dt.date, grain: str, today: dt.d
 # --- calls ---------------------------------------------------------------------------------------------
 
 class _Calls:
-    """The API calls one property's pull made (threads share the clients, so each pull counts its own)."""
+    """The API calls one property's pull made (threads share the clients, so each pull counts its own),
+    the hourly tokens its Data API requests cost, and its share of them (``budget``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, budget: PropertyBudget | None = None) -> None:
         self.n = 0
+        self.tokens = 0
+        self.left: int | None = None
+        self.budget = budget
+        self.probe: tuple[Callable, Any] | None = None  # (method, request) pricing the first request
+
+    def data(self, method: Callable, request: Any, resource: str, *, reports: int = 1) -> Any:
+        """A Data API request of ``reports`` reports: checked against the budget first, its cost counted."""
+        if self.budget is not None:
+            if not self.budget.priced and self.probe is not None:
+                self._count(self.send(*self.probe, resource), 1)
+            self.budget.check(reports)
+        answer = self.send(method, request, resource)
+        self._count(answer, reports)
+        return answer
+
+    def _count(self, answer: Any, reports: int) -> None:
+        used, left = answer_tokens(raw(answer))
+        self.tokens += used
+        self.left = left if left is not None else self.left
+        if self.budget is not None:
+            self.budget.record(used, reports, left)
 
     def send(self, method: Callable, request: Any, resource: str) -> Any:
         self.n += 1
@@ -279,7 +324,7 @@ def fetch_tables(clients, name: str, reports: list[R.Report], calls: _Calls) -> 
     """Send the reports in batches of five; a report with more rows than a page is paged through."""
     out = []
     for group, batch in R.batches(name, reports):
-        answer = raw(calls.send(clients.data.batch_run_reports, batch, name))
+        answer = raw(calls.data(clients.data.batch_run_reports, batch, name, reports=len(group)))
         for report, response in zip(group, answer.reports):
             table = read_report(response)
             if table.row_count > table.rows:
@@ -307,7 +352,7 @@ def _pages(clients, request: Any, name: str, calls: _Calls) -> list[Table] | Non
         page_request = type(request)(request)
         page_request.offset = offset
         page_request.limit = PAGE
-        page = read_report(raw(calls.send(clients.data.run_report, page_request, name)))
+        page = read_report(raw(calls.data(clients.data.run_report, page_request, name)))
         if pages and page.row_count != pages[0].row_count:
             return None
         pages.append(page)

@@ -47,21 +47,20 @@ def frames(pulls: list, segments: tuple[str, ...], goals: Iterable[Any]) -> dict
 
 
 def empty(columns: list[str]):
-    """The frame of a pull without rows (the dtypes every earlier version returned)."""
+    """The frame of a pull without rows, with the dtypes a pull with rows has: text as text (not float64,
+    which a merge would then try to turn the existing rows' text into), dates as datetime64[us]."""
     import pandas as pd
 
-    df = pd.DataFrame({c: [] for c in columns})
-    for col in INTEGERS:
-        if col in df:
-            df[col] = df[col].astype("int64")
-    for col in FLOATS:
-        if col in df:
-            df[col] = df[col].astype("float64")
-    for col in ("period_start", "period_end"):
-        df[col] = pd.to_datetime(df[col])
-    if "key_events" in df:
-        df["key_events"] = df["key_events"].astype("int64")
-    return df
+    def column(name: str):
+        if name in ("period_start", "period_end"):
+            return pd.Series([], dtype="datetime64[us]")
+        if name in INTEGERS or name == "key_events":
+            return pd.Series([], dtype="int64")
+        if name in FLOATS:
+            return pd.Series([], dtype="float64")
+        return pd.Series([], dtype=object).astype(str)  # str where pandas infers it for text, else object
+
+    return pd.DataFrame({c: column(c) for c in columns})
 
 
 class _Rows:
