@@ -110,6 +110,14 @@ def test_list_files_and_merging(tmp_path):
     assert merged == [Target("123", "Shop", goals="G")]
 
 
+def test_a_large_audit_says_how_long_the_admin_quota_makes_it():
+    from ga4kit.audit.runner import admin_wait_note
+
+    assert admin_wait_note(targets.from_ids(range(1000, 1049))) is None  # 539 reads: one minute's window
+    note = admin_wait_note(targets.from_ids(range(1000, 1200)))  # 2,200 reads
+    assert "2,200 Admin API reads" in note and "at least 4 minutes" in note
+
+
 # ------------------------------------------------------------------------------------------- small worlds
 @pytest.fixture
 def shop(emulator, emulator_clients):

@@ -71,6 +71,7 @@ def audit_cmd(ctx, goals_files, configs, properties, properties_file, accounts, 
     """
     from ga4kit import atomic, shard as sharding
     from ga4kit.audit import run_audit, targets as T
+    from ga4kit.audit.runner import admin_wait_note
     from ga4kit.audit.model import FAIL_ON
     from ga4kit.audit.registry import checks as registered
     from ga4kit.cli.common import (EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, EXIT_PARTIAL, Progress, echo_envelope,
@@ -105,6 +106,9 @@ def audit_cmd(ctx, goals_files, configs, properties, properties_file, accounts, 
         if index:
             chosen = [t for t in chosen if index.owns(t.id)]
         with Progress(len(chosen), "Auditing", enabled=not as_json, quiet=s.quiet) as bar:
+            note = admin_wait_note(chosen)
+            if note:
+                bar.note(note)
             report = run_audit(clients, chosen, only=only_ids, skip=skip_ids,
                                concurrency=concurrency, progress=bar)
     data = report.as_dict()
