@@ -36,6 +36,8 @@ _EXPORTS = {
     # reporting
     "pull": "ga4kit.reporting:pull", "PullResult": "ga4kit.reporting:PullResult",
     "analyse": "ga4kit.reporting.analysis:analyse", "Analysis": "ga4kit.reporting.analysis:Analysis",
+    # audit
+    "run_audit": "ga4kit.audit:run_audit", "AuditReport": "ga4kit.audit:AuditReport",
     # destinations
     "write_pull": "ga4kit.destinations:write_pull", "write_frames": "ga4kit.destinations:write_frames",
     "read_frames": "ga4kit.destinations:read_frames", "open_destination": "ga4kit.destinations:open_destination",

@@ -5,6 +5,8 @@ from ga4kit.admin import Result as Result
 from ga4kit.admin import WritePolicy as WritePolicy
 from ga4kit.admin import apply as apply
 from ga4kit.admin import plan as plan
+from ga4kit.audit import AuditReport as AuditReport
+from ga4kit.audit import run_audit as run_audit
 from ga4kit.config import Chain as Chain
 from ga4kit.config import Goal as Goal
 from ga4kit.config import GoalsConfig as GoalsConfig

@@ -77,6 +77,7 @@ COMMANDS = {
     "influence": "ga4kit.cli.influence_cmd:influence_cmd",
     "demo": "ga4kit.cli.demo_cmd:demo",
     "properties": "ga4kit.cli.properties_cmd:properties_cmd",
+    "audit": "ga4kit.cli.audit_cmd:audit_cmd",
 }
 
 
@@ -210,6 +211,7 @@ SHORT_HELP = {
     "influence": "Which micro goals lead to the macro goals: lift with 95% intervals.",
     "demo": "Run the whole job on the built-in local emulator (no Google account needed).",
     "properties": "List the GA4 accounts and properties the credentials can see.",
+    "audit": "Audit many properties: what is wrong in each, worst first (read-only; HTML/MD/CSV/JSON).",
 }
 
 

@@ -6,6 +6,7 @@ Exit codes (the same for every command; README and `ga4kit --help` list them)::
     1    error: nothing (or nothing more) was done; bad options and bad input included
     2    plan --detailed-exitcode only: changes are pending
     3    partial: some properties failed, the others were done and written
+    4    audit --fail-on only: a finding at or above the level was found
     130  interrupted (Ctrl-C, SIGTERM)
 
 JSON (``--json`` on every command) is one envelope, ``format_version`` 2::
@@ -41,6 +42,7 @@ EXIT_ERROR = 1
 EXIT_USAGE = 1  # bad options are an error like any other (terraform does the same); 2 means "changes pending"
 EXIT_CHANGES = 2  # plan --detailed-exitcode: changes pending
 EXIT_PARTIAL = 3  # some properties failed, the others were done
+EXIT_FINDINGS = 4  # audit --fail-on: a finding at or above the level
 EXIT_INTERRUPTED = 130
 
 FORMAT_VERSION = 2

@@ -53,13 +53,25 @@ def _time(message: Any, field: str) -> str | None:
 
 
 def get_property(clients: Any, pid: str) -> PropertyInfo:
-    prop = clients.admin.get_property(name=property_name(pid))
+    return property_info(clients.admin.get_property(name=property_name(pid)), pid)
+
+
+def property_info(prop: Any, pid: str | None = None) -> PropertyInfo:
+    """A :class:`PropertyInfo` from a Property message (GetProperty's answer, or one of ListProperties')."""
     return PropertyInfo(
         id=str(prop.name).rsplit("/", 1)[-1] or str(pid), display_name=prop.display_name,
         time_zone=prop.time_zone or None, currency=prop.currency_code or None,
         service_level=enum_name(prop.service_level), industry_category=enum_name(prop.industry_category),
         property_type=enum_name(prop.property_type), parent=prop.parent, create_time=_time(prop, "create_time"),
         delete_time=_time(prop, "delete_time"), raw=prop)
+
+
+def list_account_properties(clients: Any, account: str, *, show_deleted: bool = False) -> list[PropertyInfo]:
+    """Every property of an account the credentials can see (ListProperties), with the trashed ones when
+    ``show_deleted``. ``account``: ``123`` or ``accounts/123``."""
+    acc = str(account).strip().removeprefix("accounts/")
+    return [property_info(p) for p in clients.admin.list_properties(request={
+        "filter": f"parent:accounts/{acc}", "show_deleted": show_deleted, "page_size": ADMIN_PAGE_SIZE})]
 
 
 def list_data_streams(clients: Any, pid: str) -> list[Any]:
@@ -80,3 +92,48 @@ def list_event_create_rules(clients: Any, stream: str) -> list[Any]:
     """The create-event rules of a data stream (``properties/P/dataStreams/S``; Admin API v1alpha only)."""
     return list(clients.admin_alpha.list_event_create_rules(request={"parent": stream,
                                                                      "page_size": ADMIN_PAGE_SIZE}))
+
+
+# --- settings the audit reads (all read-only) --------------------------------------------------------
+
+def get_data_retention(clients: Any, pid: str) -> Any:
+    """DataRetentionSettings: ``event_data_retention`` (TWO_MONTHS is GA4's default), ``user_data_retention``."""
+    return clients.admin.get_data_retention_settings(name=f"{property_name(pid)}/dataRetentionSettings")
+
+
+def get_google_signals(clients: Any, pid: str) -> Any:
+    """GoogleSignalsSettings (Admin API v1alpha only): ``state`` GOOGLE_SIGNALS_ENABLED / _DISABLED / unspecified."""
+    return clients.admin_alpha.get_google_signals_settings(name=f"{property_name(pid)}/googleSignalsSettings")
+
+
+def get_enhanced_measurement(clients: Any, stream: str) -> Any:
+    """EnhancedMeasurementSettings of a web stream (``properties/P/dataStreams/S``; v1alpha only)."""
+    return clients.admin_alpha.get_enhanced_measurement_settings(name=f"{stream}/enhancedMeasurementSettings")
+
+
+def get_data_redaction(clients: Any, stream: str) -> Any:
+    """DataRedactionSettings of a web stream (v1alpha only): ``email_redaction_enabled``,
+    ``query_parameter_redaction_enabled``, ``query_parameter_keys``."""
+    return clients.admin_alpha.get_data_redaction_settings(name=f"{stream}/dataRedactionSettings")
+
+
+def list_custom_dimensions(clients: Any, pid: str) -> list[Any]:
+    """The property's custom dimensions (archived ones are not listed and do not count toward the limits)."""
+    return list(clients.admin.list_custom_dimensions(request={"parent": property_name(pid),
+                                                              "page_size": ADMIN_PAGE_SIZE}))
+
+
+def list_custom_metrics(clients: Any, pid: str) -> list[Any]:
+    return list(clients.admin.list_custom_metrics(request={"parent": property_name(pid),
+                                                           "page_size": ADMIN_PAGE_SIZE}))
+
+
+def list_google_ads_links(clients: Any, pid: str) -> list[Any]:
+    return list(clients.admin.list_google_ads_links(request={"parent": property_name(pid),
+                                                             "page_size": ADMIN_PAGE_SIZE}))
+
+
+def list_bigquery_links(clients: Any, pid: str) -> list[Any]:
+    """The property's BigQuery export links (Admin API v1alpha only)."""
+    return list(clients.admin_alpha.list_big_query_links(request={"parent": property_name(pid),
+                                                                  "page_size": ADMIN_PAGE_SIZE}))
