@@ -130,12 +130,14 @@ def _one(k1: float, n1: float, k0: float, n0: float, z: float) -> list[float]:
 
 def ranked(table, keys: list[str] | tuple[str, ...] = ()):
     """Rows ordered for reading: per ``keys`` (e.g. property, period, segment, macro), the micro goals by
-    lift, largest first; rows with too few users after the others, undefined lifts last."""
+    lift, largest first (a lift without bound, where nobody reached the macro goal without the micro goal,
+    first of all); rows with too few users after the others, undefined lifts last."""
     import numpy as np
 
     t = table.copy()
     t["_few"] = t["too_few_users"].astype(bool)
-    t["_lift"] = -t["lift"].fillna(-np.inf)
+    unbounded = t["lift"].isna() & (t["rate_after_micro"] > 0) & (t["rate_without_micro"] == 0)
+    t["_lift"] = -t["lift"].mask(unbounded, np.inf).fillna(-np.inf)
     order = [*keys, "_few", "_lift", "micro"]
     return t.sort_values(order, kind="stable").drop(columns=["_few", "_lift"]).reset_index(drop=True)
 

@@ -72,6 +72,19 @@ def test_ranked_puts_the_strongest_first_and_thin_rows_last():
     assert ranked(influence_table(frame), ["macro"])["micro"].tolist() == ["b", "a", "c"]
 
 
+def test_a_step_every_buyer_takes_has_an_unbounded_lift_ranked_first_and_shown_as_infinite():
+    # Nobody bought without viewing an item: rate without = 0, so the lift has no bound (not "undefined").
+    frame = pd.concat([counts(micro="view_item", micro_users=600, macro_users=120, in_order_users=120),
+                       counts(micro="b", in_order_users=60),
+                       counts(micro="none", macro_users=0, in_order_users=0)], ignore_index=True)
+    table = ranked(influence_table(frame), ["macro"])
+    assert table["micro"].tolist() == ["view_item", "b", "none"]
+    from ga4kit.cli.influence_cmd import influence_view
+
+    shown = influence_view(table, [])["lift (95% CI)"].tolist()
+    assert shown[0].startswith("∞ (") and shown[1].startswith("4 (") and not shown[2].startswith("∞")
+
+
 @pytest.mark.parametrize("text, seconds", [("7d", 604800), ("24h", 86400), ("30m", 1800), ("90s", 90), ("2", 172800),
                                            ("1.5h", 5400), (None, None)])
 def test_parse_within(text, seconds):

@@ -91,7 +91,12 @@ def influence_view(table, segments):
     def lift(r):
         if pd.isna(r.lift_low):
             return MISSING
-        point = fmt_number(round(r.lift, 2)) if pd.notna(r.lift) else MISSING
+        if pd.notna(r.lift):
+            point = fmt_number(round(r.lift, 2))
+        elif r.rate_after_micro > 0 and r.rate_without_micro == 0:
+            point = "∞"  # nobody reached the macro goal without the micro goal (a step every buyer takes)
+        else:
+            point = MISSING
         return f"{point} ({fmt_number(round(r.lift_low, 2))}–{fmt_number(round(r.lift_high, 2))})"
 
     out["lift_text"] = [lift(r) for r in out.itertuples()] if len(out) else []

@@ -68,13 +68,14 @@ def summary_lines(data: dict, *, limit: int | None = None) -> list[str]:
     sev = data["severities"]
     props = data["properties"]
     width = max([len(_label(p)) for p in props] + [8])
-    out = [f"{'property'.ljust(width)}  score  grade     " + "  ".join(s[:4].rjust(4) for s in sev)]
+    cols = [max(len(s), 4) for s in sev]
+    out = [f"{'property'.ljust(width)}  score  grade     " + "  ".join(s.rjust(w) for s, w in zip(sev, cols))]
     for p in props[:limit] if limit else props:
         if p["error"]:
             status = p["error"]["status"]
             out.append(f"{_label(p).ljust(width)}  {'-':>5}  {'FAILED':<8}  {status} (see the error above)")
             continue
-        counts = "  ".join(str(p["counts"][s]).rjust(4) for s in sev)
+        counts = "  ".join(str(p["counts"][s]).rjust(w) for s, w in zip(sev, cols))
         unavailable = p["statuses"].get("unavailable", 0)
         note = f"  ({unavailable} checks could not run)" if unavailable else ""
         out.append(f"{_label(p).ljust(width)}  {p['score']:>5}  {p['grade']:<8}  {counts}{note}")
