@@ -30,7 +30,7 @@ from google.analytics import data_v1beta
 
 from .currency import check_code
 from .dates import resolve_ranges
-from .dimensions import (METRIC_TYPE_VALUES, NO_CUSTOM, CustomDefinitions, check_compatibility, check_dimension,
+from .dimensions import (METRIC_TYPE_VALUES, NO_CUSTOM, CustomDefinitions, check_compatibility,
                          check_metric, is_dimension)
 from .errors import invalid, unimplemented
 from .filters import filter_fields
@@ -93,25 +93,9 @@ class PivotEngine:
 
     @staticmethod
     def _check_names(req, dims: list[str], metrics: list[str], custom: CustomDefinitions) -> None:
-        if len(dims) > MAX_DIMENSIONS:
-            raise invalid(f"Requests are limited to {MAX_DIMENSIONS} dimensions; this request has {len(dims)}.")
-        if len(metrics) > MAX_METRICS:
-            raise invalid(f"Requests are limited to {MAX_METRICS} metrics; this request has {len(metrics)}.")
-        if not metrics:
+        if len(dims) <= MAX_DIMENSIONS and len(metrics) <= MAX_METRICS and not metrics:
             raise invalid("A pivot report needs at least one metric.")
-        for d in req.dimensions:
-            if d.HasField("dimension_expression"):
-                raise unimplemented("Dimension expressions are not supported by the emulator.")
-            if d.name != "dateRange":
-                check_dimension(d.name, custom)
-        for m in req.metrics:
-            if m.expression:
-                raise unimplemented("Metric expressions are not supported by the emulator.")
-            check_metric(m.name, custom)
-        for seen, kind in ((dims, "dimension"), (metrics, "metric")):
-            dup = sorted({n for n in seen if seen.count(n) > 1})
-            if dup:
-                raise invalid(f"Duplicate {kind} names are not allowed: {', '.join(dup)}.")
+        ReportEngine.check_fields(req, dims, metrics, custom)
 
     @staticmethod
     def _check_pivots(req, dims: list[str], metrics: list[str], n_ranges: int) -> list[list[str]]:

@@ -152,15 +152,7 @@ class RealtimeEngine:
                     raise _bad("metric", f)
                 if f not in metrics and f not in extra:
                     extra.append(f)
-        for ob in req.order_bys:
-            which = ob.WhichOneof("one_order_by")
-            if which == "metric" and ob.metric.metric_name not in metrics:
-                raise invalid(f"OrderBy metric '{ob.metric.metric_name}' is not one of the request's metrics.")
-            if which == "dimension" and ob.dimension.dimension_name not in dims + ["dateRange"]:
-                raise invalid(f"OrderBy dimension '{ob.dimension.dimension_name}' is not one of the request's "
-                              "dimensions.")
-            if which == "pivot":
-                raise invalid("Pivot order bys are only valid in pivot reports.")
+        ReportEngine._check_order_bys(req, dims, metrics)
         return extra
 
     @staticmethod

@@ -172,6 +172,14 @@ class ReportEngine:
 
     @staticmethod
     def _check_names(req, dims: list[str], metrics: list[str], custom: CustomDefinitions = NO_CUSTOM) -> None:
+        ReportEngine.check_fields(req, dims, metrics, custom)
+        if not dims and not metrics:
+            raise invalid("A report needs at least one dimension or metric.")
+
+    @staticmethod
+    def check_fields(req, dims: list[str], metrics: list[str], custom: CustomDefinitions = NO_CUSTOM) -> None:
+        """What every report kind (core, pivot) checks of its dimensions and metrics: the limits, the
+        names, no expressions, no duplicates."""
         if len(dims) > MAX_DIMENSIONS:
             raise invalid(f"Requests are limited to {MAX_DIMENSIONS} dimensions; this request has {len(dims)}.")
         if len(metrics) > MAX_METRICS:
@@ -189,8 +197,6 @@ class ReportEngine:
             dup = sorted({n for n in seen if seen.count(n) > 1})
             if dup:
                 raise invalid(f"Duplicate {kind} names are not allowed: {', '.join(dup)}.")
-        if not dims and not metrics:
-            raise invalid("A report needs at least one dimension or metric.")
 
     @staticmethod
     def _check_filters(req, metrics: list[str], custom: CustomDefinitions = NO_CUSTOM) -> list[str]:
