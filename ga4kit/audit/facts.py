@@ -111,6 +111,11 @@ class Facts:
             raise value
         return value
 
+    def derived(self, key: str, what: str, compute: Callable[[], Any]) -> Any:
+        """A value worked out from facts, once per property however many checks read it (an Unavailable
+        fact it reads is remembered as such, like the fact itself)."""
+        return self._fact(f"derived:{key}", what, compute)
+
     def has(self, key: str) -> bool:
         """Whether the fact ``key`` was read already (or refused)."""
         with self._lock:

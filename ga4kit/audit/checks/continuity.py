@@ -26,10 +26,16 @@ FIX = ("Check the tag on the days named (site releases, tag manager versions, co
 
 
 def daily_events(ctx) -> tuple[dict[dt.date, int], dt.date, dt.date, dt.date]:
-    """(events per day over the report's 56 days, first day with data, first and last judged day)."""
+    """(events per day over the report's 56 days, first day with data, first and last judged day); worked
+    out once per property for both checks that read it."""
+    return ctx.facts.derived("daily_events", "events per day", lambda: _daily_events(ctx))
+
+
+def _daily_events(ctx) -> tuple[dict[dt.date, int], dt.date, dt.date, dt.date]:
     rep = ctx.facts.report("events", absence=True)
     per_day = rep.frame.groupby("date")["eventCount"].sum()
-    counts = {dt.datetime.strptime(d, "%Y%m%d").date(): int(v) for d, v in per_day.items() if str(d).isdigit()}
+    counts = {dt.date(int(d[:4]), int(d[4:6]), int(d[6:8])): int(v) for d, v in per_day.items()
+              if isinstance(d, str) and len(d) == 8 and d.isdigit()}
     seen = sorted(d for d, v in counts.items() if v > 0)
     if not seen:
         raise NotApplicable("no events in the last 8 weeks (see silent_stream)")

@@ -45,6 +45,14 @@ def _shares(ctx):
     return frame, total
 
 
+def _channel_share(ctx, channel: str):
+    """(the channel's rows, its sessions, all sessions, its share) over the last 28 days."""
+    frame, total = _shares(ctx)
+    rows = frame[frame["sessionDefaultChannelGroup"] == channel]
+    sessions = float(rows["sessions"].sum())
+    return rows, sessions, total, sessions / total
+
+
 def _domains(ctx) -> list[str]:
     domains = ctx.facts.site_domains()
     if not domains:
@@ -57,12 +65,9 @@ def _domains(ctx) -> list[str]:
        fix="Tag campaign links with utm_source / utm_medium values GA4's channel rules know (Admin > Data "
            "display > Channel groups shows the rules); check custom utm_medium values.")
 def unassigned_traffic(ctx):
-    frame, total = _shares(ctx)
-    unassigned = float(frame.loc[frame["sessionDefaultChannelGroup"] == "Unassigned", "sessions"].sum())
-    share = unassigned / total
+    sources, unassigned, total, share = _channel_share(ctx, "Unassigned")
     severity = band(share, SHARE_BANDS)
     if severity:
-        sources = frame[frame["sessionDefaultChannelGroup"] == "Unassigned"]
         yield ctx.finding(severity, f"{pct(share)} of sessions are Unassigned: GA4 cannot tell their channel, so "
                           "channel reports and attribution miss them.",
                           {"unassigned_sessions": int(unassigned), "sessions": int(total), "share": share,
@@ -157,9 +162,7 @@ def foreign_hostname(ctx):
        fix="Tag campaign links (e-mails, apps, PDFs, QR codes) with utm parameters; check that redirects keep "
            "the referrer and the consent banner does not restart sessions.")
 def direct_share(ctx):
-    frame, total = _shares(ctx)
-    direct = float(frame.loc[frame["sessionDefaultChannelGroup"] == "Direct", "sessions"].sum())
-    share = direct / total
+    _, direct, total, share = _channel_share(ctx, "Direct")
     severity = band(share, DIRECT_BANDS)
     if severity:
         yield ctx.finding(severity, f"{pct(share)} of sessions are Direct: usually untagged links (e-mail, apps, "
