@@ -369,6 +369,27 @@ def wait_for_arrival(emu, method: str, proc: subprocess.Popen, timeout: float = 
         time.sleep(0.02)
 
 
+def test_two_overlapping_merges_into_one_sheet_queue_and_lose_nothing(live, goals):
+    # A scheduler and a colleague on one machine: each merge holds the spreadsheet's lock from reading the
+    # tab to swapping the new one in, so the second sees the first's rows instead of overwriting them.
+    sid = live.sheets.create("overlap")
+    target = f"sheets://{sid}/ga4"
+    live.sheets.latency = {"spreadsheets.values.batchUpdate": 4.0}  # each write takes a while
+    try:
+        first = spawn(live, goals, target, "2026-11-10", "2026-11-14")
+        wait_for_arrival(live, "spreadsheets.values.batchUpdate", first)
+        second = spawn(live, goals, target, "2026-11-15", "2026-11-18")
+        outs = [p.communicate(timeout=120) for p in (first, second)]
+    finally:
+        live.sheets.latency = {}
+    assert [first.returncode, second.returncode] == [0, 0], outs
+    both = pulled(live, goals, "2026-11-10", "2026-11-18")  # days are pulled alone: the union is the whole
+    keys = ["property", "period", SEG, "event"]
+    assert cells(live, sid, "ga4.events") == expected_cells(both.events.sort_values(keys, kind="stable"))
+    state = D.open_destination(target, emulator=live.address).state()
+    assert state.properties[live.pid].ranges == ((dt.date(2026, 11, 10), dt.date(2026, 11, 18)),)
+
+
 @pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
 @pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
 def test_a_pull_stopped_mid_write_leaves_the_old_window(live, goals, how):
